@@ -1,0 +1,90 @@
+import type { LogRecord, Snapshot } from './record.js';
+
+/**
+ * Where the log lives. A log store stores and returns records; it knows nothing of entities.
+ *
+ * The store that owns a `LogStore` (the core's `openStore`) drives it like this:
+ *
+ * 1. `open()` once; it returns the head and the newest valid snapshot.
+ * 2. `read()` from the snapshot's position + 1 up to the head, and fold.
+ * 3. `append()` one batch at a time (never two appends in flight), each starting at head + 1.
+ * 4. On `LogHeadMovedError`, or when `subscribe` reports a higher head, `read()` the new records
+ *    and fold them before appending again.
+ * 5. `close()` once, after the last append settled.
+ *
+ * Ownership: records passed to `append` belong to the caller and are frozen; the store must
+ * not change them and may keep them. Records returned by `read` belong to the caller, who
+ * freezes them; the store must not hand out an object it will change later.
+ *
+ * `memoryLog()` is the reference implementation. `test/conformance` holds the suite every
+ * store must pass.
+ */
+export interface LogStore {
+  /** A short name for errors and diagnostics: 'memory', 'file', 'postgres'. */
+  readonly name: string;
+
+  /**
+   * Opens the log, recovering it if needed (a file store cuts a torn tail here).
+   * Returns the head (0 for an empty log) and the newest valid snapshot at or below it, if any.
+   * Throws `LogCorruptError` for damage before the tail, `LogLockedError` when another process
+   * holds it for writing, `LogStoreError` for I/O failures. Called once.
+   */
+  open(): Promise<LogOpenResult>;
+
+  /**
+   * Appends `records` atomically and durably, in order. `records[0].position` must equal the
+   * head + 1 and positions must be consecutive. Resolves only when every record is durable
+   * as the store promises (fsync for the file store, COMMIT for PostgreSQL): that is the
+   * acknowledgement (I4). After it resolves the head is the last record's position.
+   *
+   * Rejects with:
+   * - `LogHeadMovedError` when another writer moved the head (nothing of this batch was written);
+   * - `LogStoreError` when the outcome is unknown or the write failed; a store that cannot
+   *   tell whether the batch is in the log refuses further appends until it is reopened;
+   * - `LogReadOnlyError` for a store opened read-only;
+   * - `InternalError` when the batch is malformed (a bug in the caller).
+   * A batch that is rejected is never partially visible to `read`.
+   */
+  append(records: readonly LogRecord[]): Promise<void>;
+
+  /**
+   * Returns up to `limit` records with positions `from`, `from + 1`, ... in order, ending early
+   * at the head (an empty array when `from` > head). `from` >= 1, `limit` >= 1.
+   * Throws `HistoryUnavailableError` when `from` is below the first record the store still
+   * holds (pruned behind a snapshot), `LogCorruptError` when stored bytes fail their checksum.
+   */
+  read(from: number, limit: number): Promise<LogRecord[]>;
+
+  /**
+   * The current head as the store's source of truth knows it: for a shared store this is a
+   * linearizable read of the head (it sees every append acknowledged before it was called).
+   */
+  head(): Promise<number>;
+
+  /**
+   * Calls `listener` with a head position when records may have been appended by another
+   * writer. Notifications may be lost, repeated or late; they only wake the reader, who then
+   * reads. Stores with a single writer may never call it. Returns the unsubscribe function.
+   */
+  subscribe(listener: (head: number) => void): () => void;
+
+  /**
+   * Persists a snapshot of the state at `snapshot.position` (<= head), atomically: a crash
+   * leaves either the previous snapshot or this one. Optional; stores without it keep none.
+   */
+  writeSnapshot?(snapshot: Snapshot): Promise<void>;
+
+  /**
+   * How many records the owner should fold between automatic snapshots; undefined for none.
+   * The owner calls `writeSnapshot` when that many records accumulated since the last one.
+   */
+  readonly snapshotEvery?: number | undefined;
+
+  /** Releases files, locks, connections. Pending appends must have settled. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface LogOpenResult {
+  readonly head: number;
+  readonly snapshot?: Snapshot | undefined;
+}

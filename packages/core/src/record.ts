@@ -1,0 +1,57 @@
+/**
+ * The log's vocabulary. Records are plain JSON values so that every log store can persist them
+ * as they are; the core freezes every record it creates or folds, so an acknowledged record
+ * never changes in memory either (I1).
+ */
+
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+export type JsonObject = { readonly [key: string]: JsonValue };
+
+/** An entity: `version` is 1 after create and grows by 1 with each committed update. */
+export interface Entity<Data = JsonObject, Kind extends string = string> {
+  readonly id: string;
+  readonly kind: Kind;
+  readonly version: number;
+  readonly data: Data;
+}
+
+/**
+ * One entity created, updated or deleted by a record. Updates carry the after-image
+ * (`data`): folding never has to interpret patches, and a record alone says what an entity is.
+ */
+export type Change =
+  | { readonly op: 'create'; readonly kind: string; readonly id: string; readonly version: number; readonly data: JsonObject }
+  | { readonly op: 'update'; readonly kind: string; readonly id: string; readonly version: number; readonly data: JsonObject }
+  | { readonly op: 'delete'; readonly kind: string; readonly id: string; readonly version: number };
+
+/** One committed transaction. */
+export interface LogRecord {
+  /** 1, 2, 3... with no gap and no duplicate (I1). */
+  readonly position: number;
+  /** Unique id of the transaction (a ULID by default). */
+  readonly txId: string;
+  /** Milliseconds since the epoch, from the store's clock, when the record was sequenced. */
+  readonly time: number;
+  /** The caller's idempotency key (I7). At most one record in a log carries a given requestId. */
+  readonly requestId?: string;
+  /** The operation name when the operation runtime wrote the record (`vm.create`). */
+  readonly operation?: string;
+  /** The transaction's return value, kept when `requestId` is set so that a replay can return it. */
+  readonly result?: JsonValue;
+  /** Free-form metadata for layers above the store (the operation runtime keeps its outcomes here). */
+  readonly meta?: JsonObject;
+  readonly changes: readonly Change[];
+}
+
+/**
+ * The state at a position, in a form a log store can persist as JSON and the core can load
+ * without replaying the log. `entities` rows are `[kind, id, version, data]`; `requests` rows
+ * are `[requestId, position, txId, result?]`.
+ */
+export interface Snapshot {
+  readonly format: 1;
+  readonly position: number;
+  readonly entities: readonly (readonly [string, string, number, JsonObject])[];
+  readonly requests: readonly (readonly [string, number, string, JsonValue?])[];
+}
