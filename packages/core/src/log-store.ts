@@ -24,6 +24,13 @@ export interface LogStore {
   readonly name: string;
 
   /**
+   * True when other writers may append to the same log (PostgreSQL, a shared memory log).
+   * The owner then checks `head()` before answering a read-only transaction, so that it sees
+   * every commit acknowledged anywhere before it started (I2 across processes).
+   */
+  readonly multiWriter: boolean;
+
+  /**
    * Opens the log, recovering it if needed (a file store cuts a torn tail here).
    * Returns the head (0 for an empty log) and the newest valid snapshot at or below it, if any.
    * Throws `LogCorruptError` for damage before the tail, `LogLockedError` when another process

@@ -19,6 +19,8 @@ export function memoryLog(options: MemoryLogOptions = {}): LogStore {
 
 class MemoryLog implements LogStore {
   readonly name = 'memory';
+  // Several stores in one process may share one memory log.
+  readonly multiWriter = true;
   readonly snapshotEvery: number | undefined;
   private readonly records: LogRecord[] = [];
   private readonly listeners = new Set<(head: number) => void>();
