@@ -68,6 +68,18 @@ export class NotFoundError extends OrdoError {
   }
 }
 
+/** `create` with an explicit id that an entity of the kind already has. */
+export class AlreadyExistsError extends OrdoError {
+  readonly kind: string;
+  readonly id: string;
+
+  constructor(ref: EntityRef) {
+    super('ALREADY_EXISTS', `${ref.kind} ${ref.id} already exists`);
+    this.kind = ref.kind;
+    this.id = ref.id;
+  }
+}
+
 /** A transaction kept conflicting with concurrent commits until its retries were spent. */
 export class ConflictError extends OrdoError {
   /** The entities (and predicate reads, as `kind` with `id` '*' or `field=value`) that changed under it. */

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { InvalidArgumentError, ValidationError, type ValidationIssue } from './errors.js';
+import type { JsonObject } from './record.js';
+
+/** Keys of the entity envelope. Data may not try to set them: they are managed by Ordo. */
+const envelopeKeys = ['id', 'kind', 'version'] as const;
+const kindPattern = /^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$/;
+
+export type AnyObjectSchema = z.ZodObject<z.ZodRawShape>;
+
+export interface EntityTypeOptions<Field extends string> {
+  /** Fields whose value no two entities of this kind may share (values undefined and null are not counted). */
+  readonly unique?: readonly Field[];
+  /** Fields that `find` may query by equality. Unique fields are queryable too. */
+  readonly index?: readonly Field[];
+}
+
+/**
+ * A kind plus its schema and constraints. Unknown fields are rejected: Ordo makes the schema
+ * strict, because a typo such as `memoryMb` silently dropped is worse than an error.
+ */
+export interface EntityType<Kind extends string = string, Schema extends AnyObjectSchema = AnyObjectSchema> {
+  readonly kind: Kind;
+  readonly schema: Schema;
+  readonly unique: readonly string[];
+  readonly index: readonly string[];
+  /** Validates data; throws ValidationError naming the kind, the id and the field paths. */
+  parse(data: unknown, id?: string): z.output<Schema> & JsonObject;
+}
+
+export type DataOf<Type> = Type extends EntityType<string, infer Schema> ? z.output<Schema> : never;
+export type InputOf<Type> = Type extends EntityType<string, infer Schema> ? z.input<Schema> : never;
+export type KindOf<Type> = Type extends EntityType<infer Kind, AnyObjectSchema> ? Kind : never;
+
+export function defineEntity<Kind extends string, Schema extends AnyObjectSchema>(
+  kind: Kind,
+  schema: Schema,
+  options: EntityTypeOptions<Extract<keyof z.output<Schema>, string>> = {},
+): EntityType<Kind, Schema> {
+  if (!kindPattern.test(kind)) {
+    throw new InvalidArgumentError('kind', `'${kind}' must start with a letter and hold only letters, digits, '_', '.', '-'`);
+  }
+  if (!(schema instanceof z.ZodObject)) throw new InvalidArgumentError('schema', `${kind}: must be a zod object schema`);
+  const unique = [...(options.unique ?? [])];
+  const index = (options.index ?? []).filter((field) => !unique.includes(field));
+  for (const field of [...unique, ...index]) {
+    if (!(field in schema.shape)) throw new InvalidArgumentError('index', `${kind}.${field} is not a field of the schema`);
+  }
+  const strict = schema.strict();
+  return Object.freeze({
+    kind,
+    schema,
+    unique: Object.freeze(unique),
+    index: Object.freeze(index),
+    parse(data: unknown, id?: string) {
+      const result = strict.safeParse(data);
+      if (!result.success) throw new ValidationError({ kind, id, issues: result.error.issues.map(toIssue) });
+      return result.data as z.output<Schema> & JsonObject;
+    },
+  });
+}
+
+function toIssue(issue: z.core.$ZodIssue): ValidationIssue {
+  return { path: issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part)), message: issue.message, code: issue.code };
+}
+
+/** Rejects an update that tries to set an envelope key the schema does not declare as a field. */
+export function checkEnvelopeKeys(type: EntityType, patch: object, id: string): void {
+  for (const key of envelopeKeys) {
+    if (Object.hasOwn(patch, key) && !(key in type.schema.shape)) {
+      throw new ValidationError({
+        kind: type.kind,
+        id,
+        issues: [{ path: [key], code: 'immutable_field', message: `${key} is managed by Ordo and cannot be changed` }],
+      });
+    }
+  }
+}

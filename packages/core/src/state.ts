@@ -1,0 +1,71 @@
+import type { EntityType } from './entity-type.js';
+import { assert } from './errors.js';
+import { deepFreeze } from './freeze.js';
+import { KindState } from './kind-state.js';
+import type { Change, Entity, JsonValue, LogRecord } from './record.js';
+
+/** What a record with a requestId answered, kept so that a replay returns it (I7). */
+export interface RequestOutcome {
+  readonly position: number;
+  readonly txId: string;
+  readonly result?: JsonValue;
+}
+
+/** An entity change with both images, as adapters and the runtime see it. */
+export interface EntityChange {
+  readonly kind: string;
+  readonly id: string;
+  readonly op: 'create' | 'update' | 'delete';
+  readonly before?: Entity;
+  readonly after?: Entity;
+}
+
+/**
+ * The fold of the log: entities and indexes per kind, and the outcomes of requests. Pure:
+ * `fold` changes it from a record alone, with no I/O, clock or randomness (I3).
+ */
+export class State {
+  position = 0;
+  readonly kinds = new Map<string, KindState>();
+  readonly requests = new Map<string, RequestOutcome>();
+
+  constructor(readonly types: ReadonlyMap<string, EntityType>) {
+    for (const type of types.values()) this.kinds.set(type.kind, new KindState(type.kind, type.unique, type.index));
+  }
+
+  kindState(kind: string): KindState {
+    let state = this.kinds.get(kind);
+    if (state === undefined) {
+      // A kind this store was not opened with (written by another program sharing the log):
+      // it is kept, unindexed, so that the state stays the whole fold of the log.
+      state = new KindState(kind, [], []);
+      this.kinds.set(kind, state);
+    }
+    return state;
+  }
+
+  /** Applies one record; returns its changes with before and after images. */
+  fold(record: LogRecord): EntityChange[] {
+    assert(record.position === this.position + 1, `fold of record ${record.position} at position ${this.position}`);
+    const changes = record.changes.map((change) => this.foldChange(change, record.position));
+    if (record.requestId !== undefined) {
+      assert(!this.requests.has(record.requestId), `requestId ${record.requestId} logged twice`);
+      const outcome: RequestOutcome = { position: record.position, txId: record.txId };
+      this.requests.set(record.requestId, record.result === undefined ? outcome : { ...outcome, result: record.result });
+    }
+    this.position = record.position;
+    return changes;
+  }
+
+  private foldChange(change: Change, position: number): EntityChange {
+    const kindState = this.kindState(change.kind);
+    const before = kindState.entities.get(change.id);
+    const { kind, id, op } = change;
+    if (op === 'create') assert(before === undefined, `create of existing ${kind} ${id}`);
+    else assert(before !== undefined && before.version + 1 === change.version, `${op} of ${kind} ${id} skips a version`);
+    const after = op === 'delete' ? undefined : deepFreeze<Entity>({ id, kind, version: change.version, data: change.data });
+    kindState.apply(before, after, position);
+    if (before === undefined) return { kind, id, op, after: after as Entity };
+    return after === undefined ? { kind, id, op, before } : { kind, id, op, before, after };
+  }
+}

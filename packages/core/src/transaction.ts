@@ -1,0 +1,283 @@
+import { produce, type Draft } from 'immer';
+import { checkEnvelopeKeys, type DataOf, type EntityType, type InputOf, type KindOf } from './entity-type.js';
+import {
+  InvalidArgumentError,
+  NotFoundError,
+  NotIndexedError,
+  TransactionFinishedError,
+  UniqueViolationError,
+  UnknownEntityTypeError,
+  ValidationError,
+  VersionMismatchError,
+  AlreadyExistsError,
+} from './errors.js';
+import { deepFreeze } from './freeze.js';
+import { fieldValue, isClaimable, isIndexValue, type IndexValue, type KindState } from './kind-state.js';
+import { entityKey, ReadSet, valueKey } from './read-set.js';
+import type { Entity, JsonObject } from './record.js';
+import type { EntityChange, State } from './state.js';
+
+export type EntityOf<Type> = Entity<DataOf<Type>, KindOf<Type>>;
+export type Recipe<Data> = (draft: Draft<Data>) => void | Data;
+export type Where<Type> = { readonly [Field in keyof DataOf<Type>]?: DataOf<Type>[Field] };
+
+interface PendingWrite {
+  readonly type: EntityType;
+  readonly id: string;
+  /** The committed entity this transaction started from (undefined for a create). */
+  readonly base: Entity | undefined;
+  after: Entity | undefined;
+}
+
+/**
+ * The handle a transaction function works with. Reads go to the store's committed state and
+ * are recorded in the read set; writes stay in this transaction until it commits. Reads see
+ * the transaction's own writes.
+ */
+export class Transaction {
+  readonly reads = new ReadSet();
+  private readonly writes = new Map<string, PendingWrite>();
+  /** valueKey -> the id that holds a unique value in this transaction, or null once released. */
+  private readonly claims = new Map<string, string | null>();
+  private finished = false;
+  private metadata: JsonObject | undefined;
+
+  constructor(
+    private readonly state: State,
+    private readonly newId: () => string,
+  ) {}
+
+  get<Type extends EntityType>(type: Type, id: string): EntityOf<Type> | undefined {
+    this.checkOpen();
+    const kindState = this.kindState(type);
+    if (typeof id !== 'string') throw new InvalidArgumentError('id', `must be a string, got ${typeof id}`);
+    const write = this.writes.get(entityKey(type.kind, id));
+    if (write !== undefined) return write.after as EntityOf<Type> | undefined;
+    const entity = kindState.entities.get(id);
+    this.reads.entity(type.kind, id, entity);
+    return entity as EntityOf<Type> | undefined;
+  }
+
+  require<Type extends EntityType>(type: Type, id: string): EntityOf<Type> {
+    const entity = this.get(type, id);
+    if (entity === undefined) throw new NotFoundError({ kind: type.kind, id });
+    return entity;
+  }
+
+  /** Entities whose fields equal `where`; every field must be in `unique` or `index`. Sorted by id. */
+  find<Type extends EntityType>(type: Type, where: Where<Type>): EntityOf<Type>[] {
+    this.checkOpen();
+    const kindState = this.kindState(type);
+    const fields = checkWhere(type, where);
+    const [first] = fields as [string];
+    const value = (where as Record<string, IndexValue>)[first];
+    const committed = this.committedMatches(type, kindState, first, value);
+    const matches = (entity: Entity): boolean => fields.every((field) => fieldValue(entity, field) === (where as Record<string, unknown>)[field]);
+    return this.overlay(type, committed.filter(matches), matches);
+  }
+
+  /** Every entity of the kind, sorted by id. A predicate read: any change to the kind conflicts. */
+  list<Type extends EntityType>(type: Type): EntityOf<Type>[] {
+    this.checkOpen();
+    const kindState = this.kindState(type);
+    this.reads.kind(type.kind, kindState.stamp);
+    return this.overlay(type, [...kindState.entities.values()], () => true);
+  }
+
+  create<Type extends EntityType>(type: Type, data: InputOf<Type>, options: { id?: string } = {}): EntityOf<Type> {
+    this.checkOpen();
+    this.kindState(type);
+    const id = options.id ?? this.newId();
+    if (options.id !== undefined) {
+      if (typeof id !== 'string' || id.length === 0 || id.length > 256) {
+        throw new InvalidArgumentError('id', 'must be a non-empty string of at most 256 characters');
+      }
+      if (this.get(type, id) !== undefined) throw new AlreadyExistsError({ kind: type.kind, id });
+    }
+    const parsed = type.parse(data, id);
+    const entity = deepFreeze<Entity>({ id, kind: type.kind, version: 1, data: parsed });
+    this.write(type, id, undefined, entity);
+    return entity as EntityOf<Type>;
+  }
+
+  /** Applies an immer recipe over the data, or merges a partial object into it. */
+  update<Type extends EntityType>(
+    type: Type,
+    id: string,
+    change: Recipe<DataOf<Type>> | Partial<InputOf<Type>>,
+    options: { expectedVersion?: number } = {},
+  ): EntityOf<Type> {
+    const current = this.require(type, id) as unknown as Entity;
+    checkExpectedVersion(current, options.expectedVersion);
+    const next = typeof change === 'function' ? applyRecipe(type, current, change) : mergePatch(type, current, change);
+    const parsed = type.parse(next, id);
+    // One record is one change per entity: several updates in one transaction add one version.
+    const pending = this.writes.get(entityKey(type.kind, id));
+    const base = pending === undefined ? current : pending.base;
+    const version = base === undefined ? 1 : base.version + 1;
+    const entity = deepFreeze<Entity>({ id, kind: type.kind, version, data: parsed });
+    this.write(type, id, current, entity);
+    return entity as EntityOf<Type>;
+  }
+
+  delete(type: EntityType, id: string, options: { expectedVersion?: number } = {}): void {
+    const current = this.require(type, id) as unknown as Entity;
+    checkExpectedVersion(current, options.expectedVersion);
+    this.write(type, id, current, undefined);
+  }
+
+  /** The changes this transaction would commit now, with before and after images. */
+  changes(): EntityChange[] {
+    this.checkOpen();
+    return this.pendingChanges();
+  }
+
+  /** Attaches JSON metadata to the record this transaction commits (the operation runtime uses it). */
+  setMeta(meta: JsonObject): void {
+    this.checkOpen();
+    this.metadata = meta;
+  }
+
+  get meta(): JsonObject | undefined {
+    return this.metadata;
+  }
+
+  get hasWrites(): boolean {
+    return this.writes.size > 0;
+  }
+
+  /** Ends the handle: later calls throw TransactionFinishedError. */
+  finish(): void {
+    this.finished = true;
+  }
+
+  pendingChanges(): EntityChange[] {
+    const changes: EntityChange[] = [];
+    for (const { type, id, base, after } of this.writes.values()) {
+      if (base === undefined && after !== undefined) changes.push({ kind: type.kind, id, op: 'create', after });
+      else if (base !== undefined && after !== undefined) changes.push({ kind: type.kind, id, op: 'update', before: base, after });
+      else if (base !== undefined) changes.push({ kind: type.kind, id, op: 'delete', before: base });
+    }
+    return changes;
+  }
+
+  private write(type: EntityType, id: string, current: Entity | undefined, after: Entity | undefined): void {
+    for (const field of type.unique) this.claimUnique(type, id, field, current, fieldValue(after, field));
+    for (const field of type.index) checkIndexable(type, id, field, fieldValue(after, field));
+    const key = entityKey(type.kind, id);
+    const existing = this.writes.get(key);
+    if (existing === undefined) this.writes.set(key, { type, id, base: current, after });
+    else existing.after = after;
+  }
+
+  private claimUnique(type: EntityType, id: string, field: string, current: Entity | undefined, newValue: IndexValue): void {
+    const oldValue = fieldValue(current, field);
+    // An entity that keeps its value needs no check: it already holds it.
+    if (oldValue === newValue && current !== undefined) return;
+    checkIndexable(type, id, field, newValue);
+    if (isClaimable(newValue)) {
+      const holder = this.uniqueHolder(type, field, newValue);
+      if (holder !== undefined && holder !== id) {
+        throw new UniqueViolationError({ kind: type.kind, field, value: newValue, existingId: holder });
+      }
+    }
+    if (isClaimable(oldValue) && oldValue !== newValue) this.claims.set(valueKey(type.kind, field, oldValue), null);
+    if (isClaimable(newValue)) this.claims.set(valueKey(type.kind, field, newValue), id);
+  }
+
+  /** Who holds a unique value as this transaction sees it. Records the lookup as a read. */
+  private uniqueHolder(type: EntityType, field: string, value: IndexValue): string | undefined {
+    const claim = this.claims.get(valueKey(type.kind, field, value));
+    if (claim !== undefined) return claim ?? undefined;
+    const owner = this.state.kinds.get(type.kind)?.unique.get(field)?.get(value);
+    this.reads.unique(type.kind, field, value, owner);
+    return owner?.id;
+  }
+
+  private committedMatches(type: EntityType, kindState: KindState, field: string, value: IndexValue): Entity[] {
+    if (type.unique.includes(field)) {
+      const owner = kindState.unique.get(field)?.get(value);
+      this.reads.unique(type.kind, field, value, owner);
+      return owner === undefined ? [] : [owner];
+    }
+    const bucket = kindState.index.get(field)?.get(value);
+    this.reads.bucket(type.kind, field, value, bucket?.stamp ?? 0);
+    return bucket === undefined ? [] : [...bucket.members.values()];
+  }
+
+  /** Replaces committed entities by this transaction's versions and adds its own matches. */
+  private overlay<Type extends EntityType>(type: Type, committed: Entity[], matches: (entity: Entity) => boolean): EntityOf<Type>[] {
+    const result = new Map<string, Entity>();
+    for (const entity of committed) {
+      if (!this.writes.has(entityKey(type.kind, entity.id))) result.set(entity.id, entity);
+    }
+    for (const write of this.writes.values()) {
+      if (write.type.kind === type.kind && write.after !== undefined && matches(write.after)) result.set(write.id, write.after);
+    }
+    return [...result.values()].sort(byId) as EntityOf<Type>[];
+  }
+
+  private kindState(type: EntityType): KindState {
+    const registered = this.state.types.get(type?.kind);
+    if (registered === undefined) throw new UnknownEntityTypeError(String(type?.kind));
+    return this.state.kindState(type.kind);
+  }
+
+  private checkOpen(): void {
+    if (this.finished) throw new TransactionFinishedError();
+  }
+}
+
+function byId(a: Entity, b: Entity): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function checkWhere(type: EntityType, where: object): string[] {
+  if (typeof where !== 'object' || where === null) throw new InvalidArgumentError('where', 'must be an object of field values');
+  const fields = Object.keys(where);
+  if (fields.length === 0) throw new InvalidArgumentError('where', 'needs at least one field; use list() for all');
+  for (const field of fields) {
+    if (!type.unique.includes(field) && !type.index.includes(field)) throw new NotIndexedError({ kind: type.kind, field });
+    if (!isIndexValue((where as Record<string, unknown>)[field])) {
+      throw new InvalidArgumentError('where', `${type.kind}.${field} must be compared with a string, number, boolean or null`);
+    }
+  }
+  // A unique field first: its lookup reads one owner instead of a whole bucket.
+  return fields.sort((a, b) => Number(type.unique.includes(b)) - Number(type.unique.includes(a)));
+}
+
+function checkIndexable(type: EntityType, id: string, field: string, value: unknown): void {
+  if (!isIndexValue(value)) {
+    throw new ValidationError({
+      kind: type.kind,
+      id,
+      issues: [{ path: [field], code: 'not_indexable', message: 'an indexed field must hold a string, number, boolean or null' }],
+    });
+  }
+}
+
+function checkExpectedVersion(entity: Entity, expected: number | undefined): void {
+  if (expected === undefined) return;
+  if (!Number.isSafeInteger(expected) || expected < 1) throw new InvalidArgumentError('expectedVersion', 'must be an integer >= 1');
+  if (entity.version !== expected) {
+    throw new VersionMismatchError({ kind: entity.kind, id: entity.id, expected, actual: entity.version });
+  }
+}
+
+function applyRecipe(type: EntityType, current: Entity, recipe: (draft: never) => unknown): unknown {
+  const next: unknown = produce(current.data, recipe as never);
+  if (typeof next === 'object' && next !== null) checkEnvelopeKeys(type, next, current.id);
+  return next;
+}
+
+function mergePatch(type: EntityType, current: Entity, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+    throw new ValidationError({
+      kind: type.kind,
+      id: current.id,
+      issues: [{ path: [], code: 'invalid_type', message: 'an update is a recipe function or a partial object' }],
+    });
+  }
+  checkEnvelopeKeys(type, patch, current.id);
+  return { ...current.data, ...patch };
+}
