@@ -1,0 +1,39 @@
+import type { EncodedBatch } from './record-codec.js';
+import type { PostgresQuery } from './postgres-pool.js';
+import type { PostgresTables } from './postgres-tables.js';
+
+/**
+ * One append is one autocommit statement, so one round trip and one COMMIT (one WAL flush)
+ * for the whole batch, however many records the core grouped into it.
+ *
+ * How positions stay gapless with many writers:
+ * - The batch is inserted at the positions the caller expects (head + 1 ...), and `position` is
+ *   the primary key: two writers can never both insert position N. When they race, the second
+ *   one waits on the first one's index entry and fails with a unique violation once the first
+ *   commits (or goes ahead if the first rolled back).
+ * - The rows are inserted only if position first - 1 exists (or first is 1). Rows are never
+ *   deleted, so by induction the positions in the table are always exactly 1..head: a batch can
+ *   neither leave a hole below itself nor land beyond the head. A writer whose view is stale
+ *   inserts nothing (zero rows: its start is beyond the head) or hits the unique violation (its
+ *   start is taken); either way the log store reports LogHeadMovedError with the actual head,
+ *   and the core reads the new records, folds them and revalidates.
+ * - A writer that fails or dies mid-statement leaves nothing: the statement is atomic.
+ * - `request_id` is unique too: a requestId that another process committed first makes the
+ *   insert fail the same way, and the core finds that record when it catches up (I7).
+ *
+ * The same statement NOTIFYs the new head (delivered on commit, only if rows were inserted);
+ * the statement returns one row when the batch went in and no row when the head moved.
+ */
+export function appendQuery(tables: PostgresTables, batch: EncodedBatch): PostgresQuery {
+  return {
+    name: `ordo_append_${tables.schema}`,
+    text: `WITH inserted AS (
+        INSERT INTO ${tables.records} (position, tx_id, request_id, record)
+        SELECT $1::bigint + batch.ordinal - 1, batch.tx_id, batch.request_id, batch.record::json
+        FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS batch (tx_id, request_id, record, ordinal)
+        WHERE $1::bigint = 1 OR EXISTS (SELECT 1 FROM ${tables.records} WHERE position = $1::bigint - 1)
+        RETURNING position)
+      SELECT pg_notify($5, max(position)::text) AS notified FROM inserted HAVING count(*) > 0`,
+    values: [batch.first, batch.txIds, batch.requestIds, batch.records, tables.channel],
+  };
+}

@@ -1,0 +1,237 @@
+import pg from 'pg';
+import {
+  InternalError,
+  InvalidArgumentError,
+  isOrdoError,
+  LogHeadMovedError,
+  LogStoreError,
+  StoreClosedError,
+  type LogOpenResult,
+  type LogRecord,
+  type LogStore,
+  type Snapshot,
+} from '@ordo/core';
+import { settleLostAppend } from './append-outcome.js';
+import { appendQuery } from './append-statement.js';
+import { HeadWatcher } from './head-watcher.js';
+import { describeError, failedBeforeCommit, isUniqueViolation, violatedConstraint } from './postgres-errors.js';
+import type { PostgresPool } from './postgres-pool.js';
+import { ensureSchema } from './postgres-schema.js';
+import { postgresTables, type PostgresTables } from './postgres-tables.js';
+import { decodeRecord, decodeSnapshot, encodeBatch, positionFromText } from './record-codec.js';
+import { WriterConnection } from './writer-connection.js';
+
+interface PostgresLogCommonOptions {
+  /** The PostgreSQL schema that holds this log's tables. Default 'ordo'. One schema, one log. */
+  readonly schema?: string;
+  /** Records between automatic snapshots (see LogStore.snapshotEvery). Default: none. */
+  readonly snapshotEvery?: number;
+  /** Interval of the backstop head poll while someone subscribes. Default 1000 ms. */
+  readonly headPollMs?: number;
+}
+
+/**
+ * Either a connection string (the log store creates and ends its own pool) or a pool the
+ * caller owns (for instance a `pg.Pool`; the log store never ends it).
+ */
+export type PostgresLogOptions = PostgresLogCommonOptions &
+  ({ readonly connectionString: string; readonly pool?: undefined } | { readonly pool: PostgresPool; readonly connectionString?: undefined });
+
+const schemaDefault = 'ordo';
+const headPollMsDefault = 1_000;
+const headPollMsMin = 10;
+// The owned pool: one connection for appends, one for LISTEN, the rest for reads and head().
+const ownedPoolConnectionsMax = 6;
+const connectTimeoutMs = 10_000;
+
+/**
+ * A log store in PostgreSQL that many processes, on many hosts, append to at once: one table,
+ * one gapless total order (see append-statement.ts for how), LISTEN/NOTIFY to wake readers.
+ */
+export function postgresLog(options: PostgresLogOptions): LogStore {
+  const tables = postgresTables(options.schema ?? schemaDefault);
+  const headPollMs = options.headPollMs ?? headPollMsDefault;
+  if (!Number.isSafeInteger(headPollMs) || headPollMs < headPollMsMin) {
+    throw new InvalidArgumentError('headPollMs', `must be an integer >= ${headPollMsMin}`);
+  }
+  const snapshotEvery = options.snapshotEvery;
+  if (snapshotEvery !== undefined && (!Number.isSafeInteger(snapshotEvery) || snapshotEvery < 1)) {
+    throw new InvalidArgumentError('snapshotEvery', 'must be a positive integer');
+  }
+  if (options.pool !== undefined) return new PostgresLog({ pool: options.pool, owned: false, tables, headPollMs, snapshotEvery });
+  if (typeof options.connectionString !== 'string' || options.connectionString.length === 0) {
+    throw new InvalidArgumentError('connectionString', 'give a connection string or a pool');
+  }
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: ownedPoolConnectionsMax,
+    connectionTimeoutMillis: connectTimeoutMs,
+    keepAlive: true,
+    application_name: 'ordo',
+  });
+  // An idle pooled connection that breaks emits 'error' on the pool; the pool already drops it,
+  // and the next query opens a new one. Without a listener Node would crash the process.
+  pool.on('error', () => undefined);
+  return new PostgresLog({ pool, owned: true, tables, headPollMs, snapshotEvery });
+}
+
+class PostgresLog implements LogStore {
+  readonly name = 'postgres';
+  readonly multiWriter = true;
+  readonly snapshotEvery: number | undefined;
+  private readonly pool: PostgresPool;
+  private readonly ownsPool: boolean;
+  private readonly tables: PostgresTables;
+  private readonly writer: WriterConnection;
+  private readonly watcher: HeadWatcher;
+  private closed = false;
+
+  constructor(input: { pool: PostgresPool; owned: boolean; tables: PostgresTables; headPollMs: number; snapshotEvery: number | undefined }) {
+    this.pool = input.pool;
+    this.ownsPool = input.owned;
+    this.tables = input.tables;
+    this.snapshotEvery = input.snapshotEvery;
+    this.writer = new WriterConnection(input.pool);
+    this.watcher = new HeadWatcher({
+      pool: input.pool,
+      channel: input.tables.channel,
+      readHead: () => this.head(),
+      pollMs: input.headPollMs,
+    });
+  }
+
+  async open(): Promise<LogOpenResult> {
+    this.assertOpen();
+    await this.guard('open', () => ensureSchema(this.pool, this.tables));
+    const head = await this.head();
+    const snapshot = await this.newestSnapshot(head);
+    return { head, snapshot };
+  }
+
+  async append(records: readonly LogRecord[]): Promise<void> {
+    this.assertOpen();
+    const batch = encodeBatch(records);
+    let writer;
+    try {
+      writer = await this.writer.acquire();
+    } catch (error) {
+      // Nothing was sent: the batch is certainly not in the log.
+      throw new LogStoreError({ store: this.name, message: `cannot connect to append: ${describeError(error)}`, cause: error });
+    }
+    let result;
+    try {
+      result = await writer.client.query(appendQuery(this.tables, batch));
+    } catch (error) {
+      if (failedBeforeCommit(error)) return await this.rejectFailedAppend(batch.first, error);
+      this.writer.discard(error);
+      return await settleLostAppend({ pool: this.pool, tables: this.tables, records, backendPid: writer.backendPid, cause: error });
+    }
+    if (result.rows.length === 0) throw new LogHeadMovedError({ expected: batch.first, actual: await this.head() });
+  }
+
+  /** The server refused the statement, so nothing of the batch is in the log; say why. */
+  private async rejectFailedAppend(first: number, error: unknown): Promise<never> {
+    if (!isUniqueViolation(error)) {
+      throw new LogStoreError({ store: this.name, message: `append failed: ${describeError(error)}`, cause: error });
+    }
+    const actual = await this.head();
+    // A unique violation without a moved head means the caller appended a requestId that is
+    // already in the part of the log it has read: a bug in the caller, not a race.
+    if (actual < first) {
+      throw new InternalError(`append at ${first} violates ${violatedConstraint(error) ?? 'a unique index'} with the head at ${actual}`);
+    }
+    throw new LogHeadMovedError({ expected: first, actual });
+  }
+
+  async read(from: number, limit: number): Promise<LogRecord[]> {
+    if (!Number.isSafeInteger(from) || from < 1) throw new InvalidArgumentError('from', 'must be an integer >= 1');
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError('limit', 'must be an integer >= 1');
+    this.assertOpen();
+    const result = await this.guard('read', () =>
+      this.pool.query({
+        name: `ordo_read_${this.tables.schema}`,
+        text: `SELECT position::text AS at, record::text AS body FROM ${this.tables.records}
+               WHERE position >= $1 ORDER BY position LIMIT $2`,
+        values: [from, limit],
+      }),
+    );
+    // Aliases differ from the column names so that ORDER BY sorts the bigint, not its text.
+    const rows = result.rows as { at: string; body: string }[];
+    return rows.map((row, index) => {
+      const position = positionFromText(this.tables.records, row.at);
+      // Gapless by construction; a hole here means someone edited the table by hand.
+      if (position !== from + index) throw new InternalError(`records table has a gap before position ${position}`);
+      return decodeRecord(this.tables.records, position, row.body);
+    });
+  }
+
+  /**
+   * One statement in its own transaction (READ COMMITTED): its snapshot is taken when it
+   * starts, so it sees every append whose COMMIT was acknowledged before head() was called.
+   */
+  async head(): Promise<number> {
+    this.assertOpen();
+    const result = await this.guard('head', () =>
+      this.pool.query({
+        name: `ordo_head_${this.tables.schema}`,
+        text: `SELECT coalesce(max(position), 0)::text AS head FROM ${this.tables.records}`,
+      }),
+    );
+    return positionFromText(this.tables.records, (result.rows[0] as { head: string } | undefined)?.head);
+  }
+
+  subscribe(listener: (head: number) => void): () => void {
+    if (this.closed) return () => undefined;
+    return this.watcher.add(listener);
+  }
+
+  async writeSnapshot(snapshot: Snapshot): Promise<void> {
+    this.assertOpen();
+    // Snapshots from several processes may arrive for the same position; they fold the same
+    // records, so any one of them will do.
+    await this.guard('writeSnapshot', () =>
+      this.pool.query({
+        text: `INSERT INTO ${this.tables.snapshots} (position, snapshot)
+               SELECT $1, $2::json WHERE $1 <= (SELECT coalesce(max(position), 0) FROM ${this.tables.records})
+               ON CONFLICT (position) DO NOTHING`,
+        values: [snapshot.position, JSON.stringify(snapshot)],
+      }),
+    );
+  }
+
+  private async newestSnapshot(head: number): Promise<Snapshot | undefined> {
+    const result = await this.guard('open', () =>
+      this.pool.query({
+        text: `SELECT position::text AS at, snapshot::text AS body FROM ${this.tables.snapshots}
+               WHERE position <= $1 ORDER BY position DESC LIMIT 1`,
+        values: [head],
+      }),
+    );
+    const row = result.rows[0] as { at: string; body: string } | undefined;
+    if (row === undefined) return undefined;
+    const position = positionFromText(this.tables.snapshots, row.at);
+    return decodeSnapshot(this.tables.snapshots, position, row.body);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.watcher.close();
+    this.writer.release();
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+
+  /** Runs a read-side step; failures become LogStoreError, Ordo's own errors pass through. */
+  private async guard<T>(step: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (isOrdoError(error)) throw error;
+      throw new LogStoreError({ store: this.name, message: `${step} failed: ${describeError(error)}`, cause: error });
+    }
+  }
+}
