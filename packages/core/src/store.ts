@@ -80,6 +80,8 @@ export interface Store {
   snapshot(): Promise<number>;
   /** A canonical picture of the state, for comparing two stores (I3). */
   dump(): StateDump;
+  /** The registered entity type of a kind, for layers that work by kind name (the operation runtime). */
+  entityType(kind: string): EntityType | undefined;
   close(): Promise<void>;
 }
 
@@ -302,6 +304,10 @@ class OrdoStore implements Store {
 
   dump(): StateDump {
     return dumpState(this.state);
+  }
+
+  entityType(kind: string): EntityType | undefined {
+    return this.state.types.get(kind);
   }
 
   async close(): Promise<void> {
