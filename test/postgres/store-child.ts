@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { isOrdoError, openStore, type Store } from '@ordo/core';
+import { postgresLog } from '@ordo/adapters/postgres';
+import { Counter, counterIds, Item } from './counter-model.js';
+
+/**
+ * A child process with its own store on a shared PostgreSQL log. It reads one JSON command per
+ * line on stdin and answers with one JSON line per event on stdout:
+ * - { cmd: 'increment', id }            -> { event: 'incremented', position, value, txId }
+ * - { cmd: 'readCounter', id }          -> { event: 'read', value, position } (read-only transaction)
+ * - { cmd: 'contend', ... }             -> many { event: 'ack', ... }, then { event: 'contended', ... }
+ * - { cmd: 'close' }                    -> exits
+ * Started as `node --conditions=@ordo/source --import tsx store-child.ts <url> <schema> <worker>`.
+ */
+const [url, schema, workerText] = process.argv.slice(2);
+if (url === undefined || schema === undefined || workerText === undefined) throw new Error('usage: store-child <url> <schema> <worker>');
+const worker = Number(workerText);
+const readPageRecords = 5_000;
+
+const store = await openStore({ entities: [Counter, Item], log: postgresLog({ connectionString: url, schema }), retries: 5_000 });
+send({ event: 'ready', position: store.position });
+
+function send(message: object): void {
+  process.stdout.write(`${JSON.stringify(message)}\n`);
+}
+
+interface ContendCommand {
+  readonly cmd: 'contend';
+  readonly increments: number;
+  readonly creates: number;
+  readonly callers: number;
+  readonly counters: number;
+  readonly names: number;
+}
+
+// Runs of transaction functions, reruns after conflicts included: shows how contended a run was.
+let attempts = 0;
+
+async function increment(id: string): Promise<{ position: number; value: number; txId: string }> {
+  const result = await store.transact((tx) => {
+    attempts += 1;
+    const counter = tx.require(Counter, id);
+    tx.update(Counter, id, { value: counter.data.value + 1 });
+    return counter.data.value + 1;
+  });
+  return { position: result.position, value: result.value, txId: result.txId };
+}
+
+/** Runs increments and creates from several callers at once; every acknowledgement is reported. */
+async function contend(command: ContendCommand): Promise<void> {
+  const ids = counterIds(command.counters);
+  const work: ('increment' | 'create')[] = [
+    ...Array.from({ length: command.increments }, () => 'increment' as const),
+    ...Array.from({ length: command.creates }, () => 'create' as const),
+  ].sort(() => Math.random() - 0.5);
+  let taken = 0;
+  let duplicates = 0;
+  const caller = async (): Promise<void> => {
+    for (let next = work.pop(); next !== undefined; next = work.pop()) {
+      if (next === 'increment') {
+        const id = ids[Math.floor(Math.random() * ids.length)]!;
+        send({ event: 'ack', kind: 'increment', id, ...(await increment(id)) });
+        continue;
+      }
+      const name = `item-${Math.floor(Math.random() * command.names)}`;
+      try {
+        const result = await store.transact((tx) => tx.create(Item, { name, worker }).id);
+        send({ event: 'ack', kind: 'create', name, position: result.position, txId: result.txId });
+      } catch (error) {
+        if (!isOrdoError(error, 'UNIQUE_VIOLATION')) throw error;
+        duplicates += 1;
+      }
+      taken += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: command.callers }, () => caller()));
+  await store.sync();
+  send({ event: 'contended', head: store.position, digest: await digest(store), duplicates, taken, attempts });
+}
+
+/** A hash of (position, txId) of every record up to this store's head: the order it read. */
+async function digest(source: Store): Promise<string> {
+  const hash = createHash('sha256');
+  const head = source.position;
+  for (let from = 1; from <= head; ) {
+    const page = await source.read({ from, limit: Math.min(readPageRecords, head - from + 1) });
+    for (const record of page) hash.update(`${record.position}:${record.txId}\n`);
+    from += page.length;
+  }
+  return hash.digest('hex');
+}
+
+async function handle(line: string): Promise<void> {
+  const command = JSON.parse(line) as { cmd: string; id?: string };
+  if (command.cmd === 'increment') send({ event: 'incremented', ...(await increment(command.id!)) });
+  else if (command.cmd === 'readCounter') {
+    const result = await store.transact((tx) => tx.require(Counter, command.id!).data.value);
+    send({ event: 'read', value: result.value, position: result.position });
+  } else if (command.cmd === 'contend') await contend(command as unknown as ContendCommand);
+  else if (command.cmd === 'close') {
+    await store.close();
+    process.exit(0);
+  } else throw new Error(`unknown command ${command.cmd}`);
+}
+
+// Commands run one after another, in the order they arrive.
+let chain = Promise.resolve();
+createInterface({ input: process.stdin }).on('line', (line) => {
+  chain = chain.then(() => handle(line)).catch((error: unknown) => {
+    send({ event: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    process.exit(1);
+  });
+});
