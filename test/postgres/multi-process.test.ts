@@ -35,7 +35,8 @@ function checkCountersAndNames(records: readonly LogRecord[]): { increments: num
   for (const record of records) {
     for (const change of record.changes) {
       if (change.kind === 'counter') {
-        const value = (change as { data: { value: number } }).data.value;
+        expect(change.op).not.toBe('delete');
+        const value = change.op === 'delete' ? NaN : (change.data as { value: number }).value;
         const before = values.get(change.id);
         if (before !== undefined) {
           expect(change.version, `${change.id} at ${record.position}`).toBe(before.version + 1);
