@@ -36,57 +36,56 @@ export class KindState {
     for (const field of indexFields) this.index.set(field, new Map());
   }
 
-  /** Replaces `before` with `after` (either may be undefined) at `position`. */
-  apply(before: Entity | undefined, after: Entity | undefined, position: number): void {
-    const id = (after ?? before)?.id;
-    assert(id !== undefined, 'a change needs a before or an after image');
-    if (after === undefined) this.entities.delete(id);
-    else this.entities.set(id, after);
+  /**
+   * Takes `before` out of the indexes. A record's changes are applied in two phases (every
+   * old value leaves before any new value enters) so that a swap of unique values inside one
+   * transaction never looks like a duplicate.
+   */
+  unindex(before: Entity, position: number): void {
     this.stamp = position;
-    for (const [field, owners] of this.unique) this.moveUnique(field, owners, before, after);
-    for (const [field, buckets] of this.index) moveIndexed(field, buckets, before, after, position);
+    for (const [field, owners] of this.unique) {
+      const value = fieldValue(before, field);
+      if (isClaimable(value) && owners.get(value)?.id === before.id) owners.delete(value);
+    }
+    for (const [field, buckets] of this.index) {
+      const value = fieldValue(before, field);
+      const bucket = buckets.get(value);
+      if (bucket === undefined) continue;
+      bucket.members.delete(before.id);
+      bucket.stamp = position;
+      if (bucket.members.size === 0) buckets.delete(value);
+    }
   }
 
-  private moveUnique(field: string, owners: Map<IndexValue, Entity>, before: Entity | undefined, after: Entity | undefined): void {
-    const oldValue = fieldValue(before, field);
-    const newValue = fieldValue(after, field);
-    if (before !== undefined && isClaimable(oldValue) && owners.get(oldValue)?.id === before.id) owners.delete(oldValue);
-    if (after !== undefined && isClaimable(newValue)) {
-      const owner = owners.get(newValue);
+  /** Makes `after` the current entity for its id and adds it to the indexes. */
+  add(after: Entity, position: number): void {
+    this.entities.set(after.id, after);
+    this.stamp = position;
+    for (const [field, owners] of this.unique) {
+      const value = fieldValue(after, field);
+      if (!isClaimable(value)) continue;
+      const owner = owners.get(value);
       // I6: a unique value is never held by two entities at any position.
-      assert(owner === undefined || owner.id === after.id, `${this.kind}.${field} value held twice`);
-      owners.set(newValue, after);
+      assert(owner === undefined || owner.id === after.id, `${this.kind}.${field} value ${String(value)} held twice`);
+      owners.set(value, after);
     }
+    for (const [field, buckets] of this.index) addToBucket(buckets, fieldValue(after, field), after, position);
+  }
+
+  remove(id: string, position: number): void {
+    this.entities.delete(id);
+    this.stamp = position;
   }
 }
 
-function moveIndexed(
-  field: string,
-  buckets: Map<IndexValue, Bucket>,
-  before: Entity | undefined,
-  after: Entity | undefined,
-  position: number,
-): void {
-  const id = (after ?? before)?.id as string;
-  if (before !== undefined) {
-    const oldValue = fieldValue(before, field);
-    const bucket = buckets.get(oldValue);
-    if (bucket !== undefined) {
-      bucket.members.delete(id);
-      bucket.stamp = position;
-      if (bucket.members.size === 0) buckets.delete(oldValue);
-    }
+function addToBucket(buckets: Map<IndexValue, Bucket>, value: IndexValue, entity: Entity, position: number): void {
+  let bucket = buckets.get(value);
+  if (bucket === undefined) {
+    bucket = { members: new Map(), stamp: position };
+    buckets.set(value, bucket);
   }
-  if (after !== undefined) {
-    const newValue = fieldValue(after, field);
-    let bucket = buckets.get(newValue);
-    if (bucket === undefined) {
-      bucket = { members: new Map(), stamp: position };
-      buckets.set(newValue, bucket);
-    }
-    bucket.members.set(id, after);
-    bucket.stamp = position;
-  }
+  bucket.members.set(entity.id, entity);
+  bucket.stamp = position;
 }
 
 export function fieldValue(entity: Entity | undefined, field: string): IndexValue {

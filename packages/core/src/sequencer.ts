@@ -194,7 +194,13 @@ export class Sequencer {
       this.catchUpWanted = true;
       return;
     }
-    const changes = this.foldAll(records);
+    let changes: EntityChange[][];
+    try {
+      changes = this.foldAll(records);
+    } catch (error) {
+      for (const pending of accepted) pending.reject(error);
+      throw error;
+    }
     accepted.forEach((pending, index) => {
       pending.resolve({ type: 'committed', record: records[index] as LogRecord, changes: changes[index] as EntityChange[] });
     });

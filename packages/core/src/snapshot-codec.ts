@@ -26,7 +26,7 @@ export function loadSnapshot(snapshot: Snapshot, types: ReadonlyMap<string, Enti
   const state = new State(types);
   for (const [kind, id, version, data] of snapshot.entities) {
     const entity: Entity = Object.freeze({ id, kind, version, data: deepFreeze(data) });
-    state.kindState(kind).apply(undefined, entity, snapshot.position);
+    state.kindState(kind).add(entity, snapshot.position);
   }
   for (const [requestId, position, txId, result] of snapshot.requests) {
     state.requests.set(requestId, result === undefined ? { position, txId } : { position, txId, result });

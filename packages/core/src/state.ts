@@ -47,24 +47,28 @@ export class State {
   /** Applies one record; returns its changes with before and after images. */
   fold(record: LogRecord): EntityChange[] {
     assert(record.position === this.position + 1, `fold of record ${record.position} at position ${this.position}`);
-    const changes = record.changes.map((change) => this.foldChange(change, record.position));
+    const { position } = record;
+    const changes = record.changes.map((change) => this.imagesOf(change));
+    for (const { kind, before } of changes) if (before !== undefined) this.kindState(kind).unindex(before, position);
+    for (const { kind, id, after } of changes) {
+      if (after === undefined) this.kindState(kind).remove(id, position);
+      else this.kindState(kind).add(after, position);
+    }
     if (record.requestId !== undefined) {
       assert(!this.requests.has(record.requestId), `requestId ${record.requestId} logged twice`);
-      const outcome: RequestOutcome = { position: record.position, txId: record.txId };
+      const outcome: RequestOutcome = { position, txId: record.txId };
       this.requests.set(record.requestId, record.result === undefined ? outcome : { ...outcome, result: record.result });
     }
-    this.position = record.position;
+    this.position = position;
     return changes;
   }
 
-  private foldChange(change: Change, position: number): EntityChange {
-    const kindState = this.kindState(change.kind);
-    const before = kindState.entities.get(change.id);
+  private imagesOf(change: Change): EntityChange {
+    const before = this.kindState(change.kind).entities.get(change.id);
     const { kind, id, op } = change;
     if (op === 'create') assert(before === undefined, `create of existing ${kind} ${id}`);
     else assert(before !== undefined && before.version + 1 === change.version, `${op} of ${kind} ${id} skips a version`);
     const after = op === 'delete' ? undefined : deepFreeze<Entity>({ id, kind, version: change.version, data: change.data });
-    kindState.apply(before, after, position);
     if (before === undefined) return { kind, id, op, after: after as Entity };
     return after === undefined ? { kind, id, op, before } : { kind, id, op, before, after };
   }

@@ -167,6 +167,7 @@ export class Transaction {
     const key = entityKey(type.kind, id);
     const existing = this.writes.get(key);
     if (existing === undefined) this.writes.set(key, { type, id, base: current, after });
+    else if (existing.base === undefined && after === undefined) this.writes.delete(key);
     else existing.after = after;
   }
 
