@@ -1,0 +1,3 @@
+export { fileLog, type FileLogOptions } from './file-log.js';
+export { nodeFileSystem, type FileLogFileSystem, type FileLogHandle, type FileOpenMode } from './file-system.js';
+export type { Durability } from './segment-writer.js';

@@ -1,0 +1,115 @@
+import { LogCorruptError } from '@ordo/core';
+import type { FileLogFileSystem, FileLogHandle } from './file-system.js';
+import { decodeSegmentHeader, frameHeaderBytes, inspectFrame, segmentHeaderBytes } from './frame-codec.js';
+import { readFully } from './read-fully.js';
+import { emptySegment, noteFrame, type Segment } from './segment.js';
+
+export interface ScanInput {
+  readonly fileSystem: FileLogFileSystem;
+  readonly name: string;
+  readonly path: string;
+  /** The first position the file name carries. */
+  readonly firstPosition: number;
+  /** Only the last segment may end in a torn write: earlier ones were fsynced before the next was created. */
+  readonly isLast: boolean;
+  readonly chunkBytes: number;
+}
+
+export interface ScanResult {
+  readonly segment: Segment;
+  /** Set when the bytes from `offset` to the end of the file are a torn final write that may be cut. */
+  readonly torn?: { readonly offset: number; readonly reason: string };
+}
+
+/**
+ * Verifies every frame of a segment (length, checksum, gapless positions, batch markers) with
+ * large sequential reads and builds its sparse index. Damage in the last segment is a torn
+ * tail when no intact frame of a later write follows it (that write could only have started
+ * after the damaged one was fsynced, so the damaged one was acknowledged); any other damage
+ * throws `LogCorruptError` with the file and byte offset.
+ */
+export async function scanSegment(input: ScanInput): Promise<ScanResult> {
+  const handle = await input.fileSystem.open(input.path, 'read');
+  try {
+    return await scanOpenSegment(handle, input);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function scanOpenSegment(handle: FileLogHandle, input: ScanInput): Promise<ScanResult> {
+  const fileBytes = await handle.size();
+  const segment = emptySegment({ name: input.name, path: input.path, firstPosition: input.firstPosition, endOffset: 0 });
+  const damage = (offset: number, reason: string): Promise<ScanResult> =>
+    judgeDamage(handle, input, { segment, offset, reason, fileBytes });
+  const headerFirst = decodeSegmentHeader(await readFully(handle, 0, segmentHeaderBytes));
+  if (headerFirst === undefined) return damage(0, 'the segment header is damaged or incomplete');
+  if (headerFirst !== input.firstPosition) {
+    throw corrupt(input.path, 0, `the segment header names position ${headerFirst}, the file name ${input.firstPosition}`);
+  }
+  segment.endOffset = segmentHeaderBytes;
+  let chunkStart = segmentHeaderBytes;
+  let chunk = await readFully(handle, chunkStart, Math.min(input.chunkBytes, fileBytes - chunkStart));
+  let batchFirst = 0;
+  while (segment.endOffset < fileBytes) {
+    const offset = segment.endOffset;
+    const frame = inspectFrame(chunk, offset - chunkStart, chunk.length);
+    if (frame.status === 'truncated') {
+      if (offset + frame.needed > fileBytes) return damage(offset, 'the last frame is incomplete');
+      chunkStart = offset;
+      chunk = await readFully(handle, offset, Math.min(Math.max(input.chunkBytes, frame.needed), fileBytes - offset));
+      continue;
+    }
+    if (frame.status === 'damaged') return damage(offset, frame.reason);
+    const expected = segment.lastPosition + 1;
+    if (frame.position !== expected) {
+      throw corrupt(input.path, offset, `found position ${frame.position} where ${expected} belongs (a gap or a repeat)`);
+    }
+    if (frame.batchFirst !== frame.position && frame.batchFirst !== batchFirst) {
+      throw corrupt(input.path, offset, `record ${frame.position} names a write that started at ${frame.batchFirst}`);
+    }
+    batchFirst = frame.batchFirst;
+    noteFrame(segment, frame.position, offset);
+    segment.lastPosition = frame.position;
+    segment.endOffset = chunkStart + frame.end;
+  }
+  return { segment };
+}
+
+interface Damage {
+  readonly segment: Segment;
+  readonly offset: number;
+  readonly reason: string;
+  readonly fileBytes: number;
+}
+
+async function judgeDamage(handle: FileLogHandle, input: ScanInput, damage: Damage): Promise<ScanResult> {
+  if (!input.isLast) throw corrupt(input.path, damage.offset, `${damage.reason} in a segment that is not the last`);
+  const rest = await readFully(handle, damage.offset, damage.fileBytes - damage.offset);
+  const later = findLaterWrite(rest, damage.segment.lastPosition + 1);
+  if (later !== undefined) {
+    const at = damage.offset + later;
+    throw corrupt(input.path, damage.offset, `${damage.reason}, and an acknowledged later write follows at byte ${at}`);
+  }
+  return { segment: damage.segment, torn: { offset: damage.offset, reason: damage.reason } };
+}
+
+/**
+ * Looks at every byte offset after the damaged frame for an intact frame written by a later
+ * append than the one holding record `expected` (its batch started after `expected`).
+ * The cheap position checks come first, so a run of zeros or garbage is skipped quickly.
+ */
+function findLaterWrite(bytes: Buffer, expected: number): number | undefined {
+  for (let start = 1; start + frameHeaderBytes <= bytes.length; start += 1) {
+    const batchFirst = bytes.readDoubleLE(start + 16);
+    if (!(batchFirst > expected) || !Number.isSafeInteger(batchFirst)) continue;
+    const position = bytes.readDoubleLE(start + 8);
+    if (!(position >= batchFirst) || !Number.isSafeInteger(position)) continue;
+    if (inspectFrame(bytes, start, bytes.length).status === 'intact') return start;
+  }
+  return undefined;
+}
+
+function corrupt(file: string, offset: number, reason: string): LogCorruptError {
+  return new LogCorruptError({ file, offset, reason });
+}

@@ -1,0 +1,102 @@
+import { InvalidArgumentError, type LogRecord } from '@ordo/core';
+import { pathIn, segmentFileName } from './dir-layout.js';
+import type { FileLogFileSystem, FileLogHandle } from './file-system.js';
+import { encodeFrames, encodeSegmentHeader, payloadBytesMax, type EncodedFrames } from './frame-codec.js';
+import { emptySegment, noteFrame, type Segment } from './segment.js';
+
+export type Durability = 'fsync' | 'none';
+
+export interface SegmentWriterOptions {
+  readonly fileSystem: FileLogFileSystem;
+  readonly dir: string;
+  readonly durability: Durability;
+  /** A segment rolls before a write that would take it past this size (a single larger write gets a segment of its own). */
+  readonly segmentBytesMax: number;
+}
+
+/**
+ * Appends batches to the last segment: one write and one fdatasync per batch, so the batch
+ * is durable when `append` resolves. When the segment is full it starts a new file, writes
+ * the segment header in the same write as the first batch, and fsyncs the directory so the
+ * new file's name is durable too. The caller serializes appends.
+ */
+export class SegmentWriter {
+  private handle: FileLogHandle | undefined;
+
+  constructor(
+    private readonly options: SegmentWriterOptions,
+    /** The last segment after recovery; undefined for an empty log. */
+    private active: Segment | undefined,
+  ) {}
+
+  /**
+   * Writes the records (consecutive, starting after the active segment's last position) and
+   * makes them durable. Returns the new segment when this write started one; the active
+   * segment's `lastPosition`, `endOffset` and index are updated only after success.
+   */
+  async append(records: readonly LogRecord[], firstPosition: number): Promise<Segment | undefined> {
+    const payloads = records.map((record) => serialize(record));
+    const frameBytes = payloads.reduce((sum, payload) => sum + 24 + Buffer.byteLength(payload, 'utf8'), 0);
+    const active = this.active;
+    if (active !== undefined && !this.mustRoll(active, frameBytes)) {
+      const encoded = encodeFrames(payloads, firstPosition);
+      await this.writeDurably(await this.activeHandle(active), encoded.bytes, active.endOffset);
+      commitFrames(active, encoded, firstPosition, active.endOffset);
+      return undefined;
+    }
+    return this.startSegment(payloads, firstPosition);
+  }
+
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    if (handle !== undefined) await handle.close();
+  }
+
+  private mustRoll(active: Segment, frameBytes: number): boolean {
+    const holdsRecords = active.lastPosition >= active.firstPosition;
+    return holdsRecords && active.endOffset + frameBytes > this.options.segmentBytesMax;
+  }
+
+  private async startSegment(payloads: readonly string[], firstPosition: number): Promise<Segment> {
+    const { fileSystem, dir } = this.options;
+    await this.close();
+    const name = segmentFileName(firstPosition);
+    const path = pathIn(dir, name);
+    const handle = await fileSystem.open(path, 'create');
+    this.handle = handle;
+    const encoded = encodeFrames(payloads, firstPosition, encodeSegmentHeader(firstPosition));
+    await this.writeDurably(handle, encoded.bytes, 0);
+    // The new file's directory entry must be durable before its records are acknowledged.
+    if (this.options.durability === 'fsync') await fileSystem.syncDirectory(dir);
+    const segment = emptySegment({ name, path, firstPosition, endOffset: 0 });
+    commitFrames(segment, encoded, firstPosition, 0);
+    this.active = segment;
+    return segment;
+  }
+
+  private async activeHandle(active: Segment): Promise<FileLogHandle> {
+    this.handle ??= await this.options.fileSystem.open(active.path, 'append');
+    return this.handle;
+  }
+
+  private async writeDurably(handle: FileLogHandle, bytes: Buffer, offset: number): Promise<void> {
+    await handle.write(bytes, offset);
+    if (this.options.durability === 'fsync') await handle.datasync();
+  }
+}
+
+function serialize(record: LogRecord): string {
+  const payload = JSON.stringify(record);
+  // A UTF-8 byte is at most three bytes per UTF-16 unit, so the exact count is only needed near the limit.
+  if (payload.length * 3 > payloadBytesMax && Buffer.byteLength(payload, 'utf8') > payloadBytesMax) {
+    throw new InvalidArgumentError('records', `record ${record.position} encodes to more than ${payloadBytesMax} bytes`);
+  }
+  return payload;
+}
+
+function commitFrames(segment: Segment, encoded: EncodedFrames, firstPosition: number, base: number): void {
+  encoded.frameStarts.forEach((start, index) => noteFrame(segment, firstPosition + index, base + start));
+  segment.lastPosition = firstPosition + encoded.frameStarts.length - 1;
+  segment.endOffset = base + encoded.bytes.length;
+}
