@@ -280,17 +280,17 @@ class OrdoStore implements Store {
 
   watch(options: WatchOptions = {}): AsyncIterableIterator<LogRecord> {
     this.checkOpen();
+    const state = this.state;
     const watcher = new Watcher(
       {
         read: (from, limit) => this.readLog(from, limit),
         detach: (detached) => this.watchers.delete(detached),
         get position() {
-          return source.position;
+          return state.position;
         },
       },
       options,
     );
-    const source = this;
     this.watchers.add(watcher);
     return watcher;
   }

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { HistoryUnavailableError, memoryLog, type LogRecord, type LogStore } from '@ordo/core';
+import { Counter, failure, open } from '../test-support/model.js';
+
+describe('several stores sharing one log (the path PostgreSQL takes)', () => {
+  it('serializes commits from two stores: no lost update, gapless positions, equal states', async () => {
+    const log = memoryLog();
+    const [a, b] = await Promise.all([open(log), open(log)]);
+    const { value: counter } = await a.transact((tx) => tx.create(Counter, { value: 0 }, { id: 'c' }));
+    const increment = (store: typeof a) =>
+      store.transact((tx) => tx.update(Counter, counter.id, (draft) => void (draft.value += 1)), { retries: 1000 });
+    await Promise.all(Array.from({ length: 100 }, (_, index) => increment(index % 2 === 0 ? a : b)));
+    await Promise.all([a.sync(), b.sync()]);
+    expect(a.get(Counter, 'c')?.data.value).toBe(100);
+    expect(b.dump()).toEqual(a.dump());
+    const records = await log.read(1, 1000);
+    expect(records.map((record) => record.position)).toEqual(Array.from({ length: 101 }, (_, index) => index + 1));
+  });
+
+  it('orders by real time: a read-only transaction started after another store committed sees the commit', async () => {
+    const log = memoryLog();
+    const [a, b] = await Promise.all([open(log), open(log)]);
+    const { position } = await a.transact((tx) => tx.create(Counter, { value: 7 }, { id: 'x' }));
+    const seen = await b.transact((tx) => tx.list(Counter).length);
+    expect(seen.value).toBe(1);
+    expect(seen.position).toBeGreaterThanOrEqual(position);
+    const written = await b.transact((tx) => tx.update(Counter, 'x', { value: 8 }));
+    expect(written.position).toBeGreaterThan(position);
+  });
+
+  it('wakes a watcher on one store when another store commits', async () => {
+    const log = memoryLog();
+    const [a, b] = await Promise.all([open(log), open(log)]);
+    const watcher = b.watch({ from: 1 });
+    const first = watcher.next();
+    await a.transact((tx) => tx.create(Counter, { value: 1 }));
+    expect(((await first).value as LogRecord).position).toBe(1);
+    await watcher.return?.();
+  });
+
+  it('reports history that the log store no longer holds with HistoryUnavailableError', async () => {
+    const inner = memoryLog();
+    const pruned: LogStore = {
+      name: 'pruned',
+      multiWriter: false,
+      open: () => inner.open(),
+      append: (records) => inner.append(records),
+      head: () => inner.head(),
+      subscribe: (listener) => inner.subscribe(listener),
+      close: () => inner.close(),
+      async read(from, limit) {
+        if (from < 3) throw new HistoryUnavailableError({ requested: from, firstAvailable: 3 });
+        return inner.read(from, limit);
+      },
+    };
+    const seed = await open(inner);
+    for (let index = 0; index < 4; index += 1) await seed.transact((tx) => tx.create(Counter, { value: index }));
+    await seed.snapshot();
+    await seed.close();
+    const store = await open(pruned);
+    expect(await failure(store.watch({ from: 1 }).next())).toMatchObject({ code: 'HISTORY_UNAVAILABLE', firstAvailable: 3 });
+    const fromThree = await store.watch({ from: 3 }).next();
+    expect((fromThree.value as LogRecord).position).toBe(3);
+  });
+});
