@@ -20,13 +20,15 @@ export class WriterConnection {
   constructor(private readonly pool: PostgresPool) {}
 
   async acquire(): Promise<Writer> {
+    // A connection that broke while idle has sent nothing of the next batch: replace it first.
+    if (this.writer !== undefined && this.lostError !== undefined) this.discard(this.lostError);
     if (this.writer !== undefined) return this.writer;
     const client = await this.pool.connect();
     try {
       // An error event on a connection that is checked out must be handled here, or Node throws
       // it. The query in flight fails on its own; the next append takes a new connection.
       client.on('error', (error) => {
-        this.lostError = error;
+        if (this.writer?.client === client) this.lostError = error;
       });
       const result = await client.query({ text: 'SELECT pg_backend_pid() AS pid' });
       const pid = (result.rows[0] as { pid: number } | undefined)?.pid;
@@ -45,6 +47,7 @@ export class WriterConnection {
     const writer = this.writer;
     this.writer = undefined;
     writer?.client.release(error instanceof Error ? error : (this.lostError ?? true));
+    this.lostError = undefined;
   }
 
   /** Returns the connection to the pool (on close). */
