@@ -18,3 +18,4 @@ export {
   type TransactOptions,
   type TransactResult,
 } from './store.js';
+export * from './runtime/index.js';

@@ -1,0 +1,97 @@
+import { OperationError, type EntityRef, type InfrastructureAdapter, type StateView } from '@ordo/core';
+import type { SimulatedHypervisor } from './simulated-hypervisor.js';
+import { parseVm, type VmSpec } from './vm-spec.js';
+
+export interface HypervisorAdapterOptions {
+  readonly hypervisor: SimulatedHypervisor;
+  /** Default 'hypervisor'. */
+  readonly name?: string;
+  /** The kind of the VM entities. Default 'vm'. */
+  readonly vmKind?: string;
+  /** The kind of the host entities a VM's `hostId` points to. Default 'host'. */
+  readonly hostKind?: string;
+}
+
+/**
+ * The adapter that makes the hypervisor's hosts match the VM entities: a VM with a `hostId`
+ * is defined on that host and nowhere else, running when `power` is 'on'; a VM without one,
+ * or a deleted VM, is defined nowhere. It holds no state (I10): each call reads the change,
+ * the view and the agents, so a fresh instance continues where another stopped.
+ */
+export function hypervisorAdapter(options: HypervisorAdapterOptions): InfrastructureAdapter {
+  const name = options.name ?? 'hypervisor';
+  const vmKind = options.vmKind ?? 'vm';
+  const hostKind = options.hostKind ?? 'host';
+  const { hypervisor } = options;
+
+  const converge = async (id: string, desired: VmSpec | undefined, view: StateView): Promise<void> => {
+    const entity: EntityRef = { kind: vmKind, id };
+    const locations = hypervisor.locate(id);
+    const vmName = desired?.domain.name ?? locations.map((hostId) => hypervisor.domain(hostId, id)?.spec.name).find(Boolean) ?? id;
+    try {
+      for (const hostId of locations) {
+        if (hostId !== desired?.hostId) await hypervisor.undefine(hostId, id, vmName);
+      }
+      if (desired?.hostId === undefined) return;
+      if (view.get(hostKind, desired.hostId) === undefined) {
+        throw new OperationError({ code: 'HOST_UNKNOWN', message: `VM ${vmName} is placed on host ${desired.hostId}, which does not exist`, entity, adapter: name, step: 'apply' });
+      }
+      await placeOnHost(hypervisor, desired);
+    } catch (error) {
+      if (error instanceof OperationError) throw error;
+      throw new OperationError({
+        code: 'ADAPTER_FAILED',
+        message: `hypervisor: ${error instanceof Error ? error.message : String(error)}`,
+        entity,
+        adapter: name,
+        step: 'apply',
+        cause: error,
+      });
+    }
+  };
+
+  return Object.freeze({
+    name,
+    kinds: Object.freeze([vmKind]),
+    prepare({ changes }) {
+      for (const change of changes) {
+        const hostId = change.after === undefined ? undefined : parseVm(change.after, name).hostId;
+        if (hostId !== undefined && !hypervisor.isReachable(hostId)) {
+          throw new OperationError({
+            code: 'HOST_UNREACHABLE',
+            message: `host ${hostId} does not answer; VM ${change.id} cannot be placed there now`,
+            entity: { kind: change.kind, id: change.id },
+            details: { host: { kind: hostKind, id: hostId } },
+          });
+        }
+      }
+    },
+    async apply({ changes, view }) {
+      for (const change of changes) {
+        if (change.kind !== vmKind) continue;
+        await converge(change.id, change.after === undefined ? undefined : parseVm(change.after, name), view);
+      }
+    },
+    async reconcile({ view }) {
+      const vms = view.list(vmKind);
+      const known = new Set(vms.map((vm) => vm.id));
+      for (const domain of hypervisor.domains()) {
+        if (!known.has(domain.id)) await converge(domain.id, undefined, view);
+      }
+      for (const vm of vms) await converge(vm.id, parseVm(vm, name), view);
+    },
+  } satisfies InfrastructureAdapter);
+}
+
+async function placeOnHost(hypervisor: SimulatedHypervisor, desired: VmSpec): Promise<void> {
+  const hostId = desired.hostId;
+  if (hostId === undefined) return;
+  const current = hypervisor.domain(hostId, desired.id);
+  // Redefining an unchanged VM is a wasted agent call; compare the configuration first.
+  if (current === undefined || JSON.stringify(current.spec) !== JSON.stringify(desired.domain)) {
+    await hypervisor.define(hostId, desired.id, desired.domain);
+  }
+  const running = current?.state === 'running';
+  if (desired.power === 'on' && !running) await hypervisor.start(hostId, desired.id, desired.domain.name);
+  if (desired.power === 'off' && running) await hypervisor.stop(hostId, desired.id, desired.domain.name);
+}

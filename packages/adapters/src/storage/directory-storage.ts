@@ -1,0 +1,126 @@
+import { statfs } from 'node:fs/promises';
+import { InvalidArgumentError, OperationError, type EntityChange, type InfrastructureAdapter, type StateView } from '@ordo/core';
+import { containerSpecSchema, parseEntity, volumeSpecSchema } from './storage-spec.js';
+import { checkCapacity } from './storage-capacity.js';
+import {
+  containerDir,
+  ensureDir,
+  ensureSparseFile,
+  listVolumeFiles,
+  moveIfExists,
+  removeDirIfEmpty,
+  removeIfExists,
+  syncDir,
+  volumePath,
+} from './volume-files.js';
+
+export interface DirectoryStorageOptions {
+  /** The directory that holds one directory per storage container. */
+  readonly root: string;
+  /** Default 'storage'. */
+  readonly name?: string;
+  /** Default 'volume'. */
+  readonly volumeKind?: string;
+  /** Default 'storageContainer'. */
+  readonly containerKind?: string;
+  /** Free bytes the file system must keep after a change; prepare vetoes changes that would eat into them. Default 0. */
+  readonly reserveBytes?: number;
+}
+
+/**
+ * A storage adapter whose volumes are real sparse files, one directory per storage
+ * container: `<root>/<containerId>/<volumeId>.raw`. `apply` creates, resizes, moves and
+ * deletes them (with fsync); `prepare` vetoes a change that would exceed the container's
+ * `maxCapacityBytes` or the file system's real free space (thick containers count the full
+ * size; thin ones only the reserve). Stateless (I10): containers and volumes come from the
+ * changes and the view, files from the directory.
+ */
+export function directoryStorage(options: DirectoryStorageOptions): InfrastructureAdapter {
+  const name = options.name ?? 'storage';
+  const volumeKind = options.volumeKind ?? 'volume';
+  const containerKind = options.containerKind ?? 'storageContainer';
+  const reserveBytes = options.reserveBytes ?? 0;
+  if (!Number.isSafeInteger(reserveBytes) || reserveBytes < 0) throw new InvalidArgumentError('reserveBytes', 'must be an integer >= 0');
+  const { root } = options;
+  const kinds = { name, volumeKind, containerKind };
+
+  const applyChange = async (change: EntityChange): Promise<void> => {
+    if (change.kind === containerKind) {
+      if (change.after !== undefined) await ensureDir(containerDir(root, change.id));
+      else await removeDirIfEmpty(containerDir(root, change.id));
+      return;
+    }
+    if (change.kind !== volumeKind) return;
+    const before = change.before === undefined ? undefined : parseEntity(volumeSpecSchema, change.before, name);
+    const after = change.after === undefined ? undefined : parseEntity(volumeSpecSchema, change.after, name);
+    if (after === undefined) {
+      if (before !== undefined && (await removeIfExists(volumePath(root, before.containerId, change.id)))) {
+        await syncDir(containerDir(root, before.containerId));
+      }
+      return;
+    }
+    const target = volumePath(root, after.containerId, change.id);
+    await ensureDir(containerDir(root, after.containerId));
+    if (before !== undefined && before.containerId !== after.containerId) {
+      await moveIfExists(volumePath(root, before.containerId, change.id), target);
+      await syncDir(containerDir(root, before.containerId));
+    }
+    await ensureSparseFile(target, after.sizeBytes);
+    await syncDir(containerDir(root, after.containerId));
+  };
+
+  return Object.freeze({
+    name,
+    kinds: Object.freeze([containerKind, volumeKind]),
+    async prepare({ changes, view }) {
+      const fileSystem = await statfs(root).catch(async () => {
+        await ensureDir(root);
+        return statfs(root);
+      });
+      checkCapacity({ changes, view, kinds, freeBytes: fileSystem.bavail * fileSystem.bsize, reserveBytes });
+    },
+    async apply({ changes }) {
+      await ensureDir(root);
+      for (const change of changes) {
+        try {
+          await applyChange(change);
+        } catch (error) {
+          if (error instanceof OperationError) throw error;
+          throw new OperationError({
+            code: 'ADAPTER_FAILED',
+            message: `storage: ${change.op} of ${change.kind} ${change.id} failed: ${error instanceof Error ? error.message : String(error)}`,
+            entity: { kind: change.kind, id: change.id },
+            adapter: name,
+            step: 'apply',
+            cause: error,
+          });
+        }
+      }
+    },
+    async reconcile({ view }) {
+      await reconcileDirectory(root, view, kinds);
+    },
+  } satisfies InfrastructureAdapter);
+}
+
+async function reconcileDirectory(root: string, view: StateView, kinds: { name: string; volumeKind: string; containerKind: string }): Promise<void> {
+  await ensureDir(root);
+  const containers = view.list(kinds.containerKind);
+  for (const container of containers) await ensureDir(containerDir(root, container.id));
+  const wanted = new Map<string, number>();
+  for (const volume of view.list(kinds.volumeKind)) {
+    const spec = parseEntity(volumeSpecSchema, volume, kinds.name);
+    const path = volumePath(root, spec.containerId, volume.id);
+    wanted.set(path, spec.sizeBytes);
+    await ensureDir(containerDir(root, spec.containerId));
+    await ensureSparseFile(path, spec.sizeBytes);
+  }
+  for (const file of await listVolumeFiles(root)) {
+    if (!wanted.has(file.path)) await removeIfExists(file.path);
+  }
+  // Directories of containers the log does not know are left alone: they may hold files Ordo did not make.
+  for (const container of containers) {
+    parseEntity(containerSpecSchema, container, kinds.name);
+    await syncDir(containerDir(root, container.id));
+  }
+}

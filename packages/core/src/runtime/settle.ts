@@ -1,0 +1,122 @@
+import { InvalidArgumentError } from '../errors.js';
+import type { EntityChange } from '../state.js';
+import type { Store } from '../store.js';
+import type { Transaction } from '../transaction.js';
+import type { InfrastructureAdapter } from './adapter.js';
+import { adapterBatches, applyBatches } from './adapter-calls.js';
+import { OperationError, describeCause } from './operation-error.js';
+import { beforeImages, outcomeRequestId, toMeta } from './operation-meta.js';
+import { storeView } from './store-view.js';
+
+export interface RuntimeContext {
+  readonly store: Store;
+  readonly adapters: readonly InfrastructureAdapter[];
+}
+
+/** A record the runtime committed (an operation or a compensation) that its adapters must apply. */
+export interface CommittedOperation {
+  readonly name: string;
+  readonly txId: string;
+  readonly position: number;
+  /** The committed changes with before and after images. */
+  readonly changes: readonly EntityChange[];
+  /** The adapters that must apply it, in order. */
+  readonly adapters: readonly string[];
+}
+
+/**
+ * Applies a committed operation and records its outcome. When an adapter fails, the
+ * operation is compensated and the adapter's error is returned (undefined on success).
+ */
+export async function finishOperation(context: RuntimeContext, operation: CommittedOperation, recovered: boolean): Promise<OperationError | undefined> {
+  const batches = adapterBatches(adaptersNamed(context, operation.adapters), operation.changes);
+  const report = await applyBatches(batches, storeView(context.store), operation.position);
+  if (report.failure === undefined) {
+    await recordOutcome(context, operation, recovered);
+    return undefined;
+  }
+  return compensate(context, operation, report.attempted, report.failure);
+}
+
+/**
+ * Reverts a failed operation: one record, linked to it, puts back every entity it changed;
+ * the adapters that were asked to apply it (the failed one too: it may have done half) apply
+ * the reverting changes, in reverse order; then the compensation's own outcome is recorded.
+ * Returns the error the caller should see.
+ */
+export async function compensate(context: RuntimeContext, operation: CommittedOperation, attempted: readonly string[], failure: OperationError): Promise<OperationError> {
+  const revertAdapters = [...attempted].reverse();
+  const errorJson = failure.toJSON();
+  const result = await context.store.transact(
+    (tx) => {
+      revertChanges(tx, context.store, operation.changes);
+      tx.setMeta(
+        toMeta({ type: 'compensation', of: operation.txId, ofPosition: operation.position, adapters: revertAdapters, before: beforeImages(tx.changes()), error: errorJson }),
+      );
+      return { outcome: 'reverted', error: errorJson };
+    },
+    { requestId: outcomeRequestId(operation.txId), operation: operation.name },
+  );
+  // Replayed: the outcome of this operation was already recorded (by another recovery); nothing more to undo here.
+  if (result.replayed) return failure;
+  const compensation: CommittedOperation = { name: operation.name, txId: result.txId, position: result.position, changes: result.changes, adapters: revertAdapters };
+  const batches = adapterBatches(adaptersNamed(context, revertAdapters), result.changes);
+  const report = await applyBatches(batches, storeView(context.store), result.position);
+  if (report.failure !== undefined) {
+    return new OperationError({
+      ...failureFields(failure),
+      message: `${failure.message}; undoing it failed too (${report.failure.message}), the runtime will apply the revert again when it next starts`,
+    });
+  }
+  await recordOutcome(context, compensation, false);
+  return failure;
+}
+
+/** Writes the record that says `operation` was applied by all its adapters. */
+export async function recordOutcome(context: RuntimeContext, operation: CommittedOperation, recovered: boolean): Promise<void> {
+  await context.store.transact(
+    (tx) => {
+      tx.setMeta(toMeta({ type: 'outcome', of: operation.txId, ofPosition: operation.position, recovered }));
+      return { outcome: 'applied' };
+    },
+    { requestId: outcomeRequestId(operation.txId), operation: operation.name },
+  );
+}
+
+/** Puts every entity back as it was before `changes`, last change first. */
+function revertChanges(tx: Transaction, store: Store, changes: readonly EntityChange[]): void {
+  for (const change of [...changes].reverse()) {
+    const type = store.entityType(change.kind);
+    if (type === undefined) throw new InvalidArgumentError('entities', `the store cannot revert ${change.kind} ${change.id}: kind not registered`);
+    const current = tx.get(type, change.id);
+    if (change.op === 'create') {
+      if (current !== undefined) tx.delete(type, change.id);
+      continue;
+    }
+    const before = change.before;
+    if (before === undefined) throw new InvalidArgumentError('changes', `no before-image to revert ${change.kind} ${change.id}`);
+    if (current === undefined) tx.create(type, before.data, { id: change.id });
+    else tx.update(type, change.id, () => before.data as never);
+  }
+}
+
+export function adaptersNamed(context: RuntimeContext, names: readonly string[]): InfrastructureAdapter[] {
+  const missing = names.filter((name) => !context.adapters.some((adapter) => adapter.name === name));
+  if (missing.length > 0) {
+    throw new InvalidArgumentError('adapters', `the log needs adapter(s) ${missing.join(', ')}, which this runtime was not given`);
+  }
+  // In the order of `names`: the runtime's order for operations, the reverse for compensations.
+  return names.map((name) => context.adapters.find((adapter) => adapter.name === name) as InfrastructureAdapter);
+}
+
+function failureFields(failure: OperationError): ConstructorParameters<typeof OperationError>[0] {
+  return {
+    code: failure.code,
+    message: failure.message,
+    step: failure.step,
+    ...(failure.adapter === undefined ? {} : { adapter: failure.adapter }),
+    ...(failure.entity === undefined ? {} : { entity: failure.entity }),
+    ...(failure.details === undefined ? {} : { details: failure.details }),
+    cause: failure.cause ?? describeCause(failure),
+  };
+}
