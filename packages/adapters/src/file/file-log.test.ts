@@ -1,0 +1,323 @@
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isOrdoError, LogCorruptError, type LogRecord, type LogStore, type Snapshot } from '@ordo/core';
+import { fileLog, type FileLogOptions } from './file-log.js';
+import { nodeFileSystem, type FileLogFileSystem } from './file-system.js';
+import { frameHeaderBytes, segmentHeaderBytes } from './frame-codec.js';
+
+const root = mkdtempSync(join(tmpdir(), 'ordo-file-log-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let dirCount = 0;
+
+function freshDir(): string {
+  dirCount += 1;
+  return join(root, `log-${dirCount}`);
+}
+
+function record(position: number, size = 10): LogRecord {
+  return {
+    position,
+    txId: `tx-${position}`,
+    time: 1_700_000_000_000 + position,
+    changes: [{ op: 'create', kind: 'item', id: `i-${position}`, version: 1, data: { text: 'x'.repeat(size) } }],
+  };
+}
+
+function records(from: number, count: number, size = 10): LogRecord[] {
+  return Array.from({ length: count }, (_, index) => record(from + index, size));
+}
+
+async function opened(options: FileLogOptions): Promise<LogStore> {
+  const log = fileLog(options);
+  await log.open();
+  return log;
+}
+
+function segmentFiles(dir: string): string[] {
+  return readdirSync(dir).filter((name) => name.endsWith('.seg')).sort();
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}
+
+describe('file log: segments and reads', () => {
+  it('rolls segments at the bounded size and reads any range across them from disk', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir, segmentBytesMax: 4096, cacheRecordsMax: 0 });
+    for (let position = 1; position <= 300; position += 10) await log.append(records(position, 10, 40));
+    expect(segmentFiles(dir).length).toBeGreaterThan(3);
+    for (const name of segmentFiles(dir)) expect(statSync(join(dir, name)).size).toBeLessThanOrEqual(4096);
+    expect(await log.read(1, 1000)).toEqual(records(1, 300, 40));
+    expect(await log.read(137, 50)).toEqual(records(137, 50, 40));
+    await log.close();
+    const again = await opened({ dir, segmentBytesMax: 4096, cacheRecordsMax: 0 });
+    expect(await again.head()).toBe(300);
+    expect(await again.read(250, 100)).toEqual(records(250, 51, 40));
+    await again.close();
+  });
+
+  it('answers reads from the recent-record cache and from disk alike', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir, cacheRecordsMax: 20 });
+    for (let position = 1; position <= 100; position += 5) await log.append(records(position, 5));
+    const fromCache = await log.read(90, 11);
+    const fromDisk = await log.read(1, 100);
+    expect(fromCache).toEqual(records(90, 11));
+    expect(fromDisk).toEqual(records(1, 100));
+    await log.close();
+  });
+
+  it('serializes concurrent appends: the second one at the same head is refused', async () => {
+    const log = await opened({ dir: freshDir() });
+    const results = await Promise.allSettled([log.append(records(1, 2)), log.append(records(1, 2))]);
+    expect(results[0]?.status).toBe('fulfilled');
+    expect(results[1]?.status === 'rejected' && isOrdoError(results[1].reason, 'LOG_HEAD_MOVED')).toBe(true);
+    await log.close();
+  });
+});
+
+describe('file log: recovery', () => {
+  it('cuts a torn final frame and continues after it', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir });
+    await log.append(records(1, 5));
+    await log.close();
+    const [segment] = segmentFiles(dir);
+    const path = join(dir, segment!);
+    const intactBytes = statSync(path).size;
+    appendFileSync(path, Buffer.from([40, 0, 0, 0, 1, 2, 3])); // a frame header cut short
+    const again = await opened({ dir });
+    expect(await again.head()).toBe(5);
+    expect(statSync(path).size).toBe(intactBytes);
+    await again.append([record(6)]);
+    expect(await again.read(1, 10)).toEqual(records(1, 6));
+    await again.close();
+  });
+
+  it('cuts a final write whose first page was lost, even when a later part of it survived', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir });
+    await log.append(records(1, 3));
+    await log.append(records(4, 3));
+    await log.close();
+    const path = join(dir, segmentFiles(dir)[0]!);
+    const bytes = readFileSync(path);
+    const firstFrameBytes = (bytes.length - segmentHeaderBytes) / 6;
+    expect(Number.isInteger(firstFrameBytes)).toBe(true);
+    const lastWriteStart = segmentHeaderBytes + 3 * firstFrameBytes;
+    bytes.fill(0, lastWriteStart, lastWriteStart + firstFrameBytes); // record 4 zeroed, 5 and 6 intact
+    writeFileSync(path, bytes);
+    const again = await opened({ dir });
+    expect(await again.head()).toBe(3);
+    expect(statSync(path).size).toBe(lastWriteStart);
+    await again.close();
+  });
+
+  it('refuses a flipped byte before the tail, naming the file and the frame offset', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir });
+    // Positions 1..9 encode to frames of equal size.
+    for (let position = 1; position <= 9; position += 1) await log.append([record(position)]);
+    await log.close();
+    const path = join(dir, segmentFiles(dir)[0]!);
+    const bytes = readFileSync(path);
+    const frameBytes = (bytes.length - segmentHeaderBytes) / 9;
+    expect(Number.isInteger(frameBytes)).toBe(true);
+    const frameFour = segmentHeaderBytes + 3 * frameBytes;
+    bytes[frameFour + frameHeaderBytes + 5] = (bytes[frameFour + frameHeaderBytes + 5] ?? 0) ^ 0x01;
+    writeFileSync(path, bytes);
+    const error = await failureOf(fileLog({ dir }).open());
+    expect(error).toBeInstanceOf(LogCorruptError);
+    expect((error as LogCorruptError).file).toBe(path);
+    expect((error as LogCorruptError).offset).toBe(frameFour);
+    // Nothing was cut: the damaged file is left for a person to inspect.
+    expect(readFileSync(path)).toEqual(bytes);
+  });
+
+  it('refuses a segment missing from the middle of the log', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir, segmentBytesMax: 4096 });
+    for (let position = 1; position <= 200; position += 10) await log.append(records(position, 10, 40));
+    await log.close();
+    const names = segmentFiles(dir);
+    expect(names.length).toBeGreaterThan(2);
+    rmSync(join(dir, names[1]!));
+    const error = await failureOf(fileLog({ dir }).open());
+    expect(isOrdoError(error, 'LOG_CORRUPT')).toBe(true);
+    expect((error as LogCorruptError).file).toBe(join(dir, names[2]!));
+  });
+
+  it('refuses an intact frame at the wrong position (a repeated record)', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir });
+    await log.append([record(1)]);
+    await log.append([record(2)]);
+    await log.close();
+    const path = join(dir, segmentFiles(dir)[0]!);
+    const bytes = readFileSync(path);
+    const frameBytes = (bytes.length - segmentHeaderBytes) / 2;
+    expect(Number.isInteger(frameBytes)).toBe(true);
+    appendFileSync(path, bytes.subarray(segmentHeaderBytes + frameBytes)); // record 2 again
+    expect(isOrdoError(await failureOf(fileLog({ dir }).open()), 'LOG_CORRUPT')).toBe(true);
+  });
+});
+
+describe('file log: snapshots', () => {
+  const snapshotAt = (position: number): Snapshot => ({ format: 1, position, entities: [['item', `i-${position}`, 1, { n: position }]], requests: [] });
+
+  it('falls back to the older snapshot when the newest is damaged, then to none', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir });
+    await log.append(records(1, 10));
+    await log.writeSnapshot!(snapshotAt(4));
+    await log.writeSnapshot!(snapshotAt(8));
+    await log.close();
+    const damage = (name: string): void => {
+      const path = join(dir, name);
+      const bytes = readFileSync(path);
+      bytes[bytes.length - 2] = (bytes[bytes.length - 2] ?? 0) ^ 0xff;
+      writeFileSync(path, bytes);
+    };
+    damage('snapshot-00000000000000000008.snap');
+    let again = fileLog({ dir });
+    expect((await again.open()).snapshot).toEqual(snapshotAt(4));
+    await again.close();
+    expect(existsSync(join(dir, 'snapshot-00000000000000000008.snap.damaged'))).toBe(true);
+    damage('snapshot-00000000000000000004.snap');
+    again = fileLog({ dir });
+    expect(await again.open()).toEqual({ head: 10, snapshot: undefined });
+    await again.close();
+  });
+
+  it('keeps the configured number of snapshots and prunes segments behind the oldest when asked', async () => {
+    const dir = freshDir();
+    const options = { dir, segmentBytesMax: 4096, pruneSegments: true, snapshotsKept: 2 };
+    const log = await opened(options);
+    for (let position = 1; position <= 400; position += 10) await log.append(records(position, 10, 40));
+    const before = segmentFiles(dir).length;
+    for (const position of [100, 200, 300]) await log.writeSnapshot!(snapshotAt(position));
+    expect(readdirSync(dir).filter((name) => name.endsWith('.snap'))).toEqual(['snapshot-00000000000000000200.snap', 'snapshot-00000000000000000300.snap']);
+    expect(segmentFiles(dir).length).toBeLessThan(before);
+    const error = await failureOf(log.read(1, 10));
+    expect(isOrdoError(error, 'HISTORY_UNAVAILABLE')).toBe(true);
+    expect(await log.read(201, 200)).toEqual(records(201, 200, 40));
+    await log.close();
+    const again = fileLog(options);
+    expect(await again.open()).toEqual({ head: 400, snapshot: snapshotAt(300) });
+    await again.close();
+  });
+
+  it('refuses to open pruned history when no snapshot covers it', async () => {
+    const dir = freshDir();
+    const options = { dir, segmentBytesMax: 4096, pruneSegments: true, snapshotsKept: 1 };
+    const log = await opened(options);
+    for (let position = 1; position <= 300; position += 10) await log.append(records(position, 10, 40));
+    await log.writeSnapshot!(snapshotAt(250));
+    await log.close();
+    rmSync(join(dir, 'snapshot-00000000000000000250.snap'));
+    expect(isOrdoError(await failureOf(fileLog(options).open()), 'LOG_CORRUPT')).toBe(true);
+  });
+
+  it('surfaces snapshotEvery and checks it', () => {
+    expect(fileLog({ dir: freshDir(), snapshotEvery: 500 }).snapshotEvery).toBe(500);
+    expect(fileLog({ dir: freshDir() }).snapshotEvery).toBe(100_000);
+    expect(() => fileLog({ dir: freshDir(), snapshotEvery: 0 })).toThrow(/snapshotEvery/);
+  });
+});
+
+/** A real file system whose next write or fdatasync fails when armed. */
+function faultyFileSystem(): { fileSystem: FileLogFileSystem; fail(operation: 'write' | 'datasync'): void } {
+  let armed: 'write' | 'datasync' | undefined;
+  const fileSystem: FileLogFileSystem = {
+    ...nodeFileSystem,
+    async open(path, mode) {
+      const handle = await nodeFileSystem.open(path, mode);
+      return {
+        ...handle,
+        async write(buffer, position) {
+          if (armed === 'write') throw Object.assign(new Error('injected EIO on write'), { code: 'EIO' });
+          await handle.write(buffer, position);
+        },
+        async datasync() {
+          if (armed === 'datasync') throw Object.assign(new Error('injected EIO on fdatasync'), { code: 'EIO' });
+          await handle.datasync();
+        },
+      };
+    },
+  };
+  return { fileSystem, fail: (operation) => (armed = operation) };
+}
+
+describe('file log: disk errors', () => {
+  for (const operation of ['write', 'datasync'] as const) {
+    it(`fails the append when ${operation} fails, refuses further appends, and keeps what was acknowledged`, async () => {
+      const dir = freshDir();
+      const faulty = faultyFileSystem();
+      const log = await opened({ dir, fileSystem: faulty.fileSystem });
+      await log.append(records(1, 3));
+      faulty.fail(operation);
+      expect(isOrdoError(await failureOf(log.append(records(4, 2))), 'LOG_STORE_FAILED')).toBe(true);
+      expect(await log.head()).toBe(3);
+      expect(isOrdoError(await failureOf(log.append(records(4, 2))), 'LOG_STORE_FAILED')).toBe(true);
+      expect(await log.read(1, 10)).toEqual(records(1, 3));
+      await log.close();
+      const again = await opened({ dir });
+      const head = await again.head();
+      // The failed batch's outcome was unknown: it is absent, or (the write landed) whole.
+      expect([3, 5]).toContain(head);
+      expect(await again.read(1, 10)).toEqual(records(1, head));
+      await again.close();
+    });
+  }
+});
+
+describe('file log: lock and read-only', () => {
+  it('refuses a second writer, allows a read-only reader, and frees the lock on close', async () => {
+    const dir = freshDir();
+    const writer = await opened({ dir });
+    await writer.append(records(1, 4));
+    expect(isOrdoError(await failureOf(fileLog({ dir }).open()), 'LOG_LOCKED')).toBe(true);
+    const reader = await opened({ dir, readOnly: true });
+    expect(await reader.read(1, 10)).toEqual(records(1, 4));
+    expect(isOrdoError(await failureOf(reader.append([record(5)])), 'LOG_READ_ONLY')).toBe(true);
+    await reader.close();
+    await writer.close();
+    const next = await opened({ dir });
+    expect(await next.head()).toBe(4);
+    await next.close();
+  });
+
+  it('takes over the stale lock of a process that no longer runs', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir });
+    await log.close();
+    const exited = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const deadPid = Number(exited.stdout);
+    writeFileSync(join(dir, 'LOCK'), JSON.stringify({ pid: deadPid, host: hostname(), started: '1', token: 'stale' }));
+    const again = await opened({ dir });
+    expect(JSON.parse(readFileSync(join(dir, 'LOCK'), 'utf8'))).toMatchObject({ pid: process.pid });
+    await again.close();
+    expect(existsSync(join(dir, 'LOCK'))).toBe(false);
+  });
+
+  it('does not cut a torn tail when read-only', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir });
+    await log.append(records(1, 2));
+    await log.close();
+    const path = join(dir, segmentFiles(dir)[0]!);
+    appendFileSync(path, Buffer.from([9, 9, 9]));
+    const size = statSync(path).size;
+    const reader = await opened({ dir, readOnly: true });
+    expect(await reader.head()).toBe(2);
+    await reader.close();
+    expect(statSync(path).size).toBe(size);
+  });
+});
