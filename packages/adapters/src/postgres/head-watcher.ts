@@ -12,6 +12,8 @@ export interface HeadWatcherOptions {
 // Reconnecting the LISTEN connection backs off from the first delay up to the last one.
 const reconnectDelayFirstMs = 50;
 const reconnectDelayMaxMs = 5_000;
+// Only the last few own appends can still have a notification on its way.
+const ownHeadsMax = 8;
 
 /**
  * Tells listeners when the head may have moved, for as long as any listener is registered.
@@ -29,6 +31,8 @@ export class HeadWatcher {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private reconnectDelayMs = reconnectDelayFirstMs;
   private headSeen = 0;
+  /** Heads this process's own appends announce: no need to wake our own owner for those. */
+  private readonly ownHeads: number[] = [];
   /** Counts starts and stops so that a connection made for an earlier start is dropped. */
   private generation = 0;
 
@@ -41,6 +45,18 @@ export class HeadWatcher {
       if (!this.listeners.delete(listener)) return;
       if (this.listeners.size === 0) this.stop();
     };
+  }
+
+  /**
+   * Marks `head` as the one our own append in flight will announce. The owner folds its own
+   * records when the append resolves, so waking it for them would only cost it a needless
+   * head() round trip, often in the middle of its next commit. Positions are unique, so a
+   * notification with this head comes from our statement; if that append fails instead, the
+   * owner catches up anyway.
+   */
+  expectOwn(head: number): void {
+    this.ownHeads.push(head);
+    if (this.ownHeads.length > ownHeadsMax) this.ownHeads.shift();
   }
 
   /** Stops watching; listeners stay registered but are never called again. */
@@ -115,7 +131,9 @@ export class HeadWatcher {
   private onNotification(notification: PostgresNotification): void {
     if (notification.channel !== this.options.channel) return;
     const head = Number(notification.payload);
-    if (Number.isSafeInteger(head) && head > 0) this.emit(head, false);
+    if (!Number.isSafeInteger(head) || head <= 0) return;
+    if (this.ownHeads.includes(head)) this.headSeen = Math.max(this.headSeen, head);
+    else this.emit(head, false);
   }
 
   private async poll(): Promise<void> {

@@ -119,6 +119,7 @@ class PostgresLog implements LogStore {
       throw new LogStoreError({ store: this.name, message: `cannot connect to append: ${describeError(error)}`, cause: error });
     }
     let result;
+    this.watcher.expectOwn(batch.first + records.length - 1);
     try {
       result = await writer.client.query(appendQuery(this.tables, batch));
     } catch (error) {

@@ -1,0 +1,185 @@
+import pg from 'pg';
+import { afterAll, expect, it } from 'vitest';
+import { isOrdoError, openStore } from '@ordo/core';
+import { postgresLog } from '@ordo/adapters/postgres';
+import { record, records } from '../conformance/log-store-conformance.js';
+import { Counter } from './counter-model.js';
+import { describePostgres, dropSchemas, pgUrl, uniqueSchema } from './pg-test-env.js';
+
+const schemas: string[] = [];
+
+function newSchema(prefix: string): string {
+  const schema = uniqueSchema(prefix);
+  schemas.push(schema);
+  return schema;
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}
+
+async function withAdmin<T>(run: (admin: pg.Client) => Promise<T>): Promise<T> {
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  try {
+    return await run(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+describePostgres('postgres log store: shared by many writers', () => {
+  afterAll(() => dropSchemas(schemas));
+
+  it('refuses a schema name that is not a plain identifier', () => {
+    for (const schema of ['Upper', 'a-b', 'x"; DROP TABLE y; --', '', 'a'.repeat(49)]) {
+      let caught: unknown;
+      try {
+        postgresLog({ connectionString: pgUrl, schema });
+      } catch (error) {
+        caught = error;
+      }
+      expect(isOrdoError(caught, 'INVALID_ARGUMENT'), schema).toBe(true);
+    }
+  });
+
+  it('creates its tables once when many processes open a new log at the same moment', async () => {
+    const schema = newSchema('first_open');
+    const logs = Array.from({ length: 8 }, () => postgresLog({ connectionString: pgUrl, schema }));
+    const opened = await Promise.all(logs.map((log) => log.open()));
+    expect(opened.map((result) => result.head)).toEqual(logs.map(() => 0));
+    const version = await withAdmin((admin) => admin.query(`SELECT value FROM "${schema}".meta WHERE key = 'schema_version'`));
+    expect(version.rows).toEqual([{ value: '1' }]);
+    await Promise.all(logs.map((log) => log.close()));
+  });
+
+  it('refuses to open tables of a newer layout version', async () => {
+    const schema = newSchema('newer');
+    const first = postgresLog({ connectionString: pgUrl, schema });
+    await first.open();
+    await first.close();
+    await withAdmin((admin) => admin.query(`UPDATE "${schema}".meta SET value = '99' WHERE key = 'schema_version'`));
+    const later = postgresLog({ connectionString: pgUrl, schema });
+    const error = await errorOf(later.open());
+    expect(isOrdoError(error, 'LOG_STORE_FAILED'), String(error)).toBe(true);
+    expect(String(error)).toMatch(/version 99/);
+    await later.close();
+  });
+
+  it('lets exactly one of two writers racing for the same positions win; the other learns the head', async () => {
+    const schema = newSchema('race');
+    const [a, b] = [postgresLog({ connectionString: pgUrl, schema }), postgresLog({ connectionString: pgUrl, schema })];
+    await Promise.all([a.open(), b.open()]);
+    for (let round = 0; round < 20; round += 1) {
+      const start = round * 3 + 1;
+      const batchA = records(start, 3).map((entry) => ({ ...entry, txId: `a-${entry.position}` }));
+      const batchB = records(start, 3).map((entry) => ({ ...entry, txId: `b-${entry.position}` }));
+      const [errorA, errorB] = await Promise.all([errorOf(a.append(batchA)), errorOf(b.append(batchB))]);
+      expect([errorA, errorB].filter((error) => error === undefined)).toHaveLength(1);
+      const loser = (errorA ?? errorB) as { code?: string; actual?: number };
+      expect(loser.code).toBe('LOG_HEAD_MOVED');
+      expect(loser.actual).toBe(start + 2);
+      const stored = await a.read(start, 3);
+      expect(stored).toEqual(errorA === undefined ? batchA : batchB);
+    }
+    expect(await b.head()).toBe(60);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('rejects a request that another writer already logged as a moved head, and a repeat after reading as a bug', async () => {
+    const schema = newSchema('request');
+    const [a, b] = [postgresLog({ connectionString: pgUrl, schema }), postgresLog({ connectionString: pgUrl, schema })];
+    await Promise.all([a.open(), b.open()]);
+    await a.append([record(1, { requestId: 'r-1' })]);
+    // b has not read record 1 and appends the same request at what it believes is the head.
+    const error = (await errorOf(b.append([record(1, { requestId: 'r-1', txId: 'b-1' })]))) as { code?: string; actual?: number };
+    expect(error.code).toBe('LOG_HEAD_MOVED');
+    expect(error.actual).toBe(1);
+    expect(await b.read(1, 5)).toEqual([record(1, { requestId: 'r-1' })]);
+    // Repeating a requestId the caller has already read is a bug in the caller.
+    const own = await errorOf(b.append([record(2, { requestId: 'r-1' })]));
+    expect(isOrdoError(own, 'INTERNAL'), String(own)).toBe(true);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('keeps requestIds idempotent across stores on the same log (I7)', async () => {
+    const schema = newSchema('idempotent');
+    const [a, b] = await Promise.all([
+      openStore({ entities: [Counter], log: postgresLog({ connectionString: pgUrl, schema }) }),
+      openStore({ entities: [Counter], log: postgresLog({ connectionString: pgUrl, schema }) }),
+    ]);
+    const first = await a.transact((tx) => tx.create(Counter, { value: 1 }).id, { requestId: 'create-once' });
+    // b has not folded a's record: its commit meets the unique request_id, catches up, replays.
+    const second = await b.transact((tx) => tx.create(Counter, { value: 2 }).id, { requestId: 'create-once' });
+    expect(second.replayed).toBe(true);
+    expect(second.value).toBe(first.value);
+    expect(second.position).toBe(first.position);
+    expect(b.list(Counter).map((counter) => counter.id)).toEqual([first.value]);
+    expect(await b.read({ from: 1 })).toHaveLength(1);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('wakes subscribers in other processes, and makes up for notifications lost with their connection', async () => {
+    const schema = newSchema('notify');
+    const application = `ordo_${schema}`.slice(0, 60);
+    const url = new URL(pgUrl);
+    url.searchParams.set('application_name', application);
+    const watcher = postgresLog({ connectionString: url.toString(), schema, headPollMs: 60_000 });
+    const writer = postgresLog({ connectionString: pgUrl, schema });
+    await Promise.all([watcher.open(), writer.open()]);
+    const heads: number[] = [];
+    const unsubscribe = watcher.subscribe((head) => heads.push(head));
+    await until(async () => (await listeners(application)).length === 1);
+    await writer.append(records(1, 2));
+    await until(async () => heads.includes(2));
+
+    // The LISTEN session dies; what is appended before it is back sends it nothing, yet the
+    // subscriber hears of the new head once the watcher has reconnected (without the poll).
+    await withAdmin(async (admin) => {
+      await admin.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [await listeners(application)]);
+    });
+    await writer.append(records(3, 2));
+    await until(async () => heads.includes(4));
+    unsubscribe();
+    await until(async () => (await listeners(application)).length === 0);
+    await Promise.all([watcher.close(), writer.close()]);
+  });
+
+  it('wakes subscribers through the slow head poll when no notification arrives', async () => {
+    const schema = newSchema('poll');
+    const watcher = postgresLog({ connectionString: pgUrl, schema, headPollMs: 50 });
+    const writer = postgresLog({ connectionString: pgUrl, schema });
+    await Promise.all([watcher.open(), writer.open()]);
+    const heads: number[] = [];
+    const unsubscribe = watcher.subscribe((head) => heads.push(head));
+    // Rows written by hand send no notification: only the poll can find them.
+    await until(async () => heads.length > 0);
+    await withAdmin((admin) =>
+      admin.query(`INSERT INTO "${schema}".records (position, tx_id, record) VALUES (1, 'tx-1', $1::json)`, [JSON.stringify(record(1))]),
+    );
+    await until(async () => heads.includes(1));
+    unsubscribe();
+    await Promise.all([watcher.close(), writer.close()]);
+  });
+});
+
+async function listeners(application: string): Promise<number[]> {
+  return withAdmin(async (admin) => {
+    const result = await admin.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%' AND state = 'idle'`,
+      [application],
+    );
+    return result.rows.map((row) => row.pid);
+  });
+}
+
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  for (let tries = 0; tries < 300; tries += 1) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('condition not met in time');
+}
