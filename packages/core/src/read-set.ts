@@ -3,91 +3,114 @@ import type { IndexValue } from './kind-state.js';
 import type { Entity } from './record.js';
 import type { State } from './state.js';
 
+/** A lookup of a unique value (`seen` is its owner) or of a non-unique bucket (`seen` is its stamp). */
+interface ValueRead {
+  readonly kind: string;
+  readonly field: string;
+  readonly value: IndexValue;
+  readonly unique: boolean;
+  readonly seen: Entity | number | undefined;
+}
+
 /**
- * Every read a transaction made, with what it observed (I5). Keys are strings so that the
- * sequencer can also test them against the keys touched by earlier transactions of the same
- * batch, whose records are not folded yet.
+ * What earlier transactions of the same batch wrote, not yet folded into the state: the
+ * sequencer validates a later transaction of the batch against it as well (I5).
  */
-type Read =
-  | { readonly type: 'entity'; readonly kind: string; readonly id: string; readonly seen: Entity | undefined }
-  | { readonly type: 'unique'; readonly kind: string; readonly field: string; readonly value: IndexValue; readonly seen: Entity | undefined }
-  | { readonly type: 'bucket'; readonly kind: string; readonly field: string; readonly value: IndexValue; readonly seen: number }
-  | { readonly type: 'kind'; readonly kind: string; readonly seen: number };
+export class Touched {
+  private readonly entities = new Map<string, Set<string>>();
+  private readonly values = new Map<string, Map<string, Set<IndexValue>>>();
+  private readonly kinds = new Set<string>();
 
-export function entityKey(kind: string, id: string): string {
-  return `e\u0000${kind}\u0000${id}`;
+  entity(kind: string, id: string): void {
+    this.kinds.add(kind);
+    let ids = this.entities.get(kind);
+    if (ids === undefined) this.entities.set(kind, (ids = new Set()));
+    ids.add(id);
+  }
+
+  value(kind: string, field: string, value: IndexValue): void {
+    let fields = this.values.get(kind);
+    if (fields === undefined) this.values.set(kind, (fields = new Map()));
+    let values = fields.get(field);
+    if (values === undefined) fields.set(field, (values = new Set()));
+    values.add(value);
+  }
+
+  hasEntity(kind: string, id: string): boolean {
+    return this.entities.get(kind)?.has(id) === true;
+  }
+
+  hasValue(kind: string, field: string, value: IndexValue): boolean {
+    return this.values.get(kind)?.get(field)?.has(value) === true;
+  }
+
+  hasKind(kind: string): boolean {
+    return this.kinds.has(kind);
+  }
 }
 
-export function valueKey(kind: string, field: string, value: IndexValue): string {
-  return `v\u0000${kind}\u0000${field}\u0000${typeof value}:${String(value)}`;
-}
-
-export function kindKey(kind: string): string {
-  return `k\u0000${kind}`;
-}
-
+/**
+ * Every read a transaction made, with what it observed (I5): entities by id (valid while the
+ * same frozen entity object is current), unique lookups (while the same owner is current),
+ * `find` buckets (while the bucket's stamp is unchanged) and `list` per kind (while the kind's
+ * stamp is unchanged). The first observation of a key is the one that counts.
+ */
 export class ReadSet {
-  private readonly reads = new Map<string, Read>();
+  // Allocated on first use: most transactions read one or two kinds of thing.
+  private entities: Map<string, Map<string, Entity | undefined>> | undefined;
+  private values: ValueRead[] | undefined;
+  private kinds: Map<string, number> | undefined;
 
   get size(): number {
-    return this.reads.size;
+    return (this.entities?.size ?? 0) + (this.values?.length ?? 0) + (this.kinds?.size ?? 0);
   }
 
   entity(kind: string, id: string, seen: Entity | undefined): void {
-    const key = entityKey(kind, id);
-    if (!this.reads.has(key)) this.reads.set(key, { type: 'entity', kind, id, seen });
+    this.entities ??= new Map();
+    let ids = this.entities.get(kind);
+    if (ids === undefined) this.entities.set(kind, (ids = new Map()));
+    if (!ids.has(id)) ids.set(id, seen);
   }
 
   unique(kind: string, field: string, value: IndexValue, seen: Entity | undefined): void {
-    const key = valueKey(kind, field, value);
-    if (!this.reads.has(key)) this.reads.set(key, { type: 'unique', kind, field, value, seen });
+    (this.values ??= []).push({ kind, field, value, unique: true, seen });
   }
 
   bucket(kind: string, field: string, value: IndexValue, seen: number): void {
-    const key = valueKey(kind, field, value);
-    if (!this.reads.has(key)) this.reads.set(key, { type: 'bucket', kind, field, value, seen });
+    (this.values ??= []).push({ kind, field, value, unique: false, seen });
   }
 
   kind(kind: string, seen: number): void {
-    const key = kindKey(kind);
-    if (!this.reads.has(key)) this.reads.set(key, { type: 'kind', kind, seen });
+    this.kinds ??= new Map();
+    if (!this.kinds.has(kind)) this.kinds.set(kind, seen);
   }
 
   /**
-   * The reads that no longer hold in `state` or that `touched` (keys written earlier in the
-   * same batch) invalidates. Empty when the transaction may commit at the state's position.
+   * The reads that no longer hold in `state`, or that `touched` (writes earlier in the same
+   * batch) invalidates. Empty when the transaction may commit at the state's position.
    */
-  conflicts(state: State, touched?: ReadonlySet<string>): EntityRef[] {
+  conflicts(state: State, touched?: Touched): EntityRef[] {
     const found: EntityRef[] = [];
-    for (const [key, read] of this.reads) {
-      if (touched?.has(key) === true || !stillHolds(read, state)) found.push(describe(read));
+    for (const [kind, ids] of this.entities ?? []) {
+      const current = state.kinds.get(kind)?.entities;
+      for (const [id, seen] of ids) {
+        if (current?.get(id) !== seen || touched?.hasEntity(kind, id) === true) found.push({ kind, id });
+      }
+    }
+    for (const read of this.values ?? []) {
+      if (!valueHolds(read, state) || touched?.hasValue(read.kind, read.field, read.value) === true) {
+        found.push({ kind: read.kind, id: `${read.field}=${JSON.stringify(read.value) ?? 'undefined'}` });
+      }
+    }
+    for (const [kind, seen] of this.kinds ?? []) {
+      if ((state.kinds.get(kind)?.stamp ?? 0) !== seen || touched?.hasKind(kind) === true) found.push({ kind, id: '*' });
     }
     return found;
   }
 }
 
-function stillHolds(read: Read, state: State): boolean {
+function valueHolds(read: ValueRead, state: State): boolean {
   const kindState = state.kinds.get(read.kind);
-  switch (read.type) {
-    case 'entity':
-      return kindState?.entities.get(read.id) === read.seen;
-    case 'unique':
-      return kindState?.unique.get(read.field)?.get(read.value) === read.seen;
-    case 'bucket':
-      return (kindState?.index.get(read.field)?.get(read.value)?.stamp ?? 0) === read.seen;
-    case 'kind':
-      return (kindState?.stamp ?? 0) === read.seen;
-  }
-}
-
-function describe(read: Read): EntityRef {
-  switch (read.type) {
-    case 'entity':
-      return { kind: read.kind, id: read.id };
-    case 'unique':
-    case 'bucket':
-      return { kind: read.kind, id: `${read.field}=${JSON.stringify(read.value) ?? 'undefined'}` };
-    case 'kind':
-      return { kind: read.kind, id: '*' };
-  }
+  if (read.unique) return kindState?.unique.get(read.field)?.get(read.value) === read.seen;
+  return (kindState?.index.get(read.field)?.get(read.value)?.stamp ?? 0) === read.seen;
 }

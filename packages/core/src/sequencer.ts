@@ -2,7 +2,7 @@ import { assert, isOrdoError, StoreClosedError, type EntityRef } from './errors.
 import { deepFreeze } from './freeze.js';
 import { fieldValue } from './kind-state.js';
 import type { LogStore } from './log-store.js';
-import { entityKey, kindKey, valueKey, type ReadSet } from './read-set.js';
+import { Touched, type ReadSet } from './read-set.js';
 import type { Change, JsonObject, JsonValue, LogRecord } from './record.js';
 import type { EntityChange, RequestOutcome, State } from './state.js';
 
@@ -160,7 +160,7 @@ export class Sequencer {
   }
 
   private async commitBatch(batch: Pending[]): Promise<void> {
-    const touched = new Set<string>();
+    const touched = new Touched();
     const accepted: Pending[] = [];
     const records: LogRecord[] = [];
     const time = this.clock();
@@ -196,7 +196,7 @@ export class Sequencer {
     }
     let changes: EntityChange[][];
     try {
-      changes = this.foldAll(records);
+      changes = this.foldAll(records, accepted.map((pending) => pending.request.changes));
     } catch (error) {
       for (const pending of accepted) pending.reject(error);
       throw error;
@@ -206,8 +206,8 @@ export class Sequencer {
     });
   }
 
-  private foldAll(records: readonly LogRecord[]): EntityChange[][] {
-    const changes = records.map((record) => this.state.fold(record));
+  private foldAll(records: readonly LogRecord[], prepared?: readonly (readonly EntityChange[])[]): EntityChange[][] {
+    const changes = records.map((record, index) => this.state.fold(record, prepared?.[index]));
     this.hooks.folded(records);
     return changes;
   }
@@ -242,16 +242,17 @@ function toChange(change: EntityChange): Change {
   return Object.freeze({ op, kind, id, version: after.version, data: after.data });
 }
 
-/** The read keys a change invalidates for later requests of the same batch. */
-function addTouched(touched: Set<string>, changes: readonly EntityChange[], state: State): void {
+/** Records what a change invalidates for later requests of the same batch. */
+function addTouched(touched: Touched, changes: readonly EntityChange[], state: State): void {
   for (const { kind, id, before, after } of changes) {
-    touched.add(entityKey(kind, id));
-    touched.add(kindKey(kind));
+    touched.entity(kind, id);
     const type = state.types.get(kind);
     if (type === undefined) continue;
-    for (const field of [...type.unique, ...type.index]) {
-      if (before !== undefined) touched.add(valueKey(kind, field, fieldValue(before, field)));
-      if (after !== undefined) touched.add(valueKey(kind, field, fieldValue(after, field)));
+    for (const fields of [type.unique, type.index]) {
+      for (const field of fields) {
+        if (before !== undefined) touched.value(kind, field, fieldValue(before, field));
+        if (after !== undefined) touched.value(kind, field, fieldValue(after, field));
+      }
     }
   }
 }

@@ -44,11 +44,15 @@ export class State {
     return state;
   }
 
-  /** Applies one record; returns its changes with before and after images. */
-  fold(record: LogRecord): EntityChange[] {
+  /**
+   * Applies one record; returns its changes with before and after images. The committing
+   * store may pass the frozen entities its transaction already built for the same changes
+   * (`prepared`), to avoid building them twice; they must equal what the record says.
+   */
+  fold(record: LogRecord, prepared?: readonly EntityChange[]): EntityChange[] {
     assert(record.position === this.position + 1, `fold of record ${record.position} at position ${this.position}`);
     const { position } = record;
-    const changes = record.changes.map((change) => this.imagesOf(change));
+    const changes = record.changes.map((change, index) => this.imagesOf(change, prepared?.[index]?.after));
     for (const { kind, before } of changes) if (before !== undefined) this.kindState(kind).unindex(before, position);
     for (const { kind, id, after } of changes) {
       if (after === undefined) this.kindState(kind).remove(id, position);
@@ -63,12 +67,16 @@ export class State {
     return changes;
   }
 
-  private imagesOf(change: Change): EntityChange {
+  private imagesOf(change: Change, prepared: Entity | undefined): EntityChange {
     const before = this.kindState(change.kind).entities.get(change.id);
     const { kind, id, op } = change;
     if (op === 'create') assert(before === undefined, `create of existing ${kind} ${id}`);
     else assert(before !== undefined && before.version + 1 === change.version, `${op} of ${kind} ${id} skips a version`);
-    const after = op === 'delete' ? undefined : deepFreeze<Entity>({ id, kind, version: change.version, data: change.data });
+    let after: Entity | undefined;
+    if (op !== 'delete') {
+      const reusable = prepared?.id === id && prepared.version === change.version && prepared.data === change.data;
+      after = reusable ? prepared : deepFreeze<Entity>({ id, kind, version: change.version, data: change.data });
+    }
     if (before === undefined) return { kind, id, op, after: after as Entity };
     return after === undefined ? { kind, id, op, before } : { kind, id, op, before, after };
   }

@@ -13,7 +13,7 @@ import {
 } from './errors.js';
 import { deepFreeze } from './freeze.js';
 import { fieldValue, isClaimable, isIndexValue, type IndexValue, type KindState } from './kind-state.js';
-import { entityKey, ReadSet, valueKey } from './read-set.js';
+import { ReadSet } from './read-set.js';
 import type { Entity, JsonObject } from './record.js';
 import type { EntityChange, State } from './state.js';
 
@@ -36,9 +36,11 @@ interface PendingWrite {
  */
 export class Transaction {
   readonly reads = new ReadSet();
-  private readonly writes = new Map<string, PendingWrite>();
-  /** valueKey -> the id that holds a unique value in this transaction, or null once released. */
-  private readonly claims = new Map<string, string | null>();
+  /** kind -> id -> write; `order` keeps the order of first writes for the record. */
+  private readonly writes = new Map<string, Map<string, PendingWrite>>();
+  private readonly order: PendingWrite[] = [];
+  /** `kind.field` -> value -> the id that holds a unique value in this transaction, or null once released. */
+  private readonly claims = new Map<string, Map<IndexValue, string | null>>();
   private finished = false;
   private metadata: JsonObject | undefined;
 
@@ -51,7 +53,7 @@ export class Transaction {
     this.checkOpen();
     const kindState = this.kindState(type);
     if (typeof id !== 'string') throw new InvalidArgumentError('id', `must be a string, got ${typeof id}`);
-    const write = this.writes.get(entityKey(type.kind, id));
+    const write = this.pending(type.kind, id);
     if (write !== undefined) return write.after as EntityOf<Type> | undefined;
     const entity = kindState.entities.get(id);
     this.reads.entity(type.kind, id, entity);
@@ -112,7 +114,7 @@ export class Transaction {
     const next = typeof change === 'function' ? applyRecipe(type, current, change) : mergePatch(type, current, change);
     const parsed = type.parse(next, id);
     // One record is one change per entity: several updates in one transaction add one version.
-    const pending = this.writes.get(entityKey(type.kind, id));
+    const pending = this.pending(type.kind, id);
     const base = pending === undefined ? current : pending.base;
     const version = base === undefined ? 1 : base.version + 1;
     const entity = deepFreeze<Entity>({ id, kind: type.kind, version, data: parsed });
@@ -143,7 +145,7 @@ export class Transaction {
   }
 
   get hasWrites(): boolean {
-    return this.writes.size > 0;
+    return this.order.some((write) => write.base !== undefined || write.after !== undefined);
   }
 
   /** Ends the handle: later calls throw TransactionFinishedError. */
@@ -153,7 +155,7 @@ export class Transaction {
 
   pendingChanges(): EntityChange[] {
     const changes: EntityChange[] = [];
-    for (const { type, id, base, after } of this.writes.values()) {
+    for (const { type, id, base, after } of this.order) {
       if (base === undefined && after !== undefined) changes.push({ kind: type.kind, id, op: 'create', after });
       else if (base !== undefined && after !== undefined) changes.push({ kind: type.kind, id, op: 'update', before: base, after });
       else if (base !== undefined) changes.push({ kind: type.kind, id, op: 'delete', before: base });
@@ -164,11 +166,21 @@ export class Transaction {
   private write(type: EntityType, id: string, current: Entity | undefined, after: Entity | undefined): void {
     for (const field of type.unique) this.claimUnique(type, id, field, current, fieldValue(after, field));
     for (const field of type.index) checkIndexable(type, id, field, fieldValue(after, field));
-    const key = entityKey(type.kind, id);
-    const existing = this.writes.get(key);
-    if (existing === undefined) this.writes.set(key, { type, id, base: current, after });
-    else if (existing.base === undefined && after === undefined) this.writes.delete(key);
-    else existing.after = after;
+    const existing = this.pending(type.kind, id);
+    if (existing !== undefined) {
+      // A create that the same transaction deletes leaves no change (pendingChanges skips it).
+      existing.after = after;
+      return;
+    }
+    const write: PendingWrite = { type, id, base: current, after };
+    let ofKind = this.writes.get(type.kind);
+    if (ofKind === undefined) this.writes.set(type.kind, (ofKind = new Map()));
+    ofKind.set(id, write);
+    this.order.push(write);
+  }
+
+  private pending(kind: string, id: string): PendingWrite | undefined {
+    return this.writes.get(kind)?.get(id);
   }
 
   private claimUnique(type: EntityType, id: string, field: string, current: Entity | undefined, newValue: IndexValue): void {
@@ -182,13 +194,21 @@ export class Transaction {
         throw new UniqueViolationError({ kind: type.kind, field, value: newValue, existingId: holder });
       }
     }
-    if (isClaimable(oldValue) && oldValue !== newValue) this.claims.set(valueKey(type.kind, field, oldValue), null);
-    if (isClaimable(newValue)) this.claims.set(valueKey(type.kind, field, newValue), id);
+    const claims = this.claimsOf(type.kind, field);
+    if (isClaimable(oldValue) && oldValue !== newValue) claims.set(oldValue, null);
+    if (isClaimable(newValue)) claims.set(newValue, id);
+  }
+
+  private claimsOf(kind: string, field: string): Map<IndexValue, string | null> {
+    const key = `${kind}.${field}`;
+    let claims = this.claims.get(key);
+    if (claims === undefined) this.claims.set(key, (claims = new Map()));
+    return claims;
   }
 
   /** Who holds a unique value as this transaction sees it. Records the lookup as a read. */
   private uniqueHolder(type: EntityType, field: string, value: IndexValue): string | undefined {
-    const claim = this.claims.get(valueKey(type.kind, field, value));
+    const claim = this.claims.get(`${type.kind}.${field}`)?.get(value);
     if (claim !== undefined) return claim ?? undefined;
     const owner = this.state.kinds.get(type.kind)?.unique.get(field)?.get(value);
     this.reads.unique(type.kind, field, value, owner);
@@ -209,11 +229,12 @@ export class Transaction {
   /** Replaces committed entities by this transaction's versions and adds its own matches. */
   private overlay<Type extends EntityType>(type: Type, committed: Entity[], matches: (entity: Entity) => boolean): EntityOf<Type>[] {
     const result = new Map<string, Entity>();
+    const ofKind = this.writes.get(type.kind);
     for (const entity of committed) {
-      if (!this.writes.has(entityKey(type.kind, entity.id))) result.set(entity.id, entity);
+      if (ofKind?.has(entity.id) !== true) result.set(entity.id, entity);
     }
-    for (const write of this.writes.values()) {
-      if (write.type.kind === type.kind && write.after !== undefined && matches(write.after)) result.set(write.id, write.after);
+    for (const write of ofKind?.values() ?? []) {
+      if (write.after !== undefined && matches(write.after)) result.set(write.id, write.after);
     }
     return [...result.values()].sort(byId) as EntityOf<Type>[];
   }
@@ -280,5 +301,5 @@ function mergePatch(type: EntityType, current: Entity, patch: unknown): unknown 
     });
   }
   checkEnvelopeKeys(type, patch, current.id);
-  return { ...current.data, ...patch };
+  return Object.assign({}, current.data, patch);
 }

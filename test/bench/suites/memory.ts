@@ -25,45 +25,39 @@ function randomOf(ids: readonly string[]): string {
   return ids[Math.floor(Math.random() * ids.length)] as string;
 }
 
+type Workload = (store: Store, ids: readonly string[]) => Promise<unknown>;
+
+let created = 0;
+const workloads: Record<string, Workload> = {
+  create: (store) => store.transact((tx) => tx.create(Item, { name: `n${created++}`, value: 1 })),
+  update: (store, ids) =>
+    store.transact((tx) => tx.update(Item, randomOf(ids), (draft) => void (draft.value += 1)), { retries: 100 }),
+  multi: (store, ids) =>
+    store.transact(
+      (tx) => {
+        const source = tx.require(Item, randomOf(ids));
+        for (let write = 0; write < 3; write += 1) tx.update(Item, randomOf(ids), { value: source.data.value + write });
+      },
+      { retries: 100 },
+    ),
+};
+
+/** Each workload runs on a fresh store of 10,000 items, so that one run's garbage does not slow the next. */
 async function ordoWorkloads(context: BenchContext, concurrency: number): Promise<void> {
-  const durationMs = 3000 * context.scale;
-  const { store, ids } = await seeded(itemsForUpdates);
-  let counter = 0;
-  context.report(
-    await closedLoop({
-      system: 'ordo-memory',
-      workload: 'create',
-      concurrency,
-      durationMs,
-      operation: () => store.transact((tx) => tx.create(Item, { name: `n${counter++}`, value: 1 })),
-    }),
-  );
-  context.report(
-    await closedLoop({
-      system: 'ordo-memory',
-      workload: 'update',
-      concurrency,
-      durationMs,
-      operation: () => store.transact((tx) => tx.update(Item, randomOf(ids), (draft) => void (draft.value += 1)), { retries: 100 }),
-    }),
-  );
-  context.report(
-    await closedLoop({
-      system: 'ordo-memory',
-      workload: 'multi',
-      concurrency,
-      durationMs,
-      operation: () =>
-        store.transact(
-          (tx) => {
-            const source = tx.require(Item, randomOf(ids));
-            for (let write = 0; write < 3; write += 1) tx.update(Item, randomOf(ids), { value: source.data.value + write });
-          },
-          { retries: 100 },
-        ),
-    }),
-  );
-  await store.close();
+  for (const [workload, operation] of Object.entries(workloads)) {
+    const { store, ids } = await seeded(itemsForUpdates);
+    heapUsed();
+    context.report(
+      await closedLoop({
+        system: 'ordo-memory',
+        workload,
+        concurrency,
+        durationMs: 3000 * context.scale,
+        operation: () => operation(store, ids),
+      }),
+    );
+    await store.close();
+  }
 }
 
 async function emmettCreate(context: BenchContext, concurrency: number): Promise<void> {
