@@ -1,0 +1,64 @@
+import type { EntityOf, Transaction } from '@ordo/core';
+import { Vm, type Subnet } from './entities/index.js';
+import { cidrRange, ipToNumber, isHostAddress, numberToIp } from './ipv4.js';
+import { fail, ref } from './operation-failure.js';
+
+/** The most addresses one pool scan looks at before giving up with IP_POOL_EXHAUSTED. */
+export const poolScanAddressesMax = 65_536;
+
+/** Addresses of a subnet held by VMs (ip -> vm id), as this transaction sees them. */
+export function usedAddresses(tx: Transaction, subnetId: string): Map<string, string> {
+  const used = new Map<string, string>();
+  // A list of all VMs is a predicate read: a VM committed concurrently with an address makes this plan rerun.
+  for (const vm of tx.list(Vm)) {
+    for (const nic of vm.data.nics) if (nic.subnetId === subnetId) used.set(nic.ip, vm.id);
+  }
+  return used;
+}
+
+/** Checks an address the caller asked for: in the subnet, not reserved, not taken. */
+export function claimAddress(subnet: EntityOf<typeof Subnet>, ip: string, used: ReadonlyMap<string, string>): string {
+  const subnetRef = ref('subnet', subnet.id);
+  if (!isHostAddress(ip, subnet.data.cidr)) {
+    fail('IP_NOT_IN_SUBNET', `${ip} is not a host address of subnet ${subnet.data.name} (${subnet.data.cidr})`, { ip, cidr: subnet.data.cidr, subnet: subnetRef }, subnetRef);
+  }
+  const holder = used.get(ip);
+  if (holder !== undefined) {
+    fail('IP_ALREADY_IN_USE', `${ip} in subnet ${subnet.data.name} is already used by VM ${holder}`, { ip, subnet: subnetRef, conflicting: ref('vm', holder) }, ref('vm', holder));
+  }
+  if (ip === subnet.data.gateway || subnet.data.reserved.includes(ip)) {
+    const what = ip === subnet.data.gateway ? 'gateway' : 'reserved';
+    fail('IP_ALREADY_IN_USE', `${ip} is the ${what} address of subnet ${subnet.data.name}`, { ip, subnet: subnetRef, conflicting: what }, subnetRef);
+  }
+  return ip;
+}
+
+/** The lowest free address of the subnet's pools. */
+export function allocateAddress(subnet: EntityOf<typeof Subnet>, used: ReadonlyMap<string, string>): string {
+  const { first, last } = cidrRange(subnet.data.cidr);
+  const blocked = new Set([subnet.data.gateway, ...subnet.data.reserved]);
+  let scanned = 0;
+  for (const pool of subnet.data.pools) {
+    const start = Math.max(ipToNumber(pool.start), first + 1);
+    const end = Math.min(ipToNumber(pool.end), last - 1);
+    for (let value = start; value <= end && scanned < poolScanAddressesMax; value += 1, scanned += 1) {
+      const ip = numberToIp(value);
+      if (!blocked.has(ip) && !used.has(ip)) return ip;
+    }
+  }
+  const poolSize = subnet.data.pools.reduce((sum, pool) => sum + Math.max(0, ipToNumber(pool.end) - ipToNumber(pool.start) + 1), 0);
+  return fail(
+    'IP_POOL_EXHAUSTED',
+    `subnet ${subnet.data.name} has no free address left in its pools (${poolSize} addresses, ${used.size} in use)`,
+    { subnet: ref('subnet', subnet.id), poolSize, inUse: used.size },
+    ref('subnet', subnet.id),
+  );
+}
+
+/** A stable locally administered MAC from the VM name and NIC index (QEMU's 52:54:00 prefix). */
+export function macFor(vmName: string, index: number): string {
+  let hash = 2166136261;
+  for (const char of `${vmName}/${index}`) hash = Math.imul(hash ^ char.charCodeAt(0), 16777619) >>> 0;
+  const bytes = [hash >>> 16, hash >>> 8, hash].map((byte) => (byte & 0xff).toString(16).padStart(2, '0'));
+  return `52:54:00:${bytes.join(':')}`;
+}

@@ -1,0 +1,43 @@
+import { defineOperation, type EntityOf, type JsonObject, type Transaction } from '@ordo/core';
+import { z } from 'zod';
+import { Host, Vm } from '../entities/index.js';
+import { hostRefusal, hostUse } from '../host-capacity.js';
+import { requireHost, requireVm } from '../lookups.js';
+import { fail, ref } from '../operation-failure.js';
+
+/**
+ * Powers a VM on: on its host when it has one, else on the host with the most free memory
+ * that fits it. Every refusal names the host and the numbers.
+ */
+export const vmPowerOn = defineOperation({
+  name: 'vm.powerOn',
+  input: z.object({ vmId: z.string().min(1) }).strict(),
+  plan(tx, input) {
+    const vm = requireVm(tx, input.vmId);
+    if (vm.data.power === 'on') fail('INVALID_STATE', `VM ${vm.data.name} is already on`, { power: 'on', requested: 'on' }, ref('vm', vm.id));
+    const hostId = vm.data.hostId === undefined ? chooseHost(tx, vm) : vm.data.hostId;
+    if (vm.data.hostId !== undefined) {
+      const refusal = hostRefusal(tx, requireHost(tx, hostId), vm);
+      if (refusal !== undefined) fail(refusal.code, refusal.message, refusal.details, ref('vm', vm.id));
+    }
+    tx.update(Vm, vm.id, { power: 'on', hostId });
+    return { hostId };
+  },
+});
+
+function chooseHost(tx: Transaction, vm: EntityOf<typeof Vm>): string {
+  const reasons: JsonObject[] = [];
+  let best: { id: string; memoryFree: number } | undefined;
+  for (const host of tx.list(Host)) {
+    const refusal = hostRefusal(tx, host, vm);
+    if (refusal !== undefined) {
+      reasons.push({ code: refusal.code, message: refusal.message, ...refusal.details });
+      continue;
+    }
+    const memoryFree = host.data.memoryMiB - hostUse(tx, host.id).memoryMiB;
+    if (best === undefined || memoryFree > best.memoryFree) best = { id: host.id, memoryFree };
+  }
+  if (best !== undefined) return best.id;
+  const summary = reasons.length === 0 ? 'there are no hosts' : reasons.map((reason) => String(reason.message)).join('; ');
+  return fail('NO_HOST_AVAILABLE', `no host can run VM ${vm.data.name}: ${summary}`, { requested: { memoryMiB: vm.data.memoryMiB, vcpus: vm.data.vcpus }, reasons }, ref('vm', vm.id));
+}
