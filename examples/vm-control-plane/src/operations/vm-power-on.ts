@@ -27,17 +27,19 @@ export const vmPowerOn = defineOperation({
 
 function chooseHost(tx: Transaction, vm: EntityOf<typeof Vm>): string {
   const reasons: JsonObject[] = [];
+  const messages: string[] = [];
   let best: { id: string; memoryFree: number } | undefined;
   for (const host of tx.list(Host)) {
     const refusal = hostRefusal(tx, host, vm);
     if (refusal !== undefined) {
       reasons.push({ code: refusal.code, message: refusal.message, ...refusal.details });
+      messages.push(refusal.message);
       continue;
     }
     const memoryFree = host.data.memoryMiB - hostUse(tx, host.id).memoryMiB;
     if (best === undefined || memoryFree > best.memoryFree) best = { id: host.id, memoryFree };
   }
   if (best !== undefined) return best.id;
-  const summary = reasons.length === 0 ? 'there are no hosts' : reasons.map((reason) => String(reason.message)).join('; ');
+  const summary = reasons.length === 0 ? 'there are no hosts' : messages.join('; ');
   return fail('NO_HOST_AVAILABLE', `no host can run VM ${vm.data.name}: ${summary}`, { requested: { memoryMiB: vm.data.memoryMiB, vcpus: vm.data.vcpus }, reasons }, ref('vm', vm.id));
 }

@@ -29,14 +29,17 @@ export function hypervisorAdapter(options: HypervisorAdapterOptions): Infrastruc
     const locations = hypervisor.locate(id);
     const vmName = desired?.domain.name ?? locations.map((hostId) => hypervisor.domain(hostId, id)?.spec.name).find(Boolean) ?? id;
     try {
+      // The target first, the old host after: a migration that fails halfway leaves the VM
+      // defined twice (which the revert cleans up), never nowhere.
+      if (desired?.hostId !== undefined) {
+        if (view.get(hostKind, desired.hostId) === undefined) {
+          throw new OperationError({ code: 'HOST_UNKNOWN', message: `VM ${vmName} is placed on host ${desired.hostId}, which does not exist`, entity, adapter: name, step: 'apply' });
+        }
+        await placeOnHost(hypervisor, desired);
+      }
       for (const hostId of locations) {
         if (hostId !== desired?.hostId) await hypervisor.undefine(hostId, id, vmName);
       }
-      if (desired?.hostId === undefined) return;
-      if (view.get(hostKind, desired.hostId) === undefined) {
-        throw new OperationError({ code: 'HOST_UNKNOWN', message: `VM ${vmName} is placed on host ${desired.hostId}, which does not exist`, entity, adapter: name, step: 'apply' });
-      }
-      await placeOnHost(hypervisor, desired);
     } catch (error) {
       if (error instanceof OperationError) throw error;
       throw new OperationError({
