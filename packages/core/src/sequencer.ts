@@ -75,6 +75,7 @@ export class Sequencer {
 
   /** Resolves once every record the log store holds now has been folded. */
   catchUp(): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreClosedError());
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.catchUpWaiters.push({ resolve, reject });

@@ -113,6 +113,25 @@ describe('watch (I9)', () => {
     await hosts.return?.();
   });
 
+  it('rejects a transaction that finishes after the store closed, read-only or not', async () => {
+    const store = await open();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const reader = store.transact(async (tx) => {
+      const seen = tx.get(Counter, 'k');
+      await gate;
+      return seen;
+    });
+    const writer = store.transact(async (tx) => {
+      await gate;
+      tx.create(Counter, { value: 1 });
+    });
+    await store.close();
+    release();
+    expect(await failure(reader)).toMatchObject({ code: 'STORE_CLOSED' });
+    expect(await failure(writer)).toMatchObject({ code: 'STORE_CLOSED' });
+  });
+
   it('ends iteration when the store closes, and rejects bad positions', async () => {
     const store = await open();
     expect(() => store.watch({ from: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
