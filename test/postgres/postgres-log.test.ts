@@ -105,6 +105,34 @@ describePostgres('postgres log store: shared by many writers', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('stores strings that jsonb would refuse or change, exactly', async () => {
+    const log = postgresLog({ connectionString: pgUrl, schema: newSchema('strings') });
+    await log.open();
+    const odd = record(1, { meta: { nul: 'a\u0000b', lone: '\ud800x', quote: '"\\\'', big: 2 ** 53 - 1, tiny: 5e-324 } });
+    await log.append([odd]);
+    expect(await log.read(1, 1)).toEqual([odd]);
+    await log.close();
+  });
+
+  it('fails an append that waits longer than appendTimeoutMs, writes nothing, and appends again', async () => {
+    const schema = newSchema('timeout');
+    const log = postgresLog({ connectionString: pgUrl, schema, appendTimeoutMs: 200 });
+    await log.open();
+    await log.append([record(1)]);
+    const error = await withAdmin(async (admin) => {
+      await admin.query('BEGIN');
+      await admin.query(`LOCK TABLE "${schema}".records IN SHARE ROW EXCLUSIVE MODE`);
+      const failed = await errorOf(log.append([record(2)]));
+      await admin.query('COMMIT');
+      return failed;
+    });
+    expect(isOrdoError(error, 'LOG_STORE_FAILED'), String(error)).toBe(true);
+    expect(await log.read(1, 5)).toEqual([record(1)]);
+    await log.append([record(2)]);
+    expect(await log.head()).toBe(2);
+    await log.close();
+  });
+
   it('keeps requestIds idempotent across stores on the same log (I7)', async () => {
     const schema = newSchema('idempotent');
     const [a, b] = await Promise.all([

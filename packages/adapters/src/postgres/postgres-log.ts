@@ -28,6 +28,8 @@ interface PostgresLogCommonOptions {
   readonly snapshotEvery?: number;
   /** Interval of the backstop head poll while someone subscribes. Default 1000 ms. */
   readonly headPollMs?: number;
+  /** Longest an append may run (waiting on locks included) before it fails. Default 30,000 ms. */
+  readonly appendTimeoutMs?: number;
 }
 
 /**
@@ -40,6 +42,7 @@ export type PostgresLogOptions = PostgresLogCommonOptions &
 const schemaDefault = 'ordo';
 const headPollMsDefault = 1_000;
 const headPollMsMin = 10;
+const appendTimeoutMsDefault = 30_000;
 // The owned pool: one connection for appends, one for LISTEN, the rest for reads and head().
 const ownedPoolConnectionsMax = 6;
 const connectTimeoutMs = 10_000;
@@ -54,11 +57,16 @@ export function postgresLog(options: PostgresLogOptions): LogStore {
   if (!Number.isSafeInteger(headPollMs) || headPollMs < headPollMsMin) {
     throw new InvalidArgumentError('headPollMs', `must be an integer >= ${headPollMsMin}`);
   }
+  const appendTimeoutMs = options.appendTimeoutMs ?? appendTimeoutMsDefault;
+  if (!Number.isSafeInteger(appendTimeoutMs) || appendTimeoutMs < 1) {
+    throw new InvalidArgumentError('appendTimeoutMs', 'must be a positive integer');
+  }
   const snapshotEvery = options.snapshotEvery;
   if (snapshotEvery !== undefined && (!Number.isSafeInteger(snapshotEvery) || snapshotEvery < 1)) {
     throw new InvalidArgumentError('snapshotEvery', 'must be a positive integer');
   }
-  if (options.pool !== undefined) return new PostgresLog({ pool: options.pool, owned: false, tables, headPollMs, snapshotEvery });
+  const settings = { tables, headPollMs, appendTimeoutMs, snapshotEvery };
+  if (options.pool !== undefined) return new PostgresLog({ pool: options.pool, owned: false, ...settings });
   if (typeof options.connectionString !== 'string' || options.connectionString.length === 0) {
     throw new InvalidArgumentError('connectionString', 'give a connection string or a pool');
   }
@@ -72,7 +80,7 @@ export function postgresLog(options: PostgresLogOptions): LogStore {
   // An idle pooled connection that breaks emits 'error' on the pool; the pool already drops it,
   // and the next query opens a new one. Without a listener Node would crash the process.
   pool.on('error', () => undefined);
-  return new PostgresLog({ pool, owned: true, tables, headPollMs, snapshotEvery });
+  return new PostgresLog({ pool, owned: true, ...settings });
 }
 
 class PostgresLog implements LogStore {
@@ -86,12 +94,19 @@ class PostgresLog implements LogStore {
   private readonly watcher: HeadWatcher;
   private closed = false;
 
-  constructor(input: { pool: PostgresPool; owned: boolean; tables: PostgresTables; headPollMs: number; snapshotEvery: number | undefined }) {
+  constructor(input: {
+    pool: PostgresPool;
+    owned: boolean;
+    tables: PostgresTables;
+    headPollMs: number;
+    appendTimeoutMs: number;
+    snapshotEvery: number | undefined;
+  }) {
     this.pool = input.pool;
     this.ownsPool = input.owned;
     this.tables = input.tables;
     this.snapshotEvery = input.snapshotEvery;
-    this.writer = new WriterConnection(input.pool);
+    this.writer = new WriterConnection(input.pool, input.appendTimeoutMs);
     this.watcher = new HeadWatcher({
       pool: input.pool,
       channel: input.tables.channel,

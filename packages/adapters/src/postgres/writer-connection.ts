@@ -17,7 +17,11 @@ export class WriterConnection {
   private writer: Writer | undefined;
   private lostError: Error | undefined;
 
-  constructor(private readonly pool: PostgresPool) {}
+  constructor(
+    private readonly pool: PostgresPool,
+    /** statement_timeout of the append session: bounds how long an append may wait on locks. */
+    private readonly appendTimeoutMs: number,
+  ) {}
 
   async acquire(): Promise<Writer> {
     // A connection that broke while idle has sent nothing of the next batch: replace it first.
@@ -30,7 +34,12 @@ export class WriterConnection {
       client.on('error', (error) => {
         if (this.writer?.client === client) this.lostError = error;
       });
-      const result = await client.query({ text: 'SELECT pg_backend_pid() AS pid' });
+      // One round trip learns the session and bounds every later append on it. A statement
+      // that times out is rolled back (nothing written) and reported as a failed append.
+      const result = await client.query({
+        text: `SELECT pg_backend_pid() AS pid, set_config('statement_timeout', $1, false)`,
+        values: [`${this.appendTimeoutMs}ms`],
+      });
       const pid = (result.rows[0] as { pid: number } | undefined)?.pid;
       if (typeof pid !== 'number') throw new Error('pg_backend_pid() returned no number');
       this.writer = { client, backendPid: pid };
