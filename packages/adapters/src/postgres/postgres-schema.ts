@@ -50,15 +50,17 @@ async function readSchemaVersion(client: PostgresPoolClient, tables: PostgresTab
 async function createTables(client: PostgresPoolClient, tables: PostgresTables): Promise<number> {
   // `record` is json, not jsonb: json keeps the text as written (so reads return exactly what was
   // appended), accepts every string JSON.stringify produces (jsonb refuses \u0000) and costs only
-  // a syntax check on insert. `request_id` is unique where present (NULLs do not collide): that
-  // is what makes a requestId idempotent across processes (I7).
+  // a syntax check on insert. `request_id` is unique where present: that is what makes a
+  // requestId idempotent across processes (I7). The index is partial, so records without a
+  // requestId (most of them) cost no second index insertion.
   const statements = [
     `CREATE SCHEMA IF NOT EXISTS "${tables.schema}"`,
     `CREATE TABLE IF NOT EXISTS ${tables.records} (
        position bigint PRIMARY KEY CHECK (position >= 1),
        tx_id text NOT NULL,
-       request_id text UNIQUE,
+       request_id text,
        record json NOT NULL)`,
+    `CREATE UNIQUE INDEX IF NOT EXISTS records_request_id ON ${tables.records} (request_id) WHERE request_id IS NOT NULL`,
     `CREATE TABLE IF NOT EXISTS ${tables.snapshots} (
        position bigint PRIMARY KEY CHECK (position >= 0),
        snapshot json NOT NULL)`,
