@@ -87,7 +87,7 @@ function percentile(sorted: readonly number[], fraction: number): number {
   return Math.round((sorted[index] ?? 0) * 1000) / 1000;
 }
 
-export function createContext(results: BenchResult[], scale: number): { context: BenchContext; cleanup(): void } {
+export function createContext(results: BenchResult[], scale: number): { context: BenchContext; cleanup: () => void } {
   const dirs: string[] = [];
   const context: BenchContext = {
     scale,

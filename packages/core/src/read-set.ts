@@ -24,15 +24,15 @@ export class Touched {
   entity(kind: string, id: string): void {
     this.kinds.add(kind);
     let ids = this.entities.get(kind);
-    if (ids === undefined) this.entities.set(kind, (ids = new Set()));
+    if (ids === undefined) this.entities.set(kind, (ids = new Set<string>()));
     ids.add(id);
   }
 
   value(kind: string, field: string, value: IndexValue): void {
     let fields = this.values.get(kind);
-    if (fields === undefined) this.values.set(kind, (fields = new Map()));
+    if (fields === undefined) this.values.set(kind, (fields = new Map<string, Set<IndexValue>>()));
     let values = fields.get(field);
-    if (values === undefined) fields.set(field, (values = new Set()));
+    if (values === undefined) fields.set(field, (values = new Set<IndexValue>()));
     values.add(value);
   }
 
@@ -68,7 +68,7 @@ export class ReadSet {
   entity(kind: string, id: string, seen: Entity | undefined): void {
     this.entities ??= new Map();
     let ids = this.entities.get(kind);
-    if (ids === undefined) this.entities.set(kind, (ids = new Map()));
+    if (ids === undefined) this.entities.set(kind, (ids = new Map<string, Entity | undefined>()));
     if (!ids.has(id)) ids.set(id, seen);
   }
 

@@ -1,4 +1,4 @@
-import { assert, isOrdoError, StoreClosedError, type EntityRef } from './errors.js';
+import { assert, InternalError, isOrdoError, StoreClosedError, type EntityRef } from './errors.js';
 import { deepFreeze } from './freeze.js';
 import { fieldValue } from './kind-state.js';
 import type { LogStore } from './log-store.js';
@@ -55,7 +55,7 @@ export class Sequencer {
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
   /** Set when the store can no longer tell what the log holds; every later commit fails with it. */
-  failure: unknown = undefined;
+  failure: Error | undefined = undefined;
 
   constructor(
     private readonly state: State,
@@ -118,8 +118,8 @@ export class Sequencer {
     } catch (error) {
       // Only a broken invariant gets here (a fold that failed half-way): the state can no
       // longer be trusted, so the store stops writing.
-      this.failure = error;
-      this.rejectQueued(error);
+      this.failure = error instanceof Error ? error : new InternalError(String(error));
+      this.rejectQueued(this.failure);
     } finally {
       this.running = false;
       this.markIdle();

@@ -102,10 +102,14 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
 }
 
 function registerTypes(entities: readonly EntityType[]): Map<string, EntityType> {
-  if (!Array.isArray(entities)) throw new InvalidArgumentError('entities', 'must be an array of entity types');
+  const given: unknown = entities;
+  if (!Array.isArray(given)) throw new InvalidArgumentError('entities', 'must be an array of entity types');
   const types = new Map<string, EntityType>();
   for (const type of entities) {
-    if (typeof type?.parse !== 'function') throw new InvalidArgumentError('entities', 'each item must come from defineEntity');
+    const candidate: unknown = type;
+    if (typeof (candidate as Partial<EntityType> | undefined)?.parse !== 'function') {
+      throw new InvalidArgumentError('entities', 'each item must come from defineEntity');
+    }
     if (types.has(type.kind)) throw new InvalidArgumentError('entities', `kind '${type.kind}' is registered twice`);
     types.set(type.kind, type);
   }

@@ -174,7 +174,7 @@ export class Transaction {
     }
     const write: PendingWrite = { type, id, base: current, after };
     let ofKind = this.writes.get(type.kind);
-    if (ofKind === undefined) this.writes.set(type.kind, (ofKind = new Map()));
+    if (ofKind === undefined) this.writes.set(type.kind, (ofKind = new Map<string, PendingWrite>()));
     ofKind.set(id, write);
     this.order.push(write);
   }
@@ -202,7 +202,7 @@ export class Transaction {
   private claimsOf(kind: string, field: string): Map<IndexValue, string | null> {
     const key = `${kind}.${field}`;
     let claims = this.claims.get(key);
-    if (claims === undefined) this.claims.set(key, (claims = new Map()));
+    if (claims === undefined) this.claims.set(key, (claims = new Map<IndexValue, string | null>()));
     return claims;
   }
 
