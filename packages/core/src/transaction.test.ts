@@ -62,6 +62,22 @@ describe('entities and transactions', () => {
     expect(store.position).toBe(0);
   });
 
+  it('turns a delete and a create of the same id in one transaction into one update', async () => {
+    const log = memoryLog();
+    const store = await open(log);
+    await store.transact((tx) => tx.create(Vm, { name: 'a', memoryMiB: 1 }, { id: 'v' }));
+    const result = await store.transact((tx) => {
+      tx.delete(Vm, 'v');
+      return tx.create(Vm, { name: 'a', memoryMiB: 2 }, { id: 'v' });
+    });
+    expect(result.value.version).toBe(2);
+    expect(result.changes.map((change) => change.op)).toEqual(['update']);
+    expect(store.get(Vm, 'v')).toMatchObject({ version: 2, data: { memoryMiB: 2 } });
+    const incremental = store.dump();
+    await store.close();
+    expect((await open(log)).dump()).toEqual(incremental);
+  });
+
   it('rejects schema-invalid data with the kind and field paths, writing nothing', async () => {
     const store = await open();
     const error = await failure(store.transact((tx) => tx.create(Vm, { name: '', memoryMiB: -1 })));

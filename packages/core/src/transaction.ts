@@ -97,7 +97,10 @@ export class Transaction {
       if (this.get(type, id) !== undefined) throw new AlreadyExistsError({ kind: type.kind, id });
     }
     const parsed = type.parse(data, id);
-    const entity = deepFreeze<Entity>({ id, kind: type.kind, version: 1, data: parsed });
+    // Deleted and created again in this transaction: one record holds one change per
+    // entity, so this becomes an update of the committed entity.
+    const base = this.pending(type.kind, id)?.base;
+    const entity = deepFreeze<Entity>({ id, kind: type.kind, version: base === undefined ? 1 : base.version + 1, data: parsed });
     this.write(type, id, undefined, entity);
     return entity as EntityOf<Type>;
   }
