@@ -19,3 +19,4 @@ export {
   type TransactResult,
 } from './store.js';
 export * from './runtime/index.js';
+export { monotonicUlids, type UlidSourceOptions } from './ulid-source.js';

@@ -1,4 +1,3 @@
-import { monotonicFactory } from 'ulid';
 import type { EntityType } from './entity-type.js';
 import {
   assert,
@@ -16,6 +15,7 @@ import { loadSnapshot, toSnapshot } from './snapshot-codec.js';
 import { State, type EntityChange, type RequestOutcome } from './state.js';
 import { dumpState, type StateDump } from './state-dump.js';
 import { Transaction, type EntityOf, type Where } from './transaction.js';
+import { monotonicUlids } from './ulid-source.js';
 import { Watcher, type WatchOptions } from './watch.js';
 
 /** Reruns of a conflicting transaction, unless the call says otherwise. */
@@ -161,7 +161,7 @@ class OrdoStore implements Store {
     options: OpenStoreOptions,
     private readonly retries: number,
   ) {
-    this.ids = options.ids ?? monotonicFactory();
+    this.ids = options.ids ?? monotonicUlids();
     this.onBackgroundError = options.onBackgroundError ?? ((error) => console.warn('ordo: background work failed:', error));
     this.snapshotAt = state.position;
     this.sequencer = new Sequencer(state, log, options.clock ?? Date.now, { folded: (records) => this.folded(records) });
