@@ -26,6 +26,8 @@ export interface EntityType<Kind extends string = string, Schema extends AnyObje
   readonly index: readonly string[];
   /** Validates data; throws ValidationError naming the kind, the id and the field paths. */
   parse(data: unknown, id?: string): z.output<Schema> & JsonObject;
+  /** Throws ValidationError when an update's data tries to set `id`, `kind` or `version`. */
+  checkEnvelope(data: object, id: string): void;
 }
 
 export type DataOf<Type> = Type extends EntityType<string, infer Schema> ? z.output<Schema> : never;
@@ -47,6 +49,9 @@ export function defineEntity<Kind extends string, Schema extends AnyObjectSchema
     if (!(field in schema.shape)) throw new InvalidArgumentError('index', `${kind}.${field} is not a field of the schema`);
   }
   const strict = schema.strict();
+  // Envelope keys the schema does not declare as fields of its own (computed once: reading
+  // a zod shape is not free, and updates check this every time).
+  const managed = envelopeKeys.filter((key) => !(key in schema.shape));
   return Object.freeze({
     kind,
     schema,
@@ -57,22 +62,20 @@ export function defineEntity<Kind extends string, Schema extends AnyObjectSchema
       if (!result.success) throw new ValidationError({ kind, id, issues: result.error.issues.map(toIssue) });
       return result.data as z.output<Schema> & JsonObject;
     },
+    checkEnvelope(data: object, id: string) {
+      for (const key of managed) {
+        if (Object.hasOwn(data, key)) {
+          throw new ValidationError({
+            kind,
+            id,
+            issues: [{ path: [key], code: 'immutable_field', message: `${key} is managed by Ordo and cannot be changed` }],
+          });
+        }
+      }
+    },
   });
 }
 
 function toIssue(issue: z.core.$ZodIssue): ValidationIssue {
   return { path: issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part)), message: issue.message, code: issue.code };
-}
-
-/** Rejects an update that tries to set an envelope key the schema does not declare as a field. */
-export function checkEnvelopeKeys(type: EntityType, patch: object, id: string): void {
-  for (const key of envelopeKeys) {
-    if (Object.hasOwn(patch, key) && !(key in type.schema.shape)) {
-      throw new ValidationError({
-        kind: type.kind,
-        id,
-        issues: [{ path: [key], code: 'immutable_field', message: `${key} is managed by Ordo and cannot be changed` }],
-      });
-    }
-  }
 }

@@ -1,5 +1,5 @@
 import { produce, type Draft } from 'immer';
-import { checkEnvelopeKeys, type DataOf, type EntityType, type InputOf, type KindOf } from './entity-type.js';
+import { type DataOf, type EntityType, type InputOf, type KindOf } from './entity-type.js';
 import {
   InvalidArgumentError,
   NotFoundError,
@@ -291,7 +291,7 @@ function checkExpectedVersion(entity: Entity, expected: number | undefined): voi
 
 function applyRecipe(type: EntityType, current: Entity, recipe: (draft: never) => unknown): unknown {
   const next: unknown = produce(current.data, recipe as never);
-  if (typeof next === 'object' && next !== null) checkEnvelopeKeys(type, next, current.id);
+  if (typeof next === 'object' && next !== null) type.checkEnvelope(next, current.id);
   return next;
 }
 
@@ -303,6 +303,6 @@ function mergePatch(type: EntityType, current: Entity, patch: unknown): unknown 
       issues: [{ path: [], code: 'invalid_type', message: 'an update is a recipe function or a partial object' }],
     });
   }
-  checkEnvelopeKeys(type, patch, current.id);
+  type.checkEnvelope(patch, current.id);
   return Object.assign({}, current.data, patch);
 }
