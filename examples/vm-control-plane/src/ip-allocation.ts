@@ -6,25 +6,32 @@ import { fail, ref } from './operation-failure.js';
 /** The most addresses one pool scan looks at before giving up with IP_POOL_EXHAUSTED. */
 export const poolScanAddressesMax = 65_536;
 
-/** Addresses of a subnet held by VMs (ip -> vm id), as this transaction sees them. */
-export function usedAddresses(tx: Transaction, subnetId: string): Map<string, string> {
-  const used = new Map<string, string>();
+/** Who holds an address: a VM's id and name. */
+export interface AddressHolder {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** Addresses of a subnet held by VMs, as this transaction sees them. */
+export function usedAddresses(tx: Transaction, subnetId: string): Map<string, AddressHolder> {
+  const used = new Map<string, AddressHolder>();
   // A list of all VMs is a predicate read: a VM committed concurrently with an address makes this plan rerun.
   for (const vm of tx.list(Vm)) {
-    for (const nic of vm.data.nics) if (nic.subnetId === subnetId) used.set(nic.ip, vm.id);
+    for (const nic of vm.data.nics) if (nic.subnetId === subnetId) used.set(nic.ip, { id: vm.id, name: vm.data.name });
   }
   return used;
 }
 
 /** Checks an address the caller asked for: in the subnet, not reserved, not taken. */
-export function claimAddress(subnet: EntityOf<typeof Subnet>, ip: string, used: ReadonlyMap<string, string>): string {
+export function claimAddress(subnet: EntityOf<typeof Subnet>, ip: string, used: ReadonlyMap<string, AddressHolder>): string {
   const subnetRef = ref('subnet', subnet.id);
   if (!isHostAddress(ip, subnet.data.cidr)) {
     fail('IP_NOT_IN_SUBNET', `${ip} is not a host address of subnet ${subnet.data.name} (${subnet.data.cidr})`, { ip, cidr: subnet.data.cidr, subnet: subnetRef }, subnetRef);
   }
   const holder = used.get(ip);
   if (holder !== undefined) {
-    fail('IP_ALREADY_IN_USE', `${ip} in subnet ${subnet.data.name} is already used by VM ${holder}`, { ip, subnet: subnetRef, conflicting: ref('vm', holder) }, ref('vm', holder));
+    const conflicting = ref('vm', holder.id);
+    fail('IP_ALREADY_IN_USE', `${ip} in subnet ${subnet.data.name} is already used by VM ${holder.name}`, { ip, subnet: subnetRef, conflicting, conflictingName: holder.name }, conflicting);
   }
   if (ip === subnet.data.gateway || subnet.data.reserved.includes(ip)) {
     const what = ip === subnet.data.gateway ? 'gateway' : 'reserved';
@@ -34,7 +41,7 @@ export function claimAddress(subnet: EntityOf<typeof Subnet>, ip: string, used: 
 }
 
 /** The lowest free address of the subnet's pools. */
-export function allocateAddress(subnet: EntityOf<typeof Subnet>, used: ReadonlyMap<string, string>): string {
+export function allocateAddress(subnet: EntityOf<typeof Subnet>, used: ReadonlyMap<string, AddressHolder>): string {
   const { first, last } = cidrRange(subnet.data.cidr);
   const blocked = new Set([subnet.data.gateway, ...subnet.data.reserved]);
   let scanned = 0;

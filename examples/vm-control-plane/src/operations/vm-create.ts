@@ -2,7 +2,7 @@ import { defineOperation, type Transaction } from '@ordo/core';
 import { z } from 'zod';
 import { requireContainerRoom } from '../container-capacity.js';
 import { Vm, Volume, vmDisksMax, vmNicsMax } from '../entities/index.js';
-import { allocateAddress, claimAddress, macFor, usedAddresses } from '../ip-allocation.js';
+import { allocateAddress, claimAddress, macFor, usedAddresses, type AddressHolder } from '../ip-allocation.js';
 import { requireContainer, requireFreeName, requireHost, requireSubnet, requireVolume } from '../lookups.js';
 import { fail, ref } from '../operation-failure.js';
 
@@ -66,7 +66,7 @@ function requireDetached(tx: Transaction, volumeId: string): void {
 }
 
 function addressNics(tx: Transaction, vmName: string, nics: readonly z.output<typeof nicInput>[]): { subnetId: string; mac: string; ip: string }[] {
-  const usedBySubnet = new Map<string, Map<string, string>>();
+  const usedBySubnet = new Map<string, Map<string, AddressHolder>>();
   return nics.map((nic, index) => {
     const subnet = requireSubnet(tx, nic.subnetId);
     let used = usedBySubnet.get(subnet.id);
@@ -76,7 +76,7 @@ function addressNics(tx: Transaction, vmName: string, nics: readonly z.output<ty
     }
     const ip = nic.ip === undefined ? allocateAddress(subnet, used) : claimAddress(subnet, nic.ip, used);
     // Two NICs of this VM must not share an address either; the VM has no id yet.
-    used.set(ip, `(VM ${vmName} being created)`);
+    used.set(ip, { id: '(new)', name: `${vmName} (this VM, another NIC)` });
     return { subnetId: subnet.id, mac: macFor(vmName, index), ip };
   });
 }
