@@ -42,7 +42,8 @@ export class Narrator {
     } catch (error) {
       if (!isOrdoError(error)) throw error;
       const failure = error as OperationError;
-      const where = [failure.step && `step ${failure.step}`, failure.adapter && `adapter ${failure.adapter}`].filter(Boolean).join(', ');
+      const entity = failure.step === 'apply' && failure.entity !== undefined ? `entity ${failure.entity.kind} ${failure.entity.id}` : undefined;
+      const where = [failure.step && `step ${failure.step}`, failure.adapter && `adapter ${failure.adapter}`, entity].filter(Boolean).join(', ');
       this.say(`  ERR ${operation.name} ${label} -> ${failure.code}${where ? ` (${where})` : ''}`);
       this.say(`      ${failure.message}`);
       if (failure.details !== undefined) this.say(`      details: ${JSON.stringify(failure.details)}`);
