@@ -25,10 +25,13 @@ async function waitUntil(condition: () => Promise<boolean>, what: string): Promi
   throw new Error(`timed out waiting until ${what}`);
 }
 
+// The log store's append statements, as pg_stat_activity shows them.
+const appendQueryText = `(query LIKE 'INSERT INTO%' OR query LIKE 'WITH inserted%')`;
+
 /** Backends of `application` that wait on a lock while appending. */
 async function waitingAppends(application: string): Promise<number[]> {
   const result = await admin.query<{ pid: number }>(
-    `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock' AND query LIKE 'WITH inserted%'`,
+    `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock' AND ${appendQueryText}`,
     [application],
   );
   return result.rows.map((row) => row.pid);
@@ -176,8 +179,8 @@ async function terminateAppends(application: string): Promise<number> {
   for (let tries = 0; tries < terminationTriesMax && terminated < terminationsWanted; tries += 1) {
     await new Promise((resolve) => setTimeout(resolve, 3));
     const result = await admin.query<{ pid: number }>(
-      `SELECT pid FROM pg_stat_activity
-       WHERE application_name = $1 AND state = 'active' AND query LIKE 'WITH inserted%' AND pg_terminate_backend(pid)`,
+      `SELECT pid FROM (SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND ${appendQueryText}
+       AND pid <> pg_backend_pid() OFFSET 0) AS appending WHERE pg_terminate_backend(pid)`,
       [application],
     );
     terminated += result.rows.length;

@@ -176,6 +176,25 @@ describePostgres('postgres log store: shared by many writers', () => {
     await Promise.all([watcher.close(), writer.close()]);
   });
 
+  it('coalesces notifications of rapid appends, and still announces the last head', async () => {
+    const schema = newSchema('coalesce');
+    const watcher = postgresLog({ connectionString: pgUrl, schema, headPollMs: 60_000 });
+    const writer = postgresLog({ connectionString: pgUrl, schema, notifyCoalesceMs: 100 });
+    await Promise.all([watcher.open(), writer.open()]);
+    const heads: number[] = [];
+    watcher.subscribe((head) => heads.push(head));
+    await until(async () => heads.length > 0); // the watcher reads the head once it listens
+    for (let position = 1; position <= 30; position += 1) await writer.append([record(position)]);
+    await until(async () => heads.includes(30));
+    expect(heads.length).toBeLessThan(10);
+    // Closing announces what the window still held back.
+    await writer.append([record(31)]);
+    await writer.append([record(32)]);
+    await writer.close();
+    await until(async () => heads.includes(32));
+    await watcher.close();
+  });
+
   it('wakes subscribers through the slow head poll when no notification arrives', async () => {
     const schema = newSchema('poll');
     const watcher = postgresLog({ connectionString: pgUrl, schema, headPollMs: 50 });

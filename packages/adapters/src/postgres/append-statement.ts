@@ -21,19 +21,32 @@ import type { PostgresTables } from './postgres-tables.js';
  * - `request_id` is unique too: a requestId that another process committed first makes the
  *   insert fail the same way, and the core finds that record when it catches up (I7).
  *
- * The same statement NOTIFYs the new head (delivered on commit, only if rows were inserted);
- * the statement returns one row when the batch went in and no row when the head moved.
+ * When `notify` is set, the same statement NOTIFYs the new head; PostgreSQL delivers it on
+ * commit, and only if rows were inserted. The statement returns rows when the batch went in
+ * and none when the guard found the head elsewhere.
  */
-export function appendQuery(tables: PostgresTables, batch: EncodedBatch): PostgresQuery {
+export function appendQuery(tables: PostgresTables, batch: EncodedBatch, notify: boolean): PostgresQuery {
+  const last = batch.first + batch.records.length - 1;
+  const guard = `WHERE $1::bigint = 1 OR EXISTS (SELECT 1 FROM ${tables.records} WHERE position = $1::bigint - 1)`;
+  if (batch.records.length === 1) {
+    // The common case at low load has its own statement: no arrays to encode and unnest.
+    return {
+      name: `ordo_append_one_${tables.schema}`,
+      text: `INSERT INTO ${tables.records} (position, tx_id, request_id, record)
+        SELECT $1, $2, $3, $4::json ${guard}
+        RETURNING CASE WHEN $6 THEN pg_notify($5, $1::text) END AS notified`,
+      values: [batch.first, batch.txIds[0], batch.requestIds[0], batch.records[0], tables.channel, notify],
+    };
+  }
   return {
-    name: `ordo_append_${tables.schema}`,
+    name: `ordo_append_many_${tables.schema}`,
     text: `WITH inserted AS (
         INSERT INTO ${tables.records} (position, tx_id, request_id, record)
         SELECT $1::bigint + batch.ordinal - 1, batch.tx_id, batch.request_id, batch.record::json
         FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS batch (tx_id, request_id, record, ordinal)
-        WHERE $1::bigint = 1 OR EXISTS (SELECT 1 FROM ${tables.records} WHERE position = $1::bigint - 1)
+        ${guard}
         RETURNING position)
-      SELECT pg_notify($5, max(position)::text) AS notified FROM inserted HAVING count(*) > 0`,
-    values: [batch.first, batch.txIds, batch.requestIds, batch.records, tables.channel],
+      SELECT CASE WHEN $6 THEN pg_notify($5, $7) END AS notified FROM inserted HAVING count(*) > 0`,
+    values: [batch.first, batch.txIds, batch.requestIds, batch.records, tables.channel, notify, String(last)],
   };
 }

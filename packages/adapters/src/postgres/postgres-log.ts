@@ -18,8 +18,9 @@ import { describeError, failedBeforeCommit, isUniqueViolation, violatedConstrain
 import type { PostgresPool } from './postgres-pool.js';
 import { ensureSchema } from './postgres-schema.js';
 import { postgresTables, type PostgresTables } from './postgres-tables.js';
-import { decodeRecord, decodeSnapshot, encodeBatch, positionFromText } from './record-codec.js';
-import { WriterConnection } from './writer-connection.js';
+import { decodeRecord, decodeSnapshot, encodeBatch, positionFromText, type EncodedBatch } from './record-codec.js';
+import { WriterConnection, type Writer } from './writer-connection.js';
+import { HeadAnnouncer } from './head-announcer.js';
 
 interface PostgresLogCommonOptions {
   /** The PostgreSQL schema that holds this log's tables. Default 'ordo'. One schema, one log. */
@@ -30,6 +31,12 @@ interface PostgresLogCommonOptions {
   readonly headPollMs?: number;
   /** Longest an append may run (waiting on locks included) before it fails. Default 30,000 ms. */
   readonly appendTimeoutMs?: number;
+  /**
+   * Appends NOTIFY other processes at most once per this many milliseconds; the appends in
+   * between are announced by the next NOTIFY, at most this much later (see head-announcer.ts).
+   * 0 notifies on every append. Default 2 ms.
+   */
+  readonly notifyCoalesceMs?: number;
 }
 
 /**
@@ -43,6 +50,8 @@ const schemaDefault = 'ordo';
 const headPollMsDefault = 1_000;
 const headPollMsMin = 10;
 const appendTimeoutMsDefault = 30_000;
+const notifyCoalesceMsDefault = 2;
+const notifyCoalesceMsMax = 1_000;
 // The owned pool: one connection for appends, one for LISTEN, the rest for reads and head().
 const ownedPoolConnectionsMax = 6;
 const connectTimeoutMs = 10_000;
@@ -61,11 +70,15 @@ export function postgresLog(options: PostgresLogOptions): LogStore {
   if (!Number.isSafeInteger(appendTimeoutMs) || appendTimeoutMs < 1) {
     throw new InvalidArgumentError('appendTimeoutMs', 'must be a positive integer');
   }
+  const notifyCoalesceMs = options.notifyCoalesceMs ?? notifyCoalesceMsDefault;
+  if (!Number.isFinite(notifyCoalesceMs) || notifyCoalesceMs < 0 || notifyCoalesceMs > notifyCoalesceMsMax) {
+    throw new InvalidArgumentError('notifyCoalesceMs', `must be a number from 0 to ${notifyCoalesceMsMax}`);
+  }
   const snapshotEvery = options.snapshotEvery;
   if (snapshotEvery !== undefined && (!Number.isSafeInteger(snapshotEvery) || snapshotEvery < 1)) {
     throw new InvalidArgumentError('snapshotEvery', 'must be a positive integer');
   }
-  const settings = { tables, headPollMs, appendTimeoutMs, snapshotEvery };
+  const settings = { tables, headPollMs, appendTimeoutMs, notifyCoalesceMs, snapshotEvery };
   if (options.pool !== undefined) return new PostgresLog({ pool: options.pool, owned: false, ...settings });
   if (typeof options.connectionString !== 'string' || options.connectionString.length === 0) {
     throw new InvalidArgumentError('connectionString', 'give a connection string or a pool');
@@ -92,6 +105,7 @@ class PostgresLog implements LogStore {
   private readonly tables: PostgresTables;
   private readonly writer: WriterConnection;
   private readonly watcher: HeadWatcher;
+  private readonly announcer: HeadAnnouncer;
   private closed = false;
 
   constructor(input: {
@@ -100,6 +114,7 @@ class PostgresLog implements LogStore {
     tables: PostgresTables;
     headPollMs: number;
     appendTimeoutMs: number;
+    notifyCoalesceMs: number;
     snapshotEvery: number | undefined;
   }) {
     this.pool = input.pool;
@@ -113,6 +128,7 @@ class PostgresLog implements LogStore {
       readHead: () => this.head(),
       pollMs: input.headPollMs,
     });
+    this.announcer = new HeadAnnouncer(input.pool, input.tables.channel, input.notifyCoalesceMs, (head) => this.watcher.expectOwn(head));
   }
 
   async open(): Promise<LogOpenResult> {
@@ -133,16 +149,30 @@ class PostgresLog implements LogStore {
       // Nothing was sent: the batch is certainly not in the log.
       throw new LogStoreError({ store: this.name, message: `cannot connect to append: ${describeError(error)}`, cause: error });
     }
-    let result;
-    this.watcher.expectOwn(batch.first + records.length - 1);
+    const head = batch.first + records.length - 1;
+    const notified = this.announcer.begin(head);
+    let written = false;
     try {
-      result = await writer.client.query(appendQuery(this.tables, batch));
+      const result = await this.runAppend(writer, records, batch, notified);
+      written = result.written;
+      if (!written) throw new LogHeadMovedError({ expected: batch.first, actual: await this.head() });
+    } finally {
+      // A NOTIFY is part of its transaction: if the batch is in the log, so is its notification.
+      this.announcer.end({ head, written, notified });
+    }
+  }
+
+  private async runAppend(writer: Writer, records: readonly LogRecord[], batch: EncodedBatch, notify: boolean): Promise<{ written: boolean }> {
+    let result;
+    try {
+      result = await writer.client.query(appendQuery(this.tables, batch, notify));
     } catch (error) {
       if (failedBeforeCommit(error)) return await this.rejectFailedAppend(batch.first, error);
       this.writer.discard(error);
-      return await settleLostAppend({ pool: this.pool, tables: this.tables, records, backendPid: writer.backendPid, cause: error });
+      await settleLostAppend({ pool: this.pool, tables: this.tables, records, backendPid: writer.backendPid, cause: error });
+      return { written: true };
     }
-    if (result.rows.length === 0) throw new LogHeadMovedError({ expected: batch.first, actual: await this.head() });
+    return { written: result.rows.length > 0 };
   }
 
   /** The server refused the statement, so nothing of the batch is in the log; say why. */
@@ -233,6 +263,7 @@ class PostgresLog implements LogStore {
     if (this.closed) return;
     this.closed = true;
     this.watcher.close();
+    await this.announcer.close();
     this.writer.release();
     if (this.ownsPool) await this.pool.end();
   }
