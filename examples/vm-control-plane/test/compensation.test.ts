@@ -78,6 +78,25 @@ describe('an adapter failure in apply is compensated', () => {
     await expectAgreement(fixture);
   });
 
+  it('a revert that fails blocks new operations until it is applied, then they run', async () => {
+    const { runtime, store, dc, hypervisor } = fixture;
+    const vmId = (await runtime.run(vmCreate, { name: 'm', vcpus: 1, memoryMiB: 1024, hostId: dc.hosts.h1 })).value.vmId;
+    await runtime.run(vmPowerOn, { vmId });
+    hypervisor.failAfter(1);
+    const error = (await runtime.run(vmMigrate, { vmId, targetHostId: dc.hosts.h2 }).catch((rejection: unknown) => rejection)) as OperationError;
+    expect(error.message).toContain('undoing it failed too');
+    const head = store.position;
+    const blocked = (await runtime.run(vmCreate, { name: 'n', vcpus: 1, memoryMiB: 512 }).catch((rejection: unknown) => rejection)) as OperationError;
+    expect(blocked).toMatchObject({ code: 'EARLIER_REVERT_PENDING', adapter: 'hypervisor', details: { operation: 'vm.migrate' } });
+    expect(store.position).toBe(head);
+    hypervisor.clearFaults();
+    await runtime.run(vmCreate, { name: 'n', vcpus: 1, memoryMiB: 512 });
+    expect(hypervisor.locate(vmId)).toEqual([dc.hosts.h1]);
+    const records = await store.read({ from: head + 1 });
+    expect(records.map((record) => readRuntimeMeta(record)?.type)).toEqual(['outcome', 'operation', 'outcome']);
+    await expectAgreement(fixture);
+  });
+
   it('a revert that fails is applied again by the next runtime (recovery), after which all agree', async () => {
     const { runtime, store, dc, hypervisor, storageRoot, log } = fixture;
     const vmId = (await runtime.run(vmCreate, { name: 'm', vcpus: 1, memoryMiB: 1024, hostId: dc.hosts.h1 })).value.vmId;

@@ -1,11 +1,9 @@
 import { isOrdoError } from '../errors.js';
 import type { LogRecord } from '../record.js';
 import type { Store } from '../store.js';
-import { adapterBatches, applyBatches } from './adapter-calls.js';
 import { OperationError } from './operation-error.js';
 import { readMeta, recordChanges, type RuntimeMeta } from './operation-meta.js';
-import { adaptersNamed, finishOperation, recordOutcome, type CommittedOperation, type RuntimeContext } from './settle.js';
-import { storeView } from './store-view.js';
+import { applyAndRecord, finishOperation, type CommittedOperation, type RuntimeContext } from './settle.js';
 
 /** The most records recovery reads back from the head looking for unsettled operations. */
 export const recoveryScanRecordsMax = 100_000;
@@ -32,8 +30,7 @@ interface Unsettled {
  * Finds, from the log alone, the records the runtime committed whose outcome was never
  * recorded (a crash between commit and the outcome), and settles them in position order:
  * an operation is applied again (adapters are idempotent) and reverted if that fails; a
- * compensation is applied again. Throws when a compensation cannot be applied: the runtime
- * must not serve new operations over infrastructure it cannot make agree.
+ * compensation is applied again. Throws RECOVERY_FAILED when a revert cannot be applied.
  */
 export async function recover(context: RuntimeContext): Promise<RecoveredOperation[]> {
   const recovered: RecoveredOperation[] = [];
@@ -42,26 +39,28 @@ export async function recover(context: RuntimeContext): Promise<RecoveredOperati
     const committed: CommittedOperation = { name, txId: record.txId, position: record.position, changes: recordChanges(record, meta.before), adapters: meta.adapters };
     const base = { operation: name, position: record.position, txId: record.txId, record: meta.type };
     if (meta.type === 'operation') {
-      const error = await finishOperation(context, committed, true);
-      recovered.push(error === undefined ? { ...base, outcome: 'applied' } : { ...base, outcome: 'reverted', error });
+      const report = await finishOperation(context, committed, true);
+      if (report.unsettled !== undefined) throw recoveryFailed(report.unsettled, report.error);
+      recovered.push(report.error === undefined ? { ...base, outcome: 'applied' } : { ...base, outcome: 'reverted', error: report.error });
       continue;
     }
-    const batches = adapterBatches(adaptersNamed(context, meta.adapters), committed.changes);
-    const report = await applyBatches(batches, storeView(context.store), record.position);
-    if (report.failure !== undefined) {
-      throw new OperationError({
-        code: 'RECOVERY_FAILED',
-        message: `cannot apply the compensation at position ${record.position} of ${name}: ${report.failure.message}`,
-        step: 'apply',
-        ...(report.failure.adapter === undefined ? {} : { adapter: report.failure.adapter }),
-        ...(report.failure.entity === undefined ? {} : { entity: report.failure.entity }),
-        cause: report.failure,
-      });
-    }
-    await recordOutcome(context, committed, true);
+    const failure = await applyAndRecord(context, committed, true);
+    if (failure !== undefined) throw recoveryFailed(committed, failure);
     recovered.push({ ...base, outcome: 'reverted' });
   }
   return recovered;
+}
+
+/** The runtime must not serve new operations over infrastructure it cannot make agree with the log. */
+function recoveryFailed(compensation: CommittedOperation, failure: OperationError | undefined): OperationError {
+  return new OperationError({
+    code: 'RECOVERY_FAILED',
+    message: `cannot apply the revert at position ${compensation.position} of ${compensation.name}: ${failure?.message ?? 'unknown failure'}`,
+    step: 'apply',
+    ...(failure?.adapter === undefined ? {} : { adapter: failure.adapter }),
+    ...(failure?.entity === undefined ? {} : { entity: failure.entity }),
+    cause: failure,
+  });
 }
 
 /**

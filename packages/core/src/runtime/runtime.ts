@@ -9,7 +9,7 @@ import { OperationError, operationErrorFromJson } from './operation-error.js';
 import { beforeImages, outcomeRequestId, readMeta, toMeta } from './operation-meta.js';
 import { recover, type RecoveredOperation } from './recovery.js';
 import { SerialQueue } from './serial-queue.js';
-import { finishOperation, type RuntimeContext } from './settle.js';
+import { applyAndRecord, finishOperation, type CommittedOperation, type RuntimeContext } from './settle.js';
 import { storeView } from './store-view.js';
 
 /** The most `run` calls that may wait for their turn; more are refused with RUNTIME_BUSY. */
@@ -101,6 +101,11 @@ class OutcomeMissing extends Error {}
 class Runtime implements OperationRuntime {
   private readonly queue = new SerialQueue(pendingRunsMax);
   private closed = false;
+  /**
+   * A compensation whose revert an adapter failed to apply. It is applied again before the
+   * next operation: recovery relies on only the newest operation being unsettled.
+   */
+  private unsettled: CommittedOperation | undefined;
 
   constructor(
     private readonly context: RuntimeContext,
@@ -132,15 +137,36 @@ class Runtime implements OperationRuntime {
   }
 
   private async execute<Schema extends z.ZodType, Value extends OperationValue>(operation: Operation<Schema, Value>, input: z.output<Schema>, options: RunOptions): Promise<RunResult<Value>> {
+    await this.settleEarlierRevert();
     const result = await this.commit(operation, input, options);
     if (result.replayed) return this.replay(result);
     const batches = adapterBatches(this.context.adapters, result.changes);
     if (batches.length > 0) {
       const committed = { name: operation.name, txId: result.txId, position: result.position, changes: result.changes, adapters: batches.map((batch) => batch.adapter.name) };
-      const error = await finishOperation(this.context, committed, false);
-      if (error !== undefined) throw error;
+      const report = await finishOperation(this.context, committed, false);
+      this.unsettled = report.unsettled;
+      if (report.error !== undefined) throw report.error;
     }
     return { value: result.value, position: result.position, replayed: false };
+  }
+
+  private async settleEarlierRevert(): Promise<void> {
+    const compensation = this.unsettled;
+    if (compensation === undefined) return;
+    const failure = await applyAndRecord(this.context, compensation, false);
+    if (failure === undefined) {
+      this.unsettled = undefined;
+      return;
+    }
+    throw new OperationError({
+      code: 'EARLIER_REVERT_PENDING',
+      message: `the revert of ${compensation.name} at position ${compensation.position} is not applied yet (${failure.message}); no new operation runs until it is`,
+      step: 'apply',
+      ...(failure.adapter === undefined ? {} : { adapter: failure.adapter }),
+      ...(failure.entity === undefined ? {} : { entity: failure.entity }),
+      details: { position: compensation.position, operation: compensation.name },
+      cause: failure,
+    });
   }
 
   /** Plan and prepare inside one transaction, so that a veto or a domain error writes nothing. */

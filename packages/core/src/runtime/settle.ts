@@ -24,27 +24,50 @@ export interface CommittedOperation {
   readonly adapters: readonly string[];
 }
 
+/** How settling a committed operation ended. */
+export interface SettleReport {
+  /** The error the caller should see; undefined when every adapter applied the operation. */
+  readonly error?: OperationError;
+  /**
+   * A compensation whose reverting changes an adapter failed to apply: it is committed but
+   * not settled. The runtime applies it again before anything else.
+   */
+  readonly unsettled?: CommittedOperation;
+}
+
 /**
  * Applies a committed operation and records its outcome. When an adapter fails, the
- * operation is compensated and the adapter's error is returned (undefined on success).
+ * operation is compensated and the adapter's error is reported.
  */
-export async function finishOperation(context: RuntimeContext, operation: CommittedOperation, recovered: boolean): Promise<OperationError | undefined> {
+export async function finishOperation(context: RuntimeContext, operation: CommittedOperation, recovered: boolean): Promise<SettleReport> {
   const batches = adapterBatches(adaptersNamed(context, operation.adapters), operation.changes);
   const report = await applyBatches(batches, storeView(context.store), operation.position);
   if (report.failure === undefined) {
     await recordOutcome(context, operation, recovered);
-    return undefined;
+    return {};
   }
   return compensate(context, operation, report.attempted, report.failure);
+}
+
+/**
+ * Applies a committed record's changes with its adapters and records the outcome; no
+ * compensation. For compensations (a revert is not reverted) and for retrying them.
+ * Returns the adapter's error when one fails.
+ */
+export async function applyAndRecord(context: RuntimeContext, operation: CommittedOperation, recovered: boolean): Promise<OperationError | undefined> {
+  const batches = adapterBatches(adaptersNamed(context, operation.adapters), operation.changes);
+  const report = await applyBatches(batches, storeView(context.store), operation.position);
+  if (report.failure !== undefined) return report.failure;
+  await recordOutcome(context, operation, recovered);
+  return undefined;
 }
 
 /**
  * Reverts a failed operation: one record, linked to it, puts back every entity it changed;
  * the adapters that were asked to apply it (the failed one too: it may have done half) apply
  * the reverting changes, in reverse order; then the compensation's own outcome is recorded.
- * Returns the error the caller should see.
  */
-export async function compensate(context: RuntimeContext, operation: CommittedOperation, attempted: readonly string[], failure: OperationError): Promise<OperationError> {
+export async function compensate(context: RuntimeContext, operation: CommittedOperation, attempted: readonly string[], failure: OperationError): Promise<SettleReport> {
   const revertAdapters = [...attempted].reverse();
   const errorJson = failure.toJSON();
   const result = await context.store.transact(
@@ -58,18 +81,15 @@ export async function compensate(context: RuntimeContext, operation: CommittedOp
     { requestId: outcomeRequestId(operation.txId), operation: operation.name },
   );
   // Replayed: the outcome of this operation was already recorded (by another recovery); nothing more to undo here.
-  if (result.replayed) return failure;
+  if (result.replayed) return { error: failure };
   const compensation: CommittedOperation = { name: operation.name, txId: result.txId, position: result.position, changes: result.changes, adapters: revertAdapters };
-  const batches = adapterBatches(adaptersNamed(context, revertAdapters), result.changes);
-  const report = await applyBatches(batches, storeView(context.store), result.position);
-  if (report.failure !== undefined) {
-    return new OperationError({
-      ...failureFields(failure),
-      message: `${failure.message}; undoing it failed too (${report.failure.message}), the runtime will apply the revert again when it next starts`,
-    });
-  }
-  await recordOutcome(context, compensation, false);
-  return failure;
+  const revertFailure = await applyAndRecord(context, compensation, false);
+  if (revertFailure === undefined) return { error: failure };
+  const error = new OperationError({
+    ...failureFields(failure),
+    message: `${failure.message}; undoing it failed too (${revertFailure.message}); the runtime applies the revert again before its next operation`,
+  });
+  return { error, unsettled: compensation };
 }
 
 /** Writes the record that says `operation` was applied by all its adapters. */
