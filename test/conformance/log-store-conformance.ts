@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isOrdoError, type LogRecord, type LogStore } from '@ordo/core';
+import { z } from 'zod';
+import { defineEntity, isOrdoError, openStore, type LogRecord, type LogStore } from '@ordo/core';
+
+const Counter = defineEntity('counter', z.object({ value: z.number() }));
 
 /**
  * One suite for every log store. A harness opens a fresh, empty log and can reopen the same
@@ -123,6 +126,45 @@ export function describeLogStoreConformance(name: string, harness: LogStoreHarne
       const [back] = await log.read(1, 1);
       expect(back).toEqual(big);
       await log.close();
+    });
+
+    it('wakes a watcher of a store opened over it when a transaction commits', async () => {
+      const store = await openStore({ entities: [Counter], log: await harness.fresh() });
+      const watcher = store.watch({ from: 1 });
+      const first = watcher.next();
+      const { position } = await store.transact((tx) => tx.create(Counter, { value: 1 }));
+      expect(((await first).value as LogRecord).position).toBe(position);
+      const second = watcher.next();
+      await store.transact((tx) => tx.create(Counter, { value: 2 }));
+      expect(((await second).value as LogRecord).position).toBe(position + 1);
+      await store.close();
+      expect(await watcher.next()).toEqual({ value: undefined, done: true });
+    });
+
+    it('tells subscribers about appends by another writer, when it allows several', async (context) => {
+      const writer = await harness.fresh();
+      if (!writer.multiWriter) {
+        await writer.close();
+        context.skip('single-writer store');
+        return;
+      }
+      await writer.open();
+      const reader = await harness.reopen();
+      await reader.open();
+      const heads: number[] = [];
+      const woken = new Promise<void>((resolve) => {
+        reader.subscribe((head) => {
+          heads.push(head);
+          if (head >= 2) resolve();
+        });
+      });
+      await writer.append(records(1, 2));
+      await woken;
+      expect(Math.max(...heads)).toBe(2);
+      expect(await reader.head()).toBe(2);
+      expect(await reader.read(1, 5)).toEqual(records(1, 2));
+      await reader.close();
+      await writer.close();
     });
 
     it('returns the newest snapshot on open, when the store keeps snapshots', async (context) => {
