@@ -3,6 +3,9 @@ import type { PostgresQuery } from './postgres-pool.js';
 import type { PostgresTables } from './postgres-tables.js';
 
 /**
+ * The statement that appends `batch`; its row count is 0 when the guard found the head
+ * elsewhere (see below) and positive when the batch went in.
+ *
  * One append is one autocommit statement, so one round trip and one COMMIT (one WAL flush)
  * for the whole batch, however many records the core grouped into it.
  *
@@ -22,20 +25,21 @@ import type { PostgresTables } from './postgres-tables.js';
  *   insert fail the same way, and the core finds that record when it catches up (I7).
  *
  * When `notify` is set, the same statement NOTIFYs the new head; PostgreSQL delivers it on
- * commit, and only if rows were inserted. The statement returns rows when the batch went in
- * and none when the guard found the head elsewhere.
+ * commit, and only if rows were inserted.
  */
 export function appendQuery(tables: PostgresTables, batch: EncodedBatch, notify: boolean): PostgresQuery {
   const last = batch.first + batch.records.length - 1;
   const guard = `WHERE $1::bigint = 1 OR EXISTS (SELECT 1 FROM ${tables.records} WHERE position = $1::bigint - 1)`;
   if (batch.records.length === 1) {
-    // The common case at low load has its own statement: no arrays to encode and unnest.
+    // The common case at low load has its own statements: no arrays to encode and unnest, and
+    // without a NOTIFY not even a RETURNING (the row count tells whether the row went in).
+    const insert = `INSERT INTO ${tables.records} (position, tx_id, request_id, record) SELECT $1, $2, $3, $4::json ${guard}`;
+    const values = [batch.first, batch.txIds[0], batch.requestIds[0], batch.records[0]];
+    if (!notify) return { name: `ordo_append_one_${tables.schema}`, text: insert, values };
     return {
-      name: `ordo_append_one_${tables.schema}`,
-      text: `INSERT INTO ${tables.records} (position, tx_id, request_id, record)
-        SELECT $1, $2, $3, $4::json ${guard}
-        RETURNING CASE WHEN $6 THEN pg_notify($5, $1::text) END AS notified`,
-      values: [batch.first, batch.txIds[0], batch.requestIds[0], batch.records[0], tables.channel, notify],
+      name: `ordo_append_one_notify_${tables.schema}`,
+      text: `${insert} RETURNING pg_notify($5, $1::text) AS notified`,
+      values: [...values, tables.channel],
     };
   }
   return {

@@ -172,7 +172,7 @@ class PostgresLog implements LogStore {
       await settleLostAppend({ pool: this.pool, tables: this.tables, records, backendPid: writer.backendPid, cause: error });
       return { written: true };
     }
-    return { written: result.rows.length > 0 };
+    return { written: (result.rowCount ?? 0) > 0 };
   }
 
   /** The server refused the statement, so nothing of the batch is in the log; say why. */
