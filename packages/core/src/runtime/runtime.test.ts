@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineEntity } from '../entity-type.js';
-import { ValidationError } from '../errors.js';
+import { LogStoreError, ValidationError } from '../errors.js';
+import type { LogStore } from '../log-store.js';
 import { memoryLog } from '../memory-log.js';
 import type { Entity } from '../record.js';
 import { openStore, type Store } from '../store.js';
@@ -273,5 +274,43 @@ describe('recovery', () => {
     const { log } = await commitWithoutOutcome();
     const store = await openStore({ entities: [Disk, Note], log });
     await expect(createRuntime({ store, adapters: [] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
+
+describe('a log store failure while recording the outcome', () => {
+  /** A memory log whose appends fail while `failing.on` is set, as a full disk would. */
+  function failingLog(inner: LogStore, failing: { on: boolean }): LogStore {
+    return {
+      name: 'failing',
+      multiWriter: inner.multiWriter,
+      open: () => inner.open(),
+      append: async (records) => {
+        if (failing.on) throw new LogStoreError({ store: 'failing', message: 'disk full' });
+        return inner.append(records);
+      },
+      read: (from, limit) => inner.read(from, limit),
+      head: () => inner.head(),
+      subscribe: (listener) => inner.subscribe(listener),
+      close: () => inner.close(),
+    };
+  }
+
+  it('rejects with OUTCOME_UNKNOWN, refuses further runs, and the next runtime finishes the operation', async () => {
+    const inner = memoryLog();
+    const failing = { on: false };
+    const store = await openStore({ entities: [Disk, Note], log: failingLog(inner, failing) });
+    const world = { disks: new Map<string, number>(), calls: [] as string[] };
+    const adapter = diskAdapter('first', world);
+    const breaking: InfrastructureAdapter = { ...adapter, apply: async (input) => { await adapter.apply(input); failing.on = true; } };
+    const runtime = await createRuntime({ store, adapters: [breaking] });
+    const error = await rejection(runtime.run(createDisk, { name: 'a', size: 3 }));
+    expect(error).toMatchObject({ code: 'OUTCOME_UNKNOWN', step: 'apply', details: { operation: 'disk.create' } });
+    expect((await rejection(runtime.run(addNote, { text: 'x' }))).code).toBe('OUTCOME_UNKNOWN');
+
+    const reopened = await openStore({ entities: [Disk, Note], log: inner });
+    const fresh = { disks: new Map<string, number>(), calls: [] as string[] };
+    const next = await createRuntime({ store: reopened, adapters: [diskAdapter('first', fresh)] });
+    expect(next.recovered).toMatchObject([{ operation: 'disk.create', outcome: 'applied' }]);
+    expect(fresh.calls).toEqual(['first:create:a']);
   });
 });

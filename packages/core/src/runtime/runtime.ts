@@ -5,11 +5,11 @@ import type { Store, TransactResult } from '../store.js';
 import type { InfrastructureAdapter, StateView } from './adapter.js';
 import { adapterBatches, prepareBatches } from './adapter-calls.js';
 import type { Operation, OperationValue } from './define-operation.js';
-import { OperationError, operationErrorFromJson } from './operation-error.js';
+import { OperationError, describeCause, operationErrorFromJson } from './operation-error.js';
 import { beforeImages, outcomeRequestId, readMeta, toMeta } from './operation-meta.js';
 import { recover, type RecoveredOperation } from './recovery.js';
 import { SerialQueue } from './serial-queue.js';
-import { applyAndRecord, finishOperation, type CommittedOperation, type RuntimeContext } from './settle.js';
+import { applyAndRecord, finishOperation, type CommittedOperation, type RuntimeContext, type SettleReport } from './settle.js';
 import { storeView } from './store-view.js';
 
 /** The most `run` calls that may wait for their turn; more are refused with RUNTIME_BUSY. */
@@ -106,6 +106,12 @@ class Runtime implements OperationRuntime {
    * next operation: recovery relies on only the newest operation being unsettled.
    */
   private unsettled: CommittedOperation | undefined;
+  /**
+   * Set when an operation was committed but settling it threw (the log store failed while
+   * writing its outcome or compensation): only a restart, with its recovery, can tell what
+   * happened, so every later run rejects with this.
+   */
+  private broken: OperationError | undefined;
 
   constructor(
     private readonly context: RuntimeContext,
@@ -137,17 +143,33 @@ class Runtime implements OperationRuntime {
   }
 
   private async execute<Schema extends z.ZodType, Value extends OperationValue>(operation: Operation<Schema, Value>, input: z.output<Schema>, options: RunOptions): Promise<RunResult<Value>> {
+    if (this.broken !== undefined) throw this.broken;
     await this.settleEarlierRevert();
     const result = await this.commit(operation, input, options);
     if (result.replayed) return this.replay(result);
     const batches = adapterBatches(this.context.adapters, result.changes);
     if (batches.length > 0) {
       const committed = { name: operation.name, txId: result.txId, position: result.position, changes: result.changes, adapters: batches.map((batch) => batch.adapter.name) };
-      const report = await finishOperation(this.context, committed, false);
+      const report = await this.settle(committed);
       this.unsettled = report.unsettled;
       if (report.error !== undefined) throw report.error;
     }
     return { value: result.value, position: result.position, replayed: false };
+  }
+
+  private async settle(committed: CommittedOperation): Promise<SettleReport> {
+    try {
+      return await finishOperation(this.context, committed, false);
+    } catch (error) {
+      this.broken = new OperationError({
+        code: 'OUTCOME_UNKNOWN',
+        message: `${committed.name} at position ${committed.position} is committed, but its outcome could not be recorded (${describeCause(error)}); restart the runtime: its recovery finishes or reverts it`,
+        step: 'apply',
+        details: { position: committed.position, operation: committed.name },
+        cause: error,
+      });
+      throw this.broken;
+    }
   }
 
   private async settleEarlierRevert(): Promise<void> {
