@@ -3,7 +3,7 @@ import { listVolumeFiles } from '@ordo/adapters/storage';
 import { readRuntimeMeta } from '@ordo/core';
 import { findDisagreements } from '../agreement.js';
 import type { ControlPlane } from '../control-plane.js';
-import { Host, StorageContainer, Subnet, Vm } from '../entities/index.js';
+import { Host, StorageContainer, Subnet, Vm, Volume } from '../entities/index.js';
 import { gibibyte } from '../datacenter.js';
 import { hostAdd, storageContainerCreate, subnetCreate, vmCreate, vmPowerOn, volumeCreate } from '../operations/index.js';
 import type { Narrator } from './narrator.js';
@@ -74,7 +74,11 @@ async function showErrors(narrator: Narrator, plane: ControlPlane, dc: SmallData
 
 async function showCompensation(narrator: Narrator, plane: ControlPlane, hypervisor: SimulatedHypervisor, storageRoot: string, dc: SmallDatacenter): Promise<void> {
   narrator.heading('An adapter failure, compensated');
-  const files = async () => (await listVolumeFiles(storageRoot)).map((file) => `${file.volumeId.slice(-6)}.raw`).join(' ');
+  const files = async (): Promise<string> => {
+    const found = await listVolumeFiles(storageRoot);
+    const names = found.map((file) => plane.store.get(Volume, file.volumeId)?.data.name ?? `no volume! ${file.path}`);
+    return `${found.length} files: ${names.join(', ')}`;
+  };
   narrator.say(`  volume files before: ${await files()}`);
   narrator.say('  injecting a fault: host h2\'s agent will fail to define VM web-3');
   hypervisor.failNextApply('web-3', 'agent on h2 timed out');

@@ -1,5 +1,5 @@
 import { OperationError, type EntityRef, type InfrastructureAdapter, type StateView } from '@ordo/core';
-import type { SimulatedHypervisor } from './simulated-hypervisor.js';
+import { HypervisorFault, type SimulatedHypervisor } from './simulated-hypervisor.js';
 import { parseVm, type VmSpec } from './vm-spec.js';
 
 export interface HypervisorAdapterOptions {
@@ -42,9 +42,10 @@ export function hypervisorAdapter(options: HypervisorAdapterOptions): Infrastruc
       }
     } catch (error) {
       if (error instanceof OperationError) throw error;
+      const host = error instanceof HypervisorFault ? ` on host ${hostLabel(view, hostKind, error.hostId)}` : '';
       throw new OperationError({
         code: 'ADAPTER_FAILED',
-        message: `hypervisor: ${error instanceof Error ? error.message : String(error)}`,
+        message: `hypervisor${host}: ${error instanceof Error ? error.message : String(error)}`,
         entity,
         adapter: name,
         step: 'apply',
@@ -97,4 +98,10 @@ async function placeOnHost(hypervisor: SimulatedHypervisor, desired: VmSpec): Pr
   const running = current?.state === 'running';
   if (desired.power === 'on' && !running) await hypervisor.start(hostId, desired.id, desired.domain.name);
   if (desired.power === 'off' && running) await hypervisor.stop(hostId, desired.id, desired.domain.name);
+}
+
+/** A host's name from the view (with its id), or its id alone. */
+function hostLabel(view: StateView, hostKind: string, hostId: string): string {
+  const name = view.get(hostKind, hostId)?.data.name;
+  return typeof name === 'string' ? `${name} (${hostId})` : hostId;
 }

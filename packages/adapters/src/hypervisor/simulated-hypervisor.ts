@@ -137,7 +137,7 @@ export class SimulatedHypervisor {
     try {
       run(agent);
     } catch (error) {
-      throw new HypervisorFault(error instanceof Error ? error.message : String(error), hostId, action);
+      throw new HypervisorFault(`${action} of VM ${name} failed: ${error instanceof Error ? error.message : String(error)}`, hostId, action);
     }
     if (this.options.stateFile !== undefined) this.save(this.options.stateFile);
   }
@@ -148,11 +148,11 @@ export class SimulatedHypervisor {
       const message = this.failNextFor.get(key);
       if (message !== undefined) {
         this.failNextFor.delete(key);
-        throw new HypervisorFault(`host ${hostId}: ${action} of VM ${name} failed: ${message}`, hostId, action);
+        throw new HypervisorFault(`${action} of VM ${name} failed: ${message}`, hostId, action);
       }
     }
     if (this.callsBeforeFailure !== undefined) {
-      if (this.callsBeforeFailure === 0) throw new HypervisorFault(`host ${hostId}: ${action} failed: injected failure after N calls`, hostId, action);
+      if (this.callsBeforeFailure === 0) throw new HypervisorFault(`${action} of VM ${name} failed: injected failure after N calls`, hostId, action);
       this.callsBeforeFailure -= 1;
     }
   }
