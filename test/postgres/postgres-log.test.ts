@@ -133,6 +133,26 @@ describePostgres('postgres log store: shared by many writers', () => {
     await log.close();
   });
 
+  it('keeps the newest snapshots only, refuses one beyond the head, and opens a store from one', async () => {
+    const schema = newSchema('snapshots');
+    const store = await openStore({ entities: [Counter], log: postgresLog({ connectionString: pgUrl, schema }) });
+    for (let round = 1; round <= 4; round += 1) {
+      await store.transact((tx) => tx.create(Counter, { value: round }, { id: `c${round}` }));
+      expect(await store.snapshot()).toBe(round);
+    }
+    const kept = await withAdmin((admin) => admin.query(`SELECT position::int AS position FROM "${schema}".snapshots ORDER BY 1`));
+    expect(kept.rows).toEqual([{ position: 3 }, { position: 4 }]);
+    await store.close();
+    const log = postgresLog({ connectionString: pgUrl, schema });
+    expect((await log.open()).snapshot?.position).toBe(4);
+    const beyond = await errorOf(log.writeSnapshot!({ format: 1, position: 9, entities: [], requests: [] }));
+    expect(isOrdoError(beyond, 'INTERNAL'), String(beyond)).toBe(true);
+    await log.close();
+    const reopened = await openStore({ entities: [Counter], log: postgresLog({ connectionString: pgUrl, schema }) });
+    expect(reopened.list(Counter).map((counter) => counter.data.value)).toEqual([1, 2, 3, 4]);
+    await reopened.close();
+  });
+
   it('keeps requestIds idempotent across stores on the same log (I7)', async () => {
     const schema = newSchema('idempotent');
     const [a, b] = await Promise.all([

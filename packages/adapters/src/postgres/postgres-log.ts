@@ -52,6 +52,8 @@ const headPollMsMin = 10;
 const appendTimeoutMsDefault = 30_000;
 const notifyCoalesceMsDefault = 2;
 const notifyCoalesceMsMax = 1_000;
+// Snapshots kept in the table: the newest, and one more for an open racing with a write.
+const snapshotsKept = 2;
 // The owned pool: one connection for appends, one for LISTEN, the rest for reads and head().
 const ownedPoolConnectionsMax = 6;
 const connectTimeoutMs = 10_000;
@@ -234,13 +236,24 @@ class PostgresLog implements LogStore {
   async writeSnapshot(snapshot: Snapshot): Promise<void> {
     this.assertOpen();
     // Snapshots from several processes may arrive for the same position; they fold the same
-    // records, so any one of them will do.
-    await this.guard('writeSnapshot', () =>
+    // records, so the first one stays.
+    const written = await this.guard('writeSnapshot', () =>
       this.pool.query({
         text: `INSERT INTO ${this.tables.snapshots} (position, snapshot)
                SELECT $1, $2::json WHERE $1 <= (SELECT coalesce(max(position), 0) FROM ${this.tables.records})
                ON CONFLICT (position) DO NOTHING`,
         values: [snapshot.position, JSON.stringify(snapshot)],
+      }),
+    );
+    if (written.rowCount === 0 && snapshot.position > (await this.head())) {
+      throw new InternalError(`snapshot at ${snapshot.position} is beyond the head`);
+    }
+    // Only the newest snapshots are ever loaded; older ones are dropped so the table stays small.
+    await this.guard('writeSnapshot', () =>
+      this.pool.query({
+        text: `DELETE FROM ${this.tables.snapshots} WHERE position <
+                 (SELECT position FROM ${this.tables.snapshots} ORDER BY position DESC OFFSET $1 LIMIT 1)`,
+        values: [snapshotsKept - 1],
       }),
     );
   }

@@ -59,10 +59,13 @@ export class WriterConnection {
     this.lostError = undefined;
   }
 
-  /** Returns the connection to the pool (on close). */
+  /**
+   * Closes the connection (on close). It is not handed back: its session carries our
+   * statement_timeout, which must not leak into whatever a caller's pool runs on it next.
+   */
   release(): void {
     const writer = this.writer;
     this.writer = undefined;
-    writer?.client.release();
+    writer?.client.release(true);
   }
 }
