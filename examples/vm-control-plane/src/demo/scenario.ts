@@ -94,7 +94,8 @@ async function showCompensation(narrator: Narrator, plane: ControlPlane, hypervi
   for (const record of await plane.store.read({ from: head + 1 })) {
     const meta = readRuntimeMeta(record);
     const changes = record.changes.map((change) => `${change.op} ${change.kind}`).join(', ') || 'no entity changes';
-    narrator.say(`  record ${record.position}: ${record.operation ?? '-'} ${meta?.type ?? ''} (${changes})`);
+    const link = meta?.type === 'compensation' ? `, reverts record ${meta.ofPosition}; adapters undoing: ${meta.adapters.join(' then ')}` : '';
+    narrator.say(`  record ${record.position}: ${record.operation ?? '-'} ${meta?.type ?? ''} (${changes}${link})`);
   }
   narrator.say(`  volume files after:  ${await files()}`);
   narrator.say(`  VM web-3 in the store: ${plane.store.find(Vm, { name: 'web-3' }).length === 0 ? 'no' : 'yes'}; on any host: ${hypervisor.domains().some((domain) => domain.spec.name === 'web-3') ? 'yes' : 'no'}`);
