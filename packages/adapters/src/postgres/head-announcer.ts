@@ -31,8 +31,10 @@ export class HeadAnnouncer {
     this.appending = true;
     const now = performance.now();
     const notify = now - this.lastNotifiedAt >= this.coalesceMs;
-    if (notify) this.lastNotifiedAt = now;
-    this.announcing(head);
+    if (notify) {
+      this.lastNotifiedAt = now;
+      this.announcing(head);
+    }
     return notify;
   }
 
