@@ -24,6 +24,7 @@ export async function settleLostAppend(input: {
   tables: PostgresTables;
   records: readonly LogRecord[];
   backendPid: number;
+  backendStart: string;
   cause: unknown;
 }): Promise<void> {
   let lastError: unknown = input.cause;
@@ -54,11 +55,12 @@ async function batchWritten(input: {
   tables: PostgresTables;
   records: readonly LogRecord[];
   backendPid: number;
+  backendStart: string;
 }): Promise<boolean> {
   const terminated = await input.pool.query({
     text: `SELECT bool_and(pg_terminate_backend(pid, ${terminateWaitMs})) AS gone
-           FROM pg_stat_activity WHERE pid = $1 AND pid <> pg_backend_pid()`,
-    values: [input.backendPid],
+           FROM pg_stat_activity WHERE pid = $1 AND backend_start = $2::timestamptz AND pid <> pg_backend_pid()`,
+    values: [input.backendPid, input.backendStart],
   });
   const gone = (terminated.rows[0] as { gone: boolean | null } | undefined)?.gone;
   if (gone === false) throw new Error(`session ${input.backendPid} did not exit within ${terminateWaitMs} ms`);

@@ -171,7 +171,14 @@ class PostgresLog implements LogStore {
     } catch (error) {
       if (failedBeforeCommit(error)) return await this.rejectFailedAppend(batch.first, error);
       this.writer.discard(error);
-      await settleLostAppend({ pool: this.pool, tables: this.tables, records, backendPid: writer.backendPid, cause: error });
+      await settleLostAppend({
+        pool: this.pool,
+        tables: this.tables,
+        records,
+        backendPid: writer.backendPid,
+        backendStart: writer.backendStart,
+        cause: error,
+      });
       return { written: true };
     }
     return { written: (result.rowCount ?? 0) > 0 };

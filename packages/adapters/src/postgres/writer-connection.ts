@@ -5,6 +5,8 @@ export interface Writer {
   readonly client: PostgresPoolClient;
   /** pg_backend_pid() of the session: needed to make sure a lost session can no longer commit. */
   readonly backendPid: number;
+  /** When that session started: a pid alone may be reused by a later, unrelated session. */
+  readonly backendStart: string;
 }
 
 /**
@@ -37,12 +39,13 @@ export class WriterConnection {
       // One round trip learns the session and bounds every later append on it. A statement
       // that times out is rolled back (nothing written) and reported as a failed append.
       const result = await client.query({
-        text: `SELECT pg_backend_pid() AS pid, set_config('statement_timeout', $1, false)`,
+        text: `SELECT pid, backend_start::text AS started, set_config('statement_timeout', $1, false)
+               FROM pg_stat_activity WHERE pid = pg_backend_pid()`,
         values: [`${this.appendTimeoutMs}ms`],
       });
-      const pid = (result.rows[0] as { pid: number } | undefined)?.pid;
-      if (typeof pid !== 'number') throw new Error('pg_backend_pid() returned no number');
-      this.writer = { client, backendPid: pid };
+      const row = result.rows[0] as { pid: number; started: string } | undefined;
+      if (typeof row?.pid !== 'number' || typeof row.started !== 'string') throw new Error('the session does not show in pg_stat_activity');
+      this.writer = { client, backendPid: row.pid, backendStart: row.started };
       this.lostError = undefined;
       return this.writer;
     } catch (error) {
