@@ -2,6 +2,7 @@ import { LogCorruptError, type LogRecord } from '@ordo/core';
 import type { FileLogFileSystem, FileLogHandle } from './file-system.js';
 import { inspectFrame } from './frame-codec.js';
 import { readFully } from './read-fully.js';
+import { decodeRecord } from './record-codec.js';
 import { indexedStart, type Segment } from './segment.js';
 
 /**
@@ -27,22 +28,41 @@ export class SegmentReader {
   async read(segment: Segment, from: number, limit: number, into: LogRecord[]): Promise<number> {
     let { position, offset } = this.startFor(segment, from);
     let count = 0;
+    let loadsLeft = this.loadsMaxFor(segment, offset);
     while (position <= segment.lastPosition && count < limit) {
-      const bytes = await this.bytesAt(segment, offset);
-      const frame = inspectFrame(bytes.buffer, bytes.local, bytes.buffer.length);
-      if (frame.status !== 'intact' || frame.position !== position) {
-        const reason = frame.status === 'damaged' ? frame.reason : `expected the frame of record ${position}`;
-        throw new LogCorruptError({ file: segment.path, offset, reason });
+      const cached = this.chunk;
+      const usable = cached !== undefined && cached.path === segment.path && offset >= cached.start && offset < cached.start + cached.bytes.length;
+      if (!usable && (loadsLeft -= 1) < 0) throw new LogCorruptError({ file: segment.path, offset, reason: 'read made no progress' });
+      const chunk = usable ? cached : await this.load(segment, offset);
+      // Decode synchronously while the frames lie in this chunk: no promise per record.
+      let local = offset - chunk.start;
+      while (position <= segment.lastPosition && count < limit) {
+        const frame = inspectFrame(chunk.bytes, local, chunk.bytes.length);
+        if (frame.status === 'truncated' && (local > 0 || usable)) {
+          // The frame continues past this chunk: load a new chunk that starts with it.
+          this.chunk = undefined;
+          break;
+        }
+        if (frame.status !== 'intact' || frame.position !== position) {
+          const reason = frame.status === 'damaged' ? frame.reason : `expected the intact frame of record ${position}`;
+          throw new LogCorruptError({ file: segment.path, offset: chunk.start + local, reason });
+        }
+        if (position >= from) {
+          into.push(parseRecord(chunk.bytes, frame.payloadStart, frame.end, segment.path, chunk.start + local, position));
+          count += 1;
+        }
+        local = frame.end;
+        position += 1;
       }
-      if (position >= from) {
-        into.push(parseRecord(bytes.buffer, frame.payloadStart, frame.end, segment.path, offset, position));
-        count += 1;
-      }
-      offset += frame.end - bytes.local;
-      position += 1;
+      offset = chunk.start + local;
     }
     this.resume = { path: segment.path, position, offset };
     return count;
+  }
+
+  /** Each load starts a chunk at the next unread frame, so a read needs fewer loads than there are bytes left: a bound, not an estimate. */
+  private loadsMaxFor(segment: Segment, offset: number): number {
+    return segment.endOffset - offset + 1;
   }
 
   /** Forgets cached bytes and closes the open file. */
@@ -62,14 +82,8 @@ export class SegmentReader {
     return resumeHelps ? { position: resume.position, offset: resume.offset } : indexed;
   }
 
-  /** A buffer holding at least the frame header at `offset`, and the whole frame when it fits before `endOffset`. */
-  private async bytesAt(segment: Segment, offset: number): Promise<{ buffer: Buffer; local: number }> {
-    const chunk = this.chunk;
-    if (chunk !== undefined && chunk.path === segment.path && offset >= chunk.start) {
-      const local = offset - chunk.start;
-      const frame = inspectFrame(chunk.bytes, local, chunk.bytes.length);
-      if (frame.status !== 'truncated') return { buffer: chunk.bytes, local };
-    }
+  /** Reads a chunk that starts at `offset` and holds at least the whole frame there, when it lies before `endOffset`. */
+  private async load(segment: Segment, offset: number): Promise<{ readonly path: string; readonly start: number; readonly bytes: Buffer }> {
     const file = await this.fileFor(segment.path);
     const available = segment.endOffset - offset;
     let bytes = await readFully(file, offset, Math.min(this.chunkBytes, available));
@@ -79,7 +93,7 @@ export class SegmentReader {
       bytes = await readFully(file, offset, frame.needed);
     }
     this.chunk = { path: segment.path, start: offset, bytes };
-    return { buffer: bytes, local: 0 };
+    return this.chunk;
   }
 
   private async fileFor(path: string): Promise<FileLogHandle> {
@@ -94,8 +108,13 @@ export class SegmentReader {
 }
 
 function parseRecord(buffer: Buffer, start: number, end: number, file: string, offset: number, position: number): LogRecord {
-  const record = JSON.parse(buffer.toString('utf8', start, end)) as LogRecord;
-  // The checksum matched, so a mismatch here means the writer framed the wrong record: refuse it.
+  let record: LogRecord;
+  try {
+    record = decodeRecord(buffer.toString('utf8', start, end));
+  } catch (error) {
+    // The checksum matched, so the writer framed something that is not a record: refuse it.
+    throw new LogCorruptError({ file, offset, reason: error instanceof Error ? error.message : String(error) });
+  }
   if (record.position !== position) {
     throw new LogCorruptError({ file, offset, reason: `frame of record ${position} holds record ${record.position}` });
   }

@@ -2,6 +2,7 @@ import { InvalidArgumentError, type LogRecord } from '@ordo/core';
 import { pathIn, segmentFileName } from './dir-layout.js';
 import type { FileLogFileSystem, FileLogHandle } from './file-system.js';
 import { encodeFrames, encodeSegmentHeader, payloadBytesMax, type EncodedFrames } from './frame-codec.js';
+import { encodeRecord } from './record-codec.js';
 import { emptySegment, noteFrame, type Segment } from './segment.js';
 
 export type Durability = 'fsync' | 'none';
@@ -35,16 +36,14 @@ export class SegmentWriter {
    * segment's `lastPosition`, `endOffset` and index are updated only after success.
    */
   async append(records: readonly LogRecord[], firstPosition: number): Promise<Segment | undefined> {
-    const payloads = records.map((record) => serialize(record));
-    const frameBytes = payloads.reduce((sum, payload) => sum + 24 + Buffer.byteLength(payload, 'utf8'), 0);
+    const encoded = encodeFrames(records.map((record) => serialize(record)), firstPosition);
     const active = this.active;
-    if (active !== undefined && !this.mustRoll(active, frameBytes)) {
-      const encoded = encodeFrames(payloads, firstPosition);
+    if (active !== undefined && !this.mustRoll(active, encoded.bytes.length)) {
       await this.writeDurably(await this.activeHandle(active), encoded.bytes, active.endOffset);
       commitFrames(active, encoded, firstPosition, active.endOffset);
       return undefined;
     }
-    return this.startSegment(payloads, firstPosition);
+    return this.startSegment(encoded, firstPosition);
   }
 
   async close(): Promise<void> {
@@ -58,14 +57,16 @@ export class SegmentWriter {
     return holdsRecords && active.endOffset + frameBytes > this.options.segmentBytesMax;
   }
 
-  private async startSegment(payloads: readonly string[], firstPosition: number): Promise<Segment> {
+  private async startSegment(frames: EncodedFrames, firstPosition: number): Promise<Segment> {
     const { fileSystem, dir } = this.options;
     await this.close();
     const name = segmentFileName(firstPosition);
     const path = pathIn(dir, name);
     const handle = await fileSystem.open(path, 'create');
     this.handle = handle;
-    const encoded = encodeFrames(payloads, firstPosition, encodeSegmentHeader(firstPosition));
+    // The header goes in the same write as the first batch: a file never holds a header alone.
+    const header = encodeSegmentHeader(firstPosition);
+    const encoded = { bytes: Buffer.concat([header, frames.bytes]), frameStarts: frames.frameStarts.map((start) => start + header.length) };
     await this.writeDurably(handle, encoded.bytes, 0);
     // The new file's directory entry must be durable before its records are acknowledged.
     if (this.options.durability === 'fsync') await fileSystem.syncDirectory(dir);
@@ -87,7 +88,7 @@ export class SegmentWriter {
 }
 
 function serialize(record: LogRecord): string {
-  const payload = JSON.stringify(record);
+  const payload = encodeRecord(record);
   // A UTF-8 byte is at most three bytes per UTF-16 unit, so the exact count is only needed near the limit.
   if (payload.length * 3 > payloadBytesMax && Buffer.byteLength(payload, 'utf8') > payloadBytesMax) {
     throw new InvalidArgumentError('records', `record ${record.position} encodes to more than ${payloadBytesMax} bytes`);

@@ -1,0 +1,157 @@
+import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { defineEntity, openStore, type LogRecord, type Store } from '@ordo/core';
+import { fileLog } from '@ordo/adapters/file';
+import { closedLoop, type BenchContext, type BenchSuite } from '../harness.js';
+
+// The issue 3 benchmarks: Ordo on the file log store (durable: fdatasync before every
+// acknowledgement), the raw write + fdatasync rate of the same disk, replay without a
+// snapshot, and opening a store of 1,000,000 entities from its snapshot.
+// context.tempDir uses os.tmpdir(); on the development machine /tmp and /work are one disk.
+const Item = defineEntity('item', z.object({ name: z.string(), value: z.number().int() }));
+const itemsForUpdates = 10_000;
+const seedBatch = 1_000;
+const concurrencies = [1, 64] as const;
+const replayRecords = 500_000;
+const snapshotEntities = 1_000_000;
+const appendBatchRecords = 1_000;
+
+/**
+ * The physical limit for one caller: append 128 bytes and fdatasync, synchronously, in a loop
+ * with nothing else (no event loop hop, no encoding). The store's single caller is compared to this.
+ */
+async function rawFdatasync(context: BenchContext): Promise<void> {
+  const fd = openSync(join(context.tempDir('raw'), 'raw.bin'), 'wx');
+  const bytes = Buffer.alloc(128, 7);
+  let offset = 0;
+  try {
+    context.report(
+      await closedLoop({
+        system: 'raw-fdatasync',
+        workload: 'write+fdatasync',
+        concurrency: 1,
+        durationMs: 3000 * context.scale,
+        operation: async () => {
+          offset += writeSync(fd, bytes, 0, bytes.length, offset);
+          fdatasyncSync(fd);
+        },
+      }),
+    );
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function seeded(store: Store): Promise<string[]> {
+  const ids: string[] = [];
+  for (let done = 0; done < itemsForUpdates; done += seedBatch) {
+    const { value } = await store.transact((tx) =>
+      Array.from({ length: seedBatch }, (_, index) => tx.create(Item, { name: `seed-${done + index}`, value: 0 }).id),
+    );
+    ids.push(...value);
+  }
+  return ids;
+}
+
+async function storeWorkloads(context: BenchContext): Promise<void> {
+  const store = await openStore({ entities: [Item], log: fileLog({ dir: context.tempDir('store') }) });
+  const ids = await seeded(store);
+  let counter = 0;
+  const workloads = {
+    create: () => store.transact((tx) => tx.create(Item, { name: `n-${counter++}`, value: 1 })),
+    update: () =>
+      store.transact((tx) => tx.update(Item, ids[Math.floor(Math.random() * ids.length)]!, (draft) => void (draft.value += 1)), { retries: 100 }),
+  };
+  try {
+    for (const concurrency of concurrencies) {
+      for (const [workload, operation] of Object.entries(workloads)) {
+        context.report(await closedLoop({ system: 'ordo-file', workload, concurrency, durationMs: 3000 * context.scale, operation }));
+      }
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/** Writes `recordsCount` records of `changesPerRecord` item creations straight through the log store. */
+async function writeLog(dir: string, recordsCount: number, changesPerRecord: number): Promise<void> {
+  const log = fileLog({ dir, snapshotEvery: Number.MAX_SAFE_INTEGER });
+  await log.open();
+  for (let first = 1; first <= recordsCount; first += appendBatchRecords) {
+    const batch: LogRecord[] = [];
+    for (let position = first; position < first + appendBatchRecords && position <= recordsCount; position += 1) {
+      const changes = Array.from({ length: changesPerRecord }, (_, index) => {
+        const number = (position - 1) * changesPerRecord + index;
+        return { op: 'create' as const, kind: 'item', id: `item-${String(number).padStart(10, '0')}`, version: 1, data: { name: `seed-${number}`, value: 0 } };
+      });
+      batch.push({ position, txId: `tx-${String(position).padStart(12, '0')}`, time: 1_700_000_000_000 + position, changes });
+    }
+    await log.append(batch);
+  }
+  await log.close();
+}
+
+async function replay(context: BenchContext): Promise<void> {
+  const dir = context.tempDir('replay');
+  const recordsCount = Math.round(replayRecords * context.scale);
+  await writeLog(dir, recordsCount, 1);
+  // The log store alone: open (verifies every frame) and read every record in pages.
+  let started = performance.now();
+  const log = fileLog({ dir, snapshotEvery: Number.MAX_SAFE_INTEGER });
+  const { head } = await log.open();
+  for (let from = 1; from <= head; from += 10_000) await log.read(from, 10_000);
+  await log.close();
+  let seconds = (performance.now() - started) / 1000;
+  context.report({ system: 'ordo-file', workload: 'replay-log', concurrency: 1, opsPerSec: Math.round(head / seconds), p50Ms: 0, p99Ms: 0, extra: { records: head, seconds: round(seconds) } });
+  // A whole store: open without a snapshot, fold every record into state and indexes.
+  started = performance.now();
+  const store = await openStore({ entities: [Item], log: fileLog({ dir, snapshotEvery: Number.MAX_SAFE_INTEGER }) });
+  seconds = (performance.now() - started) / 1000;
+  const position = store.position;
+  await store.close();
+  context.report({ system: 'ordo-file', workload: 'replay', concurrency: 1, opsPerSec: Math.round(position / seconds), p50Ms: 0, p99Ms: 0, extra: { records: position, seconds: round(seconds) } });
+}
+
+async function openSnapshot(context: BenchContext): Promise<void> {
+  const dir = context.tempDir('snapshot');
+  const entities = Math.round(snapshotEntities * context.scale);
+  const changesPerRecord = 1_000;
+  await writeLog(dir, Math.ceil(entities / changesPerRecord), changesPerRecord);
+  const options = { dir, snapshotEvery: Number.MAX_SAFE_INTEGER };
+  const built = await openStore({ entities: [Item], log: fileLog(options) });
+  let started = performance.now();
+  await built.snapshot();
+  const writeSeconds = (performance.now() - started) / 1000;
+  await built.close();
+  started = performance.now();
+  const store = await openStore({ entities: [Item], log: fileLog(options) });
+  const seconds = (performance.now() - started) / 1000;
+  const count = store.list(Item).length;
+  await store.close();
+  context.report({
+    system: 'ordo-file',
+    workload: 'open-snapshot',
+    concurrency: 1,
+    opsPerSec: Math.round(count / seconds),
+    p50Ms: 0,
+    p99Ms: 0,
+    extra: { seconds: round(seconds), entities: count, snapshotWriteSeconds: round(writeSeconds) },
+  });
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+const suite: BenchSuite = {
+  name: 'file',
+  async run(context) {
+    await rawFdatasync(context);
+    await storeWorkloads(context);
+    await replay(context);
+    await openSnapshot(context);
+  },
+};
+
+export default suite;
