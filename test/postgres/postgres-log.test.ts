@@ -111,6 +111,10 @@ describePostgres('postgres log store: shared by many writers', () => {
     const odd = record(1, { meta: { nul: 'a\u0000b', lone: '\ud800x', quote: '"\\\'', big: 2 ** 53 - 1, tiny: 5e-324 } });
     await log.append([odd]);
     expect(await log.read(1, 1)).toEqual([odd]);
+    // A batch of several records travels as lines of one text: line breaks in data must survive.
+    const lines = [record(2, { meta: { text: 'one\ntwo\r\nthree\u2028four' } }), record(3, { meta: { nul: '\u0000\n' } })];
+    await log.append(lines);
+    expect(await log.read(1, 3)).toEqual([odd, ...lines]);
     await log.close();
   });
 
