@@ -97,8 +97,9 @@ describePostgres('postgres log: many processes on one log', () => {
     const { increments, values } = checkCountersAndNames(records);
     const acknowledgedIncrements = allAcks.filter((ack) => ack.kind === 'increment').length;
     expect(increments).toBeGreaterThanOrEqual(acknowledgedIncrements);
-    // The victim may have committed a few it never got to acknowledge, at most one batch.
-    expect(increments - acknowledgedIncrements).toBeLessThanOrEqual(4);
+    // The victim may have committed a few it never got to report: its batch in flight, and
+    // acknowledgements still in its stdout buffer when it was killed.
+    expect(increments - acknowledgedIncrements).toBeLessThanOrEqual(16);
     await setup.sync();
     const total = counterIds(countersCount).reduce((sum, id) => sum + (setup.get(Counter, id)?.data.value ?? NaN), 0);
     expect(total).toBe(increments);
