@@ -29,9 +29,9 @@ function faultyFileSystem(): { fileSystem: FileLogFileSystem; arm(fault: Fault):
           if (armed === 'write') throw eio('write');
           await handle.write(buffer, position);
         },
-        async datasync() {
+        async datasync(options) {
           if (armed === 'datasync') throw eio('datasync');
-          await handle.datasync();
+          await handle.datasync(options);
         },
       };
     },

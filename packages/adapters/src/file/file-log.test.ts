@@ -245,9 +245,9 @@ function faultyFileSystem(): { fileSystem: FileLogFileSystem; fail(operation: 'w
           if (armed === 'write') throw Object.assign(new Error('injected EIO on write'), { code: 'EIO' });
           await handle.write(buffer, position);
         },
-        async datasync() {
+        async datasync(options) {
           if (armed === 'datasync') throw Object.assign(new Error('injected EIO on fdatasync'), { code: 'EIO' });
-          await handle.datasync();
+          await handle.datasync(options);
         },
       };
     },

@@ -29,8 +29,11 @@ export interface FileLogHandle {
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** Writes every byte of `buffer` at file offset `position`. */
   write(buffer: Uint8Array, position: number): Promise<void>;
-  /** fdatasync: the written bytes (and the size) are durable when it resolves. */
-  datasync(): Promise<void>;
+  /**
+   * fdatasync: the written bytes (and the size) are durable when it resolves. With `inline`,
+   * the implementation may block the calling thread instead of using a background thread.
+   */
+  datasync(options?: { readonly inline?: boolean }): Promise<void>;
   truncate(length: number): Promise<void>;
   size(): Promise<number>;
   close(): Promise<void>;
@@ -77,7 +80,10 @@ function nodeHandle(fd: number): FileLogHandle {
         written += fs.writeSync(fd, buffer, written, buffer.length - written, position + written);
       }
     },
-    datasync: () => call<void>((done) => fs.fdatasync(fd, done)),
+    async datasync(options) {
+      if (options?.inline === true) fs.fdatasyncSync(fd);
+      else await call<void>((done) => fs.fdatasync(fd, done));
+    },
     truncate: (length) => call<void>((done) => fs.ftruncate(fd, length, done)),
     size: async () => (await call<fs.Stats>((done) => fs.fstat(fd, done))).size,
     close: () => call<void>((done) => fs.close(fd, done)),

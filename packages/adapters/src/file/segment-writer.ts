@@ -7,6 +7,15 @@ import { emptySegment, noteFrame, type Segment } from './segment.js';
 
 export type Durability = 'fsync' | 'none';
 
+/**
+ * A batch of at most this many records is fdatasynced on the event-loop thread. Such a batch
+ * means no other commit was waiting when the core drained its queue (a lone caller), so
+ * blocking overlaps nothing, and it saves a round trip through libuv's thread pool, which on
+ * the 2-core development machine cost a lone caller 20-40% of its commit rate. Larger batches
+ * fsync in the background so that the core prepares the next batch meanwhile.
+ */
+const inlineSyncRecordsMax = 1;
+
 export interface SegmentWriterOptions {
   readonly fileSystem: FileLogFileSystem;
   readonly dir: string;
@@ -39,11 +48,11 @@ export class SegmentWriter {
     const encoded = encodeFrames(records.map((record) => serialize(record)), firstPosition);
     const active = this.active;
     if (active !== undefined && !this.mustRoll(active, encoded.bytes.length)) {
-      await this.writeDurably(await this.activeHandle(active), encoded.bytes, active.endOffset);
+      await this.writeDurably(await this.activeHandle(active), encoded.bytes, active.endOffset, records.length);
       commitFrames(active, encoded, firstPosition, active.endOffset);
       return undefined;
     }
-    return this.startSegment(encoded, firstPosition);
+    return this.startSegment(encoded, firstPosition, records.length);
   }
 
   async close(): Promise<void> {
@@ -57,7 +66,7 @@ export class SegmentWriter {
     return holdsRecords && active.endOffset + frameBytes > this.options.segmentBytesMax;
   }
 
-  private async startSegment(frames: EncodedFrames, firstPosition: number): Promise<Segment> {
+  private async startSegment(frames: EncodedFrames, firstPosition: number, recordsCount: number): Promise<Segment> {
     const { fileSystem, dir } = this.options;
     await this.close();
     const name = segmentFileName(firstPosition);
@@ -67,7 +76,7 @@ export class SegmentWriter {
     // The header goes in the same write as the first batch: a file never holds a header alone.
     const header = encodeSegmentHeader(firstPosition);
     const encoded = { bytes: Buffer.concat([header, frames.bytes]), frameStarts: frames.frameStarts.map((start) => start + header.length) };
-    await this.writeDurably(handle, encoded.bytes, 0);
+    await this.writeDurably(handle, encoded.bytes, 0, recordsCount);
     // The new file's directory entry must be durable before its records are acknowledged.
     if (this.options.durability === 'fsync') await fileSystem.syncDirectory(dir);
     const segment = emptySegment({ name, path, firstPosition, endOffset: 0 });
@@ -81,9 +90,9 @@ export class SegmentWriter {
     return this.handle;
   }
 
-  private async writeDurably(handle: FileLogHandle, bytes: Buffer, offset: number): Promise<void> {
+  private async writeDurably(handle: FileLogHandle, bytes: Buffer, offset: number, recordsCount: number): Promise<void> {
     await handle.write(bytes, offset);
-    if (this.options.durability === 'fsync') await handle.datasync();
+    if (this.options.durability === 'fsync') await handle.datasync({ inline: recordsCount <= inlineSyncRecordsMax });
   }
 }
 
