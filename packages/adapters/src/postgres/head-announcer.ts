@@ -11,6 +11,8 @@ import type { PostgresPool } from './postgres-pool.js';
  *   `coalesceMs` plus one round trip, and at once when appends are rare.
  * With `coalesceMs` 0 every append notifies.
  */
+const closeFlushWaitMs = 1_000;
+
 export class HeadAnnouncer {
   private lastNotifiedAt = Number.NEGATIVE_INFINITY;
   private unannounced: number | undefined;
@@ -69,11 +71,15 @@ export class HeadAnnouncer {
     }
   }
 
-  /** Announces what is still unannounced, then stops. */
+  /** Announces what is still unannounced (waiting a bounded time for it), then stops. */
   async close(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.appending = false;
-    await this.flush();
     this.closed = true;
+    let timeout: ReturnType<typeof setTimeout> | undefined;
+    // A server that does not answer must not hold up close: the announcement is only a wake-up.
+    const gaveUp = new Promise<void>((resolve) => (timeout = setTimeout(resolve, closeFlushWaitMs)));
+    await Promise.race([this.flush(), gaveUp]);
+    clearTimeout(timeout);
   }
 }
