@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
 import { defineEntity, openStore, type Store } from '@ordo/core';
 import { postgresLog } from '@ordo/adapters/postgres';
-import { closedLoop, type BenchContext, type BenchSuite } from '../harness.js';
+import { closedLoop, type BenchContext, type BenchResult, type BenchSuite } from '../harness.js';
 
 // The issue 4 benchmarks: Ordo on the PostgreSQL log store, the one-row-insert limit of the same
 // server, and Emmett's PostgreSQL event store appending the same created-events.
@@ -37,13 +37,14 @@ async function seeded(store: Store): Promise<string[]> {
   return ids;
 }
 
-async function ordoWorkloads(context: BenchContext): Promise<void> {
+async function ordoWorkloads(context: BenchContext): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
   await withSchema('ordo', async (schema) => {
     const store = await openStore({ entities: [Vm], log: postgresLog({ connectionString: pgUrl, schema }) });
     const ids = await seeded(store);
     let counter = 0;
     for (const concurrency of concurrencies) {
-      context.report(
+      results.push(
         await closedLoop({
           system: 'ordo-postgres',
           workload: 'create',
@@ -52,7 +53,7 @@ async function ordoWorkloads(context: BenchContext): Promise<void> {
           operation: () => store.transact((tx) => tx.create(Vm, { name: `vm-${counter++}`, memoryMiB: 1024 })),
         }),
       );
-      context.report(
+      results.push(
         await closedLoop({
           system: 'ordo-postgres',
           workload: 'update',
@@ -67,16 +68,18 @@ async function ordoWorkloads(context: BenchContext): Promise<void> {
     }
     await store.close();
   });
+  return results;
 }
 
 /** One client, one autocommit one-row INSERT per transaction: what one caller can do at most. */
-async function rawInsert(context: BenchContext): Promise<void> {
+async function rawInsert(context: BenchContext): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
   await withSchema('raw', async (schema) => {
     const client = new pg.Client({ connectionString: pgUrl });
     await client.connect();
     await client.query(`CREATE TABLE "${schema}".rows (id bigserial PRIMARY KEY, body json NOT NULL)`);
     let counter = 0;
-    context.report(
+    results.push(
       await closedLoop({
         system: 'raw-pg-insert',
         workload: 'create',
@@ -92,9 +95,11 @@ async function rawInsert(context: BenchContext): Promise<void> {
     );
     await client.end();
   });
+  return results;
 }
 
-async function emmettWorkloads(context: BenchContext): Promise<void> {
+async function emmettWorkloads(context: BenchContext): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
   await withSchema('emmett', async (schema) => {
     // Emmett names its tables without a schema: the search path puts them in the fresh one.
     const url = new URL(pgUrl);
@@ -102,7 +107,7 @@ async function emmettWorkloads(context: BenchContext): Promise<void> {
     const eventStore = getPostgreSQLEventStore(url.toString());
     let counter = 0;
     for (const concurrency of concurrencies) {
-      context.report(
+      results.push(
         await closedLoop({
           system: 'emmett-postgresql',
           workload: 'create',
@@ -117,14 +122,31 @@ async function emmettWorkloads(context: BenchContext): Promise<void> {
     }
     await eventStore.close();
   });
+  return results;
+}
+
+/** The figures the targets are about, next to the Ordo rows: share of raw inserts, multiple of Emmett. */
+function withRatios(ordo: readonly BenchResult[], raw: readonly BenchResult[], emmett: readonly BenchResult[]): BenchResult[] {
+  const rawOne = raw.find((result) => result.concurrency === 1)?.opsPerSec ?? 0;
+  return ordo.map((result) => {
+    const emmettSame = emmett.find((other) => other.concurrency === result.concurrency)?.opsPerSec ?? 0;
+    const extra: Record<string, string> = {};
+    if (result.concurrency === 1 && rawOne > 0) extra.ofRawInsert = `${Math.round((100 * result.opsPerSec) / rawOne)}%`;
+    if (emmettSame > 0) extra.xEmmett = (result.opsPerSec / emmettSame).toFixed(1);
+    return { ...result, extra };
+  });
 }
 
 const suite: BenchSuite = {
   name: 'postgres',
   async run(context) {
-    await rawInsert(context);
-    await ordoWorkloads(context);
-    await emmettWorkloads(context);
+    context.log('  raw-pg-insert...');
+    const raw = await rawInsert(context);
+    context.log('  ordo-postgres...');
+    const ordo = await ordoWorkloads(context);
+    context.log('  emmett-postgresql...');
+    const emmett = await emmettWorkloads(context);
+    for (const result of [...raw, ...withRatios(ordo, raw, emmett), ...emmett]) context.report(result);
   },
 };
 
