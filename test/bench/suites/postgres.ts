@@ -132,7 +132,8 @@ function withRatios(ordo: readonly BenchResult[], raw: readonly BenchResult[], e
     const emmettSame = emmett.find((other) => other.concurrency === result.concurrency)?.opsPerSec ?? 0;
     const extra: Record<string, string> = {};
     if (result.concurrency === 1 && rawOne > 0) extra.ofRawInsert = `${Math.round((100 * result.opsPerSec) / rawOne)}%`;
-    if (emmettSame > 0) extra.xEmmett = (result.opsPerSec / emmettSame).toFixed(1);
+    // Emmett appends the same created-events, so only the create rows compare with it.
+    if (emmettSame > 0 && result.workload === 'create') extra.xEmmett = (result.opsPerSec / emmettSame).toFixed(1);
     return { ...result, extra };
   });
 }
