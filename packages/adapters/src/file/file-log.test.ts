@@ -63,6 +63,19 @@ describe('file log: segments and reads', () => {
     await again.close();
   });
 
+  it('reads frames larger than a read chunk from disk, mixed with small ones', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir, cacheRecordsMax: 0 });
+    const sizes = [10, 1_500_000, 20, 30, 2_500_000, 10, 700_000, 5];
+    const written = sizes.map((size, index) => record(index + 1, size));
+    await log.append(written.slice(0, 3));
+    await log.append(written.slice(3));
+    for (let from = 1; from <= sizes.length; from += 1) {
+      expect(await log.read(from, 3)).toEqual(written.slice(from - 1, from + 2));
+    }
+    await log.close();
+  });
+
   it('answers reads from the recent-record cache and from disk alike', async () => {
     const dir = freshDir();
     const log = await opened({ dir, cacheRecordsMax: 20 });
@@ -276,6 +289,21 @@ describe('file log: disk errors', () => {
       await again.close();
     });
   }
+});
+
+describe('file log: records it cannot encode', () => {
+  it('refuses a record that is not JSON before writing, and keeps accepting appends', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir });
+    await log.append([record(1)]);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const bad = { ...record(2), meta: cyclic } as unknown as LogRecord;
+    expect(isOrdoError(await failureOf(log.append([bad])), 'INTERNAL')).toBe(true);
+    await log.append([record(2)]);
+    expect(await log.read(1, 5)).toEqual(records(1, 2));
+    await log.close();
+  });
 });
 
 describe('file log: lock and read-only', () => {

@@ -162,12 +162,12 @@ class FileLog implements LogStore {
   private async writeBatch(records: readonly LogRecord[], firstPosition: number): Promise<void> {
     const writer = this.writer;
     if (writer === undefined) throw new InternalError('file log writer missing after open');
+    // Encoding touches no file: a record that is too large or not JSON is refused, the log unharmed.
+    const encoded = writer.encode(records, firstPosition);
     let created: Segment | undefined;
     try {
-      created = await writer.append(records, firstPosition);
+      created = await writer.append(encoded, firstPosition);
     } catch (error) {
-      // A record that is too large is refused before any byte is written: the log is unharmed.
-      if (isOrdoError(error, 'INVALID_ARGUMENT')) throw error;
       this.failure = error;
       throw storeError(error, `append of records ${firstPosition}..${firstPosition + records.length - 1} failed; the log refuses writes until reopened`);
     }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type LogRecord } from '@ordo/core';
+import { InternalError, InvalidArgumentError, type LogRecord } from '@ordo/core';
 import { pathIn, segmentFileName } from './dir-layout.js';
 import type { FileLogFileSystem, FileLogHandle } from './file-system.js';
 import { encodeFrames, encodeSegmentHeader, payloadBytesMax, type EncodedFrames } from './frame-codec.js';
@@ -40,19 +40,27 @@ export class SegmentWriter {
   ) {}
 
   /**
-   * Writes the records (consecutive, starting after the active segment's last position) and
-   * makes them durable. Returns the new segment when this write started one; the active
-   * segment's `lastPosition`, `endOffset` and index are updated only after success.
+   * Encodes records (consecutive from `firstPosition`) into frames. Pure: it touches no file,
+   * so a record that cannot be encoded is refused before anything is written.
    */
-  async append(records: readonly LogRecord[], firstPosition: number): Promise<Segment | undefined> {
-    const encoded = encodeFrames(records.map((record) => serialize(record)), firstPosition);
+  encode(records: readonly LogRecord[], firstPosition: number): EncodedFrames {
+    return encodeFrames(records.map((record) => serialize(record)), firstPosition);
+  }
+
+  /**
+   * Writes encoded records (starting right after the active segment's last position) and makes
+   * them durable. Returns the new segment when this write started one; the active segment's
+   * `lastPosition`, `endOffset` and index are updated only after success.
+   */
+  async append(encoded: EncodedFrames, firstPosition: number): Promise<Segment | undefined> {
+    const recordsCount = encoded.frameStarts.length;
     const active = this.active;
     if (active !== undefined && !this.mustRoll(active, encoded.bytes.length)) {
-      await this.writeDurably(await this.activeHandle(active), encoded.bytes, active.endOffset, records.length);
+      await this.writeDurably(await this.activeHandle(active), encoded.bytes, active.endOffset, recordsCount);
       commitFrames(active, encoded, firstPosition, active.endOffset);
       return undefined;
     }
-    return this.startSegment(encoded, firstPosition, records.length);
+    return this.startSegment(encoded, firstPosition, recordsCount);
   }
 
   async close(): Promise<void> {
@@ -97,7 +105,13 @@ export class SegmentWriter {
 }
 
 function serialize(record: LogRecord): string {
-  const payload = encodeRecord(record);
+  let payload: string;
+  try {
+    payload = encodeRecord(record);
+  } catch (error) {
+    // The core only logs JSON values; a record that does not encode is a bug in the caller.
+    throw new InternalError(`record ${record.position} cannot be encoded as JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
   // A UTF-8 byte is at most three bytes per UTF-16 unit, so the exact count is only needed near the limit.
   if (payload.length * 3 > payloadBytesMax && Buffer.byteLength(payload, 'utf8') > payloadBytesMax) {
     throw new InvalidArgumentError('records', `record ${record.position} encodes to more than ${payloadBytesMax} bytes`);
