@@ -28,5 +28,10 @@ export class UntypedError extends Error {
 /** fail for definite failures, info for anything else typed (the outcome is unknown). */
 export function classifyOrdoError(error: unknown): Exclude<OutcomeType, 'ok'> {
   if (!isOrdoError(error)) throw new UntypedError(error);
-  return definiteFailureCodes.has(error.code) ? 'fail' : 'info';
+  return classifyCode(error.code);
+}
+
+/** The same, for an error code reported by a child process. */
+export function classifyCode(code: string): Exclude<OutcomeType, 'ok'> {
+  return definiteFailureCodes.has(code) ? 'fail' : 'info';
 }

@@ -1,0 +1,184 @@
+import type { RegisterInput, RegisterOutput } from '../history/cas-register-model.js';
+import { casRegisterModel } from '../history/cas-register-model.js';
+import { HistoryRecorder, type PendingOp } from '../history/history-recorder.js';
+import type { MicroOp } from '../history/list-append.js';
+import { checkListAppend, type ListAppendReport } from '../history/list-append-checker.js';
+import { checkLinearizableByKey, type LinearizabilityResult } from '../history/linearizability-checker.js';
+import { classifyCode } from './classify-error.js';
+import { ListAppendGenerator, type ListAppendGeneratorOptions } from './list-append-generator.js';
+import { Prng } from './prng.js';
+import { StoreChild, type ChildAnswer } from './store-child.js';
+
+export interface ChildRunOptions {
+  readonly seed: number;
+  /** Arguments of store-server.ts: `file <dir>` or `postgres <url> <schema>`. */
+  readonly serverArgs: readonly string[];
+  /** Store processes running at once (1 for the file log: it has a single writer). */
+  readonly children: number;
+  /** Logical clients; each is one process of the history. */
+  readonly clients: number;
+  /** SIGKILLs of a random child, each followed by a restart. */
+  readonly kills: number;
+  /** Wall time between two kills, drawn from this range. */
+  readonly killIntervalMs: readonly [number, number];
+  readonly registers: number;
+  /** Chance that a client operation is a register operation rather than a list-append transaction. */
+  readonly registerChance: number;
+  readonly generator: ListAppendGeneratorOptions;
+}
+
+export interface ChildRunResult {
+  readonly list: ListAppendReport;
+  readonly registers: LinearizabilityResult;
+  readonly listOps: number;
+  readonly registerOps: number;
+  readonly kills: number;
+  /** Operations whose outcome was unknown (in flight at a kill, or failed in the log store). */
+  readonly unknown: number;
+  /** Errors a child reported that were not OrdoErrors. */
+  readonly untyped: readonly string[];
+}
+
+type ListRecorder = HistoryRecorder<readonly MicroOp[], readonly MicroOp[]>;
+type RegisterRecorder = HistoryRecorder<{ readonly key: string; readonly op: RegisterInput }, RegisterOutput>;
+
+interface Slot {
+  child: StoreChild;
+  restarting: Promise<void> | undefined;
+}
+
+interface RunState {
+  readonly options: ChildRunOptions;
+  readonly slots: Slot[];
+  readonly lists: ListRecorder;
+  readonly registers: RegisterRecorder;
+  readonly generator: ListAppendGenerator;
+  readonly untyped: string[];
+  stopped: boolean;
+}
+
+/**
+ * Clients in this process drive store processes over pipes and record the history with one
+ * real clock (performance.now); a killer SIGKILLs random store processes and restarts them.
+ * Operations in flight at a kill are unknown (info). The run is seeded: operations and kill
+ * times come from the seed; the interleaving is real, so a failing seed may not replay exactly.
+ */
+export async function runWithChildren(options: ChildRunOptions): Promise<ChildRunResult> {
+  const prng = new Prng(options.seed);
+  const slots: Slot[] = [];
+  for (let index = 0; index < options.children; index += 1) slots.push({ child: await startChild(options), restarting: undefined });
+  const keys = Array.from({ length: options.registers }, (_, index) => `r${index}`);
+  await setup(slots[0]!, keys);
+  const state: RunState = {
+    options,
+    slots,
+    lists: new HistoryRecorder(),
+    registers: new HistoryRecorder(),
+    generator: new ListAppendGenerator(options.generator),
+    untyped: [],
+    stopped: false,
+  };
+  const clients = Array.from({ length: options.clients }, (_, index) => runClient(state, index, prng.fork(10 + index), keys));
+  const killer = prng.fork(1);
+  for (let kill = 0; kill < options.kills; kill += 1) {
+    await sleep(killer.between(options.killIntervalMs[0], options.killIntervalMs[1]));
+    await restart(slots[killer.int(slots.length)]!, options);
+  }
+  await sleep(options.killIntervalMs[0]);
+  state.stopped = true;
+  await Promise.all(clients);
+  await finalReads(state, keys);
+  for (const slot of slots) await slot.child.close();
+  const lists = state.lists.ops();
+  const registerOps = state.registers.ops();
+  const model = casRegisterModel({ version: 1, value: 0 });
+  const unwrapped = registerOps.map((op) => ({ ...op, input: op.input.op }));
+  return {
+    list: checkListAppend(lists),
+    registers: checkLinearizableByKey(model, unwrapped, (op) => registerOps[op.index]!.input.key),
+    listOps: lists.length,
+    registerOps: registerOps.length,
+    kills: options.kills,
+    unknown: [...lists, ...registerOps].filter((op) => op.type === 'info').length,
+    untyped: state.untyped,
+  };
+}
+
+async function startChild(options: ChildRunOptions): Promise<StoreChild> {
+  const child = new StoreChild(options.serverArgs);
+  await child.started();
+  return child;
+}
+
+async function restart(slot: Slot, options: ChildRunOptions): Promise<void> {
+  slot.restarting = (async () => {
+    await slot.child.kill();
+    slot.child = await startChild(options);
+  })();
+  await slot.restarting;
+  slot.restarting = undefined;
+}
+
+async function setup(slot: Slot, keys: readonly string[]): Promise<void> {
+  const answer = await slot.child.request({ type: 'setup', registers: keys });
+  if (!('value' in answer)) throw new Error(`register setup failed: ${JSON.stringify(answer)}`);
+}
+
+async function runClient(state: RunState, process: number, prng: Prng, keys: readonly string[]): Promise<void> {
+  const slot = state.slots[process % state.slots.length]!;
+  const known = new Map(keys.map((key) => [key, 1]));
+  while (!state.stopped) {
+    await slot.restarting;
+    if (prng.chance(state.options.registerChance)) {
+      const key = prng.pick(keys);
+      const op = registerOp(prng, known.get(key) ?? 1);
+      const pending = state.registers.invoke(process, { key, op });
+      const answer = await slot.child.request({ type: 'register', key, op });
+      const output = complete(state, state.registers, pending, answer) as RegisterOutput | undefined;
+      if (output !== undefined && 'version' in output) known.set(key, output.version);
+    } else {
+      const ops = state.generator.next(prng);
+      const pending = state.lists.invoke(process, ops);
+      complete(state, state.lists, pending, await slot.child.request({ type: 'list', ops }));
+    }
+  }
+}
+
+function complete<Input, Output>(state: RunState, recorder: HistoryRecorder<Input, Output>, pending: PendingOp<Input>, answer: ChildAnswer): Output | undefined {
+  if ('value' in answer) {
+    recorder.ok(pending, answer.value as Output);
+    return answer.value as Output;
+  }
+  if ('gone' in answer) {
+    recorder.info(pending, 'the store process died');
+    return undefined;
+  }
+  if (answer.error.code === 'UNTYPED') state.untyped.push(answer.error.message);
+  if (classifyCode(answer.error.code) === 'fail') recorder.fail(pending, answer.error.code);
+  else recorder.info(pending, answer.error.code);
+  return undefined;
+}
+
+/** After the last kill, one read of every list and register, so that lost writes show. */
+async function finalReads(state: RunState, keys: readonly string[]): Promise<void> {
+  const slot = state.slots[0]!;
+  const process = state.options.clients;
+  const ops: MicroOp[] = state.generator.usedKeys().map((key) => ({ f: 'read', key }));
+  complete(state, state.lists, state.lists.invoke(process, ops), await slot.child.request({ type: 'list', ops }));
+  for (const key of keys) {
+    const pending = state.registers.invoke(process, { key, op: { f: 'read' } });
+    complete(state, state.registers, pending, await slot.child.request({ type: 'register', key, op: { f: 'read' } }));
+  }
+}
+
+function registerOp(prng: Prng, knownVersion: number): RegisterInput {
+  const choice = prng.int(4);
+  if (choice === 0) return { f: 'read' };
+  if (choice === 1) return { f: 'write', value: prng.int(1000) };
+  if (choice === 2) return { f: 'cas', expectedVersion: Math.max(1, knownVersion - prng.int(2)), value: prng.int(1000) };
+  return { f: 'add', delta: prng.between(1, 9) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,43 @@
+import { afterAll, expect, it } from 'vitest';
+import { describePostgres, dropSchemas, pgUrl, uniqueSchema } from '../postgres/pg-test-env.js';
+import { runWithChildren } from './child-run.js';
+import { RunSummary, seedsFor } from './run-summary.js';
+
+/**
+ * The PostgreSQL log shared by several store processes: clients spread over three processes,
+ * one of which is SIGKILLed and restarted now and then. The history, recorded here with one
+ * clock, must be strictly serializable across processes (list-append with real-time order)
+ * and linearizable per register.
+ */
+const summary = new RunSummary('postgres log, several processes (child processes)');
+const schemas: string[] = [];
+
+afterAll(async () => {
+  await dropSchemas(schemas);
+  console.log(summary.line());
+});
+
+describePostgres('postgres log: several store processes, random kills', () => {
+  it.each(seedsFor(201, 2))('seed %i: strictly serializable across processes, linearizable', async (seed) => {
+    const schema = uniqueSchema('sim');
+    schemas.push(schema);
+    const result = await runWithChildren({
+      seed,
+      serverArgs: ['postgres', pgUrl, schema],
+      children: 3,
+      clients: 9,
+      kills: 3,
+      killIntervalMs: [300, 700],
+      registers: 3,
+      registerChance: 0.3,
+      generator: { keys: 5, opsPerTxnMax: 4, appendsPerKeyMax: 40, readOnlyChance: 0.2 },
+    });
+    const anomalies = result.list.anomalies.length + (result.registers.verdict === 'ok' ? 0 : 1);
+    summary.add(result.list.opsChecked + result.registers.opsChecked, anomalies);
+    const why = `seed ${seed} (ORDO_SIM_SEED=${seed}); schema ${schema}\n${result.list.describe()}\n${result.registers.message}`;
+    expect(result.untyped, why).toEqual([]);
+    expect(result.list.valid, why).toBe(true);
+    expect(result.registers.verdict, why).toBe('ok');
+    expect(result.list.opsChecked).toBeGreaterThan(100);
+  }, 120_000);
+});

@@ -1,0 +1,74 @@
+import { createInterface } from 'node:readline';
+import { isOrdoError, openStore, type LogStore } from '@ordo/core';
+import { fileLog } from '@ordo/adapters/file';
+import { postgresLog } from '@ordo/adapters/postgres';
+import type { RegisterInput } from '../history/cas-register-model.js';
+import type { MicroOp } from '../history/list-append.js';
+import { ListEntity, ordoListClient } from './list-append-client.js';
+import { executeRegisterOp, RegisterEntity } from './register-client.js';
+
+/**
+ * A child process holding one Ordo store, for crash and multi-process runs. Started as
+ *   node --conditions=@ordo/source --import tsx store-server.ts file <dir>
+ *   node --conditions=@ordo/source --import tsx store-server.ts postgres <url> <schema>
+ * It reads one JSON request per line on stdin and answers each with one JSON line on stdout,
+ * concurrently: { id, value } on success, { id, error: { code, message } } on failure (code
+ * 'UNTYPED' for an error that is not an OrdoError). The parent records the history, so every
+ * real-time bound comes from one clock.
+ */
+export type ServerRequest =
+  | { readonly id: number; readonly type: 'list'; readonly ops: readonly MicroOp[] }
+  | { readonly id: number; readonly type: 'register'; readonly key: string; readonly op: RegisterInput }
+  | { readonly id: number; readonly type: 'setup'; readonly registers: readonly string[] }
+  | { readonly id: number; readonly type: 'close' };
+
+export type ServerResponse =
+  | { readonly id: number; readonly value: unknown }
+  | { readonly id: number; readonly error: { readonly code: string; readonly message: string } }
+  | { readonly event: 'ready'; readonly position: number };
+
+const [kind, target, schema] = process.argv.slice(2);
+if (target === undefined) throw new Error('usage: store-server file <dir> | postgres <url> <schema>');
+
+function makeLog(): LogStore {
+  if (kind === 'file') return fileLog({ dir: target! });
+  if (kind === 'postgres' && schema !== undefined) return postgresLog({ connectionString: target!, schema });
+  throw new Error(`unknown log kind ${kind}`);
+}
+
+const store = await openStore({ entities: [ListEntity, RegisterEntity], log: makeLog(), retries: 200 });
+send({ event: 'ready', position: store.position });
+
+function send(message: ServerResponse): void {
+  process.stdout.write(`${JSON.stringify(message)}\n`);
+}
+
+async function handle(request: ServerRequest): Promise<unknown> {
+  switch (request.type) {
+    case 'list':
+      return ordoListClient.execute(store, request.ops, async () => undefined);
+    case 'register':
+      return executeRegisterOp(store, request.key, request.op);
+    case 'setup':
+      await store.transact((tx) => {
+        for (const id of request.registers) if (tx.get(RegisterEntity, id) === undefined) tx.create(RegisterEntity, { value: 0 }, { id });
+      });
+      return null;
+    case 'close':
+      await store.close();
+      setImmediate(() => process.exit(0));
+      return null;
+  }
+}
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const request = JSON.parse(line) as ServerRequest;
+  handle(request).then(
+    (value) => send({ id: request.id, value }),
+    (error: unknown) => {
+      const code = isOrdoError(error) ? error.code : 'UNTYPED';
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      send({ id: request.id, error: { code, message } });
+    },
+  );
+});
