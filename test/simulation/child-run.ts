@@ -134,7 +134,7 @@ async function runClient(state: RunState, process: number, prng: Prng, keys: rea
       const op = registerOp(prng, known.get(key) ?? 1);
       const pending = state.registers.invoke(process, { key, op });
       const answer = await slot.child.request({ type: 'register', key, op });
-      const output = complete(state, state.registers, pending, answer) as RegisterOutput | undefined;
+      const output = complete(state, state.registers, pending, answer);
       if (output !== undefined && 'version' in output) known.set(key, output.version);
     } else {
       const ops = state.generator.next(prng);
