@@ -98,6 +98,22 @@ describe('file log under a store: recovery', () => {
     expect(readdirSync(dir)).toContain(`${snapshotName}.damaged`);
   });
 
+  it('prunes segments behind snapshots only when asked, and reports pruned history as unavailable', async () => {
+    const dir = freshDir();
+    const options = { dir, pruneSegments: true, segmentBytesMax: 4096, snapshotsKept: 1 };
+    const store = await openFileStore(options);
+    await commitMix(store, 80, 8);
+    await store.snapshot();
+    await commitMix(store, 5, 9);
+    const before = store.dump();
+    const error = await failureOf(store.read({ from: 1 }));
+    expect(isOrdoError(error, 'HISTORY_UNAVAILABLE'), String(error)).toBe(true);
+    await store.close();
+    const again = await openFileStore(options);
+    expect(again.dump()).toEqual(before);
+    await again.close();
+  });
+
   it('gives the same state restarting from a snapshot as replaying the whole log', async () => {
     const dir = freshDir();
     const store = await openFileStore({ dir, snapshotEvery: 25, segmentBytesMax: 8192 });

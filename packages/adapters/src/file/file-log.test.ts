@@ -154,6 +154,25 @@ describe('file log: recovery', () => {
     expect(readFileSync(path)).toEqual(bytes);
   });
 
+  it('refuses on read a frame damaged after the log was opened', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir });
+    for (let position = 1; position <= 9; position += 1) await log.append([record(position)]);
+    await log.close();
+    const reader = await opened({ dir, cacheRecordsMax: 0 });
+    const path = join(dir, segmentFiles(dir)[0]!);
+    const bytes = readFileSync(path);
+    const frameBytes = (bytes.length - segmentHeaderBytes) / 9;
+    const frameSix = segmentHeaderBytes + 5 * frameBytes;
+    bytes[frameSix + frameHeaderBytes + 2] = (bytes[frameSix + frameHeaderBytes + 2] ?? 0) ^ 0x40;
+    writeFileSync(path, bytes);
+    expect(await reader.read(1, 5)).toEqual(records(1, 5));
+    const error = await failureOf(reader.read(1, 9));
+    expect(error).toBeInstanceOf(LogCorruptError);
+    expect((error as LogCorruptError).offset).toBe(frameSix);
+    await reader.close();
+  });
+
   it('refuses a segment missing from the middle of the log', async () => {
     const dir = freshDir();
     const log = await opened({ dir, segmentBytesMax: 4096 });
