@@ -20,8 +20,9 @@ const snapshotMagic = Buffer.from('ORDOSNP1', 'latin1');
 const headerBytes = 24;
 const sectionHeaderBytes = 12;
 export const snapshotRowsPerSection = 4096;
-// Write in pieces of about this size: large sequential writes without holding the whole file.
-const writeBufferBytes = 8 * 1024 * 1024;
+// Write in pieces of about this size: large sequential writes, without holding the whole file,
+// and short enough (~10 ms of encoding) that commits are not held up while a snapshot is written.
+const writeBufferBytes = 1024 * 1024;
 
 const sectionEntities = 1;
 const sectionRequests = 2;
@@ -43,6 +44,8 @@ export async function writeSnapshotFile(fileSystem: FileLogFileSystem, path: str
       offset += bytes.length;
       pending = [];
       pendingBytes = 0;
+      // Encoding a large state is CPU work; let commits (fsync completions) through between pieces.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     };
     for (const section of sections(snapshot)) {
       pending.push(section);
