@@ -1,5 +1,8 @@
 import type { PostgresPool } from './postgres-pool.js';
 
+// How long close() waits for its last announcement.
+const closeFlushWaitMs = 1_000;
+
 /**
  * Decides which appends carry a NOTIFY. A NOTIFY costs every commit a lock on the database's
  * notification queue and a signal to each listener: at one caller that is a large share of an
@@ -11,8 +14,6 @@ import type { PostgresPool } from './postgres-pool.js';
  *   `coalesceMs` plus one round trip, and at once when appends are rare.
  * With `coalesceMs` 0 every append notifies.
  */
-const closeFlushWaitMs = 1_000;
-
 export class HeadAnnouncer {
   private lastNotifiedAt = Number.NEGATIVE_INFINITY;
   private unannounced: number | undefined;

@@ -18,9 +18,9 @@ const ownHeadsMax = 8;
 /**
  * Tells listeners when the head may have moved, for as long as any listener is registered.
  *
- * A dedicated connection LISTENs on the log's channel; every append NOTIFYs the new head in the
- * same statement that inserts, so the notification arrives once the records are committed.
- * Notifications can still be missed (the LISTEN connection broke and was re-established, or
+ * A dedicated connection LISTENs on the log's channel. Appends NOTIFY the new head in the same
+ * statement that inserts (at most one per few milliseconds per process, see head-announcer.ts),
+ * so a notification arrives only once the records are committed. Notifications can be missed (the LISTEN connection broke and was re-established, or
  * nobody listened yet), so the watcher reads the head after each (re)connect and polls it
  * slowly as a backstop. A listener only ever takes a notification as a wake-up and reads.
  */
