@@ -20,15 +20,26 @@ export function violatedConstraint(error: unknown): string | undefined {
   return typeof constraint === 'string' ? constraint : undefined;
 }
 
+// SQLSTATE classes that may come with a broken session (connection exception, insufficient
+// resources, operator intervention, system error, internal error): after them the outcome of
+// the statement is not known for sure.
+const uncertainClasses = new Set(['08', '53', '57', '58', 'XX']);
+const queryCanceled = '57014';
+
 /**
- * True when the server itself answered that the statement failed with severity ERROR. An
- * autocommit statement that fails that way was rolled back: nothing of it is in the log. Every
- * other failure (a socket error, a FATAL that ends the session, a timeout in the driver) leaves
- * the outcome unknown: the COMMIT may have happened before the connection broke.
+ * True when the server itself answered that the statement failed, in a way that leaves the
+ * session alive: an autocommit statement that fails that way was rolled back and nothing of
+ * it is in the log. Every other failure (a socket error, a session terminated or crashed, a
+ * timeout in the driver) leaves the outcome unknown: the COMMIT may have happened before the
+ * connection broke. The SQLSTATE decides, not the severity, which servers may translate.
  */
 export function failedBeforeCommit(error: unknown): boolean {
   const { code, severity } = fields(error);
-  return severity === 'ERROR' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return false;
+  if (severity === 'FATAL' || severity === 'PANIC') return false;
+  // A statement cancelled by statement_timeout is rolled back; the session lives on.
+  if (code === queryCanceled) return true;
+  return !uncertainClasses.has(code.slice(0, 2));
 }
 
 export function describeError(error: unknown): string {
