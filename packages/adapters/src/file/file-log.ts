@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import {
   HistoryUnavailableError,
   InternalError,
@@ -129,6 +130,8 @@ class FileLog implements LogStore {
     try {
       if (!readOnly) {
         await fileSystem.makeDirectory(dir);
+        // A directory made just now is lost with everything in it unless its parent's entry is durable.
+        if (durability === 'fsync') await fileSystem.syncDirectory(dirname(resolve(dir)));
         this.lock = await acquireDirLock(fileSystem, dir);
       }
       const recovered = await recoverDir({ fileSystem, dir, writable: !readOnly, durable: durability === 'fsync', scanChunkBytes: defaults.scanChunkBytes });
