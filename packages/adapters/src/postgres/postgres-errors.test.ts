@@ -22,7 +22,7 @@ describe('failedBeforeCommit', () => {
   });
 
   it('recognises unique violations by SQLSTATE', () => {
-    expect(isUniqueViolation({ code: '23505' })).toBe(true);
+    expect(isUniqueViolation({ code: '23505', severity: 'ERROR' })).toBe(true);
     expect(isUniqueViolation({ code: '23503' })).toBe(false);
     expect(isUniqueViolation('23505')).toBe(false);
   });

@@ -35,7 +35,8 @@ const queryCanceled = '57014';
  */
 export function failedBeforeCommit(error: unknown): boolean {
   const { code, severity } = fields(error);
-  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return false;
+  // Only an answer from the server carries a severity; socket errors carry codes like 'EPIPE'.
+  if (typeof severity !== 'string' || typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return false;
   if (severity === 'FATAL' || severity === 'PANIC') return false;
   // A statement cancelled by statement_timeout is rolled back; the session lives on.
   if (code === queryCanceled) return true;
