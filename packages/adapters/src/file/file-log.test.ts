@@ -341,6 +341,21 @@ describe('file log: lock and read-only', () => {
     await next.close();
   });
 
+  it('lets a read-only reader follow the records the writer adds, across new segments', async () => {
+    const dir = freshDir();
+    const writer = await opened({ dir, segmentBytesMax: 4096 });
+    await writer.append(records(1, 3, 40));
+    const reader = await opened({ dir, readOnly: true });
+    expect(await reader.head()).toBe(3);
+    for (let position = 4; position <= 120; position += 10) await writer.append(records(position, 10, 40));
+    expect(segmentFiles(dir).length).toBeGreaterThan(2);
+    expect(await reader.read(1, 200)).toEqual(records(1, 3, 40));
+    expect(await reader.read(4, 200)).toEqual(records(4, 120, 40));
+    expect(await reader.head()).toBe(123);
+    await reader.close();
+    await writer.close();
+  });
+
   it('takes over the stale lock of a process that no longer runs', async () => {
     const dir = freshDir();
     const log = await opened({ dir });

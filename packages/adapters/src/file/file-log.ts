@@ -14,11 +14,13 @@ import {
   type Snapshot,
 } from '@ordo/core';
 import { acquireDirLock, type DirLock } from './dir-lock.js';
+import { pathIn, segmentFileName } from './dir-layout.js';
 import { nodeFileSystem, type FileLogFileSystem } from './file-system.js';
 import { RecordCache } from './record-cache.js';
 import { recoverDir } from './recover-dir.js';
 import type { Segment } from './segment.js';
 import { SegmentReader } from './segment-reader.js';
+import { extendSegment, scanSegment } from './segment-scanner.js';
 import { SegmentWriter, type Durability } from './segment-writer.js';
 import { SerialQueue } from './serial-queue.js';
 import { SnapshotKeeper } from './snapshot-keeper.js';
@@ -43,7 +45,11 @@ export interface FileLogOptions {
   readonly pruneSegments?: boolean;
   /** A segment file rolls before it grows past this. Default 64 MiB. */
   readonly segmentBytesMax?: number;
-  /** Open without the writer's lock, for inspection while another process writes; `append` throws `LogReadOnlyError`. */
+  /**
+   * Open without the writer's lock, for inspection while another process writes: `head()`
+   * and reads past the known head look for records the writer added since. A torn tail is
+   * ignored, not cut. `append` and `writeSnapshot` throw `LogReadOnlyError`.
+   */
   readonly readOnly?: boolean;
   /** Recent records kept in memory for live readers. Default 10,000. */
   readonly cacheRecordsMax?: number;
@@ -61,6 +67,8 @@ const defaults = {
   scanChunkBytes: 8 * 1024 * 1024,
 };
 const segmentBytesMin = 4096;
+// A read-only log picks up at most this many new segments per look; the next look continues.
+const followSegmentsMax = 64;
 
 /**
  * The embedded, crash-safe log store: append-only segment files of checksummed frames, one
@@ -137,7 +145,8 @@ class FileLog implements LogStore {
       const recovered = await recoverDir({ fileSystem, dir, writable: !readOnly, durable: durability === 'fsync', scanChunkBytes: defaults.scanChunkBytes });
       this.segments = recovered.segments;
       this.headPosition = recovered.head;
-      this.cache = new RecordCache(this.options.cacheRecordsMax, recovered.head + 1);
+      // A read-only log learns of records from the files, never from its own appends: no cache.
+      this.cache = new RecordCache(readOnly ? 0 : this.options.cacheRecordsMax, recovered.head + 1);
       this.writer = new SegmentWriter({ fileSystem, dir, durability, segmentBytesMax: this.options.segmentBytesMax }, this.segments.at(-1));
       this.phase = 'open';
       return { head: recovered.head, snapshot: recovered.snapshot };
@@ -193,6 +202,7 @@ class FileLog implements LogStore {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError('limit', 'must be an integer >= 1');
     if (this.phase === 'closed') throw new StoreClosedError();
     if (this.phase !== 'open') throw new InternalError('read before open() of the file log');
+    if (from > this.headPosition && this.options.readOnly) await this.reads.run(() => this.followWriter());
     const head = this.headPosition;
     if (from > head) return [];
     const firstAvailable = this.segments[0]?.firstPosition ?? head + 1;
@@ -219,7 +229,32 @@ class FileLog implements LogStore {
   }
 
   async head(): Promise<number> {
+    if (this.options.readOnly && this.phase === 'open') await this.reads.run(() => this.followWriter());
     return this.headPosition;
+  }
+
+  /**
+   * A read-only log follows the process that writes the directory: it notes the frames added
+   * to the last segment since it looked, and the segments started after it. A frame still
+   * being written is simply not seen yet.
+   */
+  private async followWriter(): Promise<void> {
+    const { fileSystem, dir } = this.options;
+    const last = this.segments.at(-1);
+    if (last !== undefined) await extendSegment(fileSystem, last, defaults.scanChunkBytes);
+    for (let added = 0; added < followSegmentsMax; added += 1) {
+      const firstPosition = (this.segments.at(-1)?.lastPosition ?? this.headPosition) + 1;
+      const name = segmentFileName(firstPosition);
+      const scanned = await scanSegment({ fileSystem, name, path: pathIn(dir, name), firstPosition, isLast: true, chunkBytes: defaults.scanChunkBytes }).catch(
+        (error: unknown) => {
+          if (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ENOENT') return undefined;
+          throw error;
+        },
+      );
+      if (scanned === undefined || scanned.segment.lastPosition < firstPosition) break;
+      this.segments.push(scanned.segment);
+    }
+    this.headPosition = this.segments.at(-1)?.lastPosition ?? this.headPosition;
   }
 
   subscribe(_listener: (head: number) => void): () => void {

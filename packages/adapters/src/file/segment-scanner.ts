@@ -40,40 +40,68 @@ export async function scanSegment(input: ScanInput): Promise<ScanResult> {
 async function scanOpenSegment(handle: FileLogHandle, input: ScanInput): Promise<ScanResult> {
   const fileBytes = await handle.size();
   const segment = emptySegment({ name: input.name, path: input.path, firstPosition: input.firstPosition, endOffset: 0 });
-  const damage = (offset: number, reason: string): Promise<ScanResult> =>
-    judgeDamage(handle, input, { segment, offset, reason, fileBytes });
   const headerFirst = decodeSegmentHeader(await readFully(handle, 0, segmentHeaderBytes));
-  if (headerFirst === undefined) return damage(0, 'the segment header is damaged or incomplete');
+  if (headerFirst === undefined) return judgeDamage(handle, input, { segment, fileBytes, offset: 0, reason: 'the segment header is damaged or incomplete' });
   if (headerFirst !== input.firstPosition) {
     throw corrupt(input.path, 0, `the segment header names position ${headerFirst}, the file name ${input.firstPosition}`);
   }
   segment.endOffset = segmentHeaderBytes;
-  let chunkStart = segmentHeaderBytes;
-  let chunk = await readFully(handle, chunkStart, Math.min(input.chunkBytes, fileBytes - chunkStart));
-  let batchFirst = 0;
+  const damage = await scanFrames(handle, { segment, fileBytes, chunkBytes: input.chunkBytes, batchFirst: 0 });
+  return damage === undefined ? { segment } : judgeDamage(handle, input, { segment, fileBytes, ...damage });
+}
+
+/**
+ * Follows a segment that another process is still writing (a read-only log): notes the intact
+ * frames after `segment.endOffset` and stops at the first frame that is not (yet) whole.
+ */
+export async function extendSegment(fileSystem: FileLogFileSystem, segment: Segment, chunkBytes: number): Promise<void> {
+  const handle = await fileSystem.open(segment.path, 'read');
+  try {
+    const fileBytes = await handle.size();
+    // The first new frame may continue a write whose start was seen earlier: any batch start is accepted.
+    if (fileBytes > segment.endOffset) await scanFrames(handle, { segment, fileBytes, chunkBytes, batchFirst: undefined });
+  } finally {
+    await handle.close();
+  }
+}
+
+interface FrameScan {
+  readonly segment: Segment;
+  readonly fileBytes: number;
+  readonly chunkBytes: number;
+  /** The write the frame before `segment.endOffset` belongs to: 0 when a new write must start there, undefined when unknown. */
+  readonly batchFirst: number | undefined;
+}
+
+/** Checks frames from `segment.endOffset` on and adds them to the segment; returns the first damage, if any. */
+async function scanFrames(handle: FileLogHandle, scan: FrameScan): Promise<{ offset: number; reason: string } | undefined> {
+  const { segment, fileBytes, chunkBytes } = scan;
+  let chunkStart = segment.endOffset;
+  let chunk = await readFully(handle, chunkStart, Math.min(chunkBytes, fileBytes - chunkStart));
+  let batchFirst = scan.batchFirst;
   while (segment.endOffset < fileBytes) {
     const offset = segment.endOffset;
     const frame = inspectFrame(chunk, offset - chunkStart, chunk.length);
     if (frame.status === 'truncated') {
-      if (offset + frame.needed > fileBytes) return damage(offset, 'the last frame is incomplete');
+      if (offset + frame.needed > fileBytes) return { offset, reason: 'the last frame is incomplete' };
       chunkStart = offset;
-      chunk = await readFully(handle, offset, Math.min(Math.max(input.chunkBytes, frame.needed), fileBytes - offset));
+      chunk = await readFully(handle, offset, Math.min(Math.max(chunkBytes, frame.needed), fileBytes - offset));
       continue;
     }
-    if (frame.status === 'damaged') return damage(offset, frame.reason);
+    if (frame.status === 'damaged') return { offset, reason: frame.reason };
     const expected = segment.lastPosition + 1;
     if (frame.position !== expected) {
-      throw corrupt(input.path, offset, `found position ${frame.position} where ${expected} belongs (a gap or a repeat)`);
+      throw corrupt(segment.path, offset, `found position ${frame.position} where ${expected} belongs (a gap or a repeat)`);
     }
-    if (frame.batchFirst !== frame.position && frame.batchFirst !== batchFirst) {
-      throw corrupt(input.path, offset, `record ${frame.position} names a write that started at ${frame.batchFirst}`);
+    if (batchFirst !== undefined && frame.batchFirst !== frame.position && frame.batchFirst !== batchFirst) {
+      throw corrupt(segment.path, offset, `record ${frame.position} names a write that started at ${frame.batchFirst}`);
     }
     batchFirst = frame.batchFirst;
     noteFrame(segment, frame.position, offset);
     segment.lastPosition = frame.position;
     segment.endOffset = chunkStart + frame.end;
   }
-  return { segment };
+  return undefined;
 }
 
 interface Damage {
