@@ -52,7 +52,7 @@ export class State {
   fold(record: LogRecord, prepared?: readonly EntityChange[]): EntityChange[] {
     assert(record.position === this.position + 1, `fold of record ${record.position} at position ${this.position}`);
     const { position } = record;
-    const changes = record.changes.map((change, index) => this.imagesOf(change, prepared?.[index]?.after));
+    const changes = record.changes.map((change, index) => this.imagesOf(change, prepared?.[index]));
     for (const { kind, before } of changes) if (before !== undefined) this.kindState(kind).unindex(before, position);
     for (const { kind, id, after } of changes) {
       if (after === undefined) this.kindState(kind).remove(id, position);
@@ -67,17 +67,20 @@ export class State {
     return changes;
   }
 
-  private imagesOf(change: Change, prepared: Entity | undefined): EntityChange {
+  private imagesOf(change: Change, prepared: EntityChange | undefined): EntityChange {
     const before = this.kindState(change.kind).entities.get(change.id);
     const { kind, id, op } = change;
     if (op === 'create') assert(before === undefined, `create of existing ${kind} ${id}`);
     else assert(before !== undefined && before.version + 1 === change.version, `${op} of ${kind} ${id} skips a version`);
-    let after: Entity | undefined;
-    if (op !== 'delete') {
-      const reusable = prepared?.id === id && prepared.version === change.version && prepared.data === change.data;
-      after = reusable ? prepared : deepFreeze<Entity>({ id, kind, version: change.version, data: change.data });
+    // The committing transaction built these images already; they hold if they describe
+    // exactly this change from exactly the current entity (which its validation ensured).
+    if (prepared !== undefined && prepared.before === before && prepared.op === op && prepared.id === id) {
+      const after = prepared.after;
+      if (op === 'delete' ? after === undefined : after?.version === change.version && after.data === change.data) return prepared;
     }
+    const after = op === 'delete' ? undefined : deepFreeze<Entity>({ id, kind, version: change.version, data: change.data });
     if (before === undefined) return { kind, id, op, after: after as Entity };
     return after === undefined ? { kind, id, op, before } : { kind, id, op, before, after };
   }
+
 }

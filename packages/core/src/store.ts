@@ -235,14 +235,9 @@ class OrdoStore implements Store {
     return tx.reads.conflicts(this.state);
   }
 
-  private async commit(tx: Transaction, value: unknown, options: TransactOptions): Promise<CommitOutcome | ReadOnlyOutcome> {
+  private commit(tx: Transaction, value: unknown, options: TransactOptions): Promise<CommitOutcome | ReadOnlyOutcome> {
     const meta = options.meta === undefined ? tx.meta : tx.meta === undefined ? options.meta : { ...options.meta, ...tx.meta };
-    if (!tx.hasWrites && options.requestId === undefined && meta === undefined) {
-      // A read-only transaction writes no record: it is serialized at the position it validates at.
-      const conflicts = await this.staleReads(tx);
-      if (conflicts.length > 0) return { type: 'conflict', conflicts };
-      return { type: 'committed', record: { position: this.state.position, txId: this.ids() }, changes: [] };
-    }
+    if (!tx.hasWrites && options.requestId === undefined && meta === undefined) return this.readOnlyOutcome(tx);
     return this.sequencer.submit({
       txId: this.ids(),
       reads: tx.reads,
@@ -252,6 +247,13 @@ class OrdoStore implements Store {
       result: options.requestId === undefined ? undefined : toResult(value),
       meta,
     });
+  }
+
+  /** A read-only transaction writes no record: it is serialized at the position it validates at. */
+  private async readOnlyOutcome(tx: Transaction): Promise<CommitOutcome | ReadOnlyOutcome> {
+    const conflicts = await this.staleReads(tx);
+    if (conflicts.length > 0) return { type: 'conflict', conflicts };
+    return { type: 'committed', record: { position: this.state.position, txId: this.ids() }, changes: [] };
   }
 
   get<Type extends EntityType>(type: Type, id: string): EntityOf<Type> | undefined {
