@@ -8,14 +8,16 @@ if (dir === undefined || seedText === undefined) throw new Error('usage: crash-c
 const seed = Number(seedText);
 const random = seededRandom(seed);
 const workersCount = 8;
-// Small, so that snapshots are written (and interrupted) during the crash rounds.
+// Small, so that snapshots are written (and interrupted) during the crash rounds, and segments
+// roll (a kill may land between creating a segment and acknowledging its first write).
 const snapshotEvery = 150;
+const segmentBytesMax = 64 * 1024;
 
 const print = (event: object): void => {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 };
 
-const store = await openFileStore({ dir, snapshotEvery });
+const store = await openFileStore({ dir, snapshotEvery, segmentBytesMax });
 const accountIds = store.list(Account).map((account) => account.id);
 print({ event: 'ready', position: store.position });
 
