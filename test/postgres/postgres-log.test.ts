@@ -219,6 +219,36 @@ describePostgres('postgres log store: shared by many writers', () => {
     await watcher.close();
   });
 
+  it('lets a store watch every record another store commits, once and in order, across a lost LISTEN session', async () => {
+    const schema = newSchema('watch');
+    const application = `ordo_${schema}`.slice(0, 60);
+    const url = new URL(pgUrl);
+    url.searchParams.set('application_name', application);
+    const watching = await openStore({ entities: [Counter], log: postgresLog({ connectionString: url.toString(), schema, headPollMs: 60_000 }) });
+    const writing = await openStore({ entities: [Counter], log: postgresLog({ connectionString: pgUrl, schema }) });
+    const commits = 200;
+    const seen: number[] = [];
+    const watch = (async () => {
+      for await (const entry of watching.watch({ from: 1 })) {
+        seen.push(entry.position);
+        if (seen.length === commits) break;
+      }
+    })();
+    await until(async () => (await listeners(application)).length === 1);
+    const burst = async (count: number): Promise<void> => {
+      await Promise.all(Array.from({ length: count }, (_, index) => writing.transact((tx) => tx.create(Counter, { value: index }))));
+    };
+    await burst(commits / 2);
+    // The watcher's LISTEN session dies mid-stream; it must still get the rest, without a gap.
+    await withAdmin(async (admin) => admin.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [await listeners(application)]));
+    await burst(commits / 2);
+    const late = new Promise((_, reject) => setTimeout(() => reject(new Error(`watch stalled after ${seen.length}`)), 10_000).unref());
+    await Promise.race([watch, late]);
+    expect(seen).toEqual(Array.from({ length: commits }, (_, index) => index + 1));
+    expect(watching.list(Counter)).toHaveLength(commits);
+    await Promise.all([watching.close(), writing.close()]);
+  });
+
   it('wakes subscribers through the slow head poll when no notification arrives', async () => {
     const schema = newSchema('poll');
     const watcher = postgresLog({ connectionString: pgUrl, schema, headPollMs: 50 });
