@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defineEntity, memoryLog, openStore } from '@ordo/core';
+import { defineEntity, memoryLog, openStore, type LogRecord } from '@ordo/core';
 import { fileLog } from '@ordo/adapters/file';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -75,6 +75,45 @@ describe('known bugs found by fuzzing (each fails until fixed)', () => {
       // and flags is absent. Folding the log must give the state that was maintained (I3).
       expect(Object.is(restored.data.sizeGiB, live.data.sizeGiB)).toBe(true);
       expect(Object.keys(restored.data).sort()).toEqual(Object.keys(live.data).sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('segment-cut-below-snapshot: a file log cut below its snapshot is refused, or its state stays the fold of its log', async () => {
+    const Item = defineEntity('item', z.object({ n: z.number() }));
+    const dir = mkdtempSync(join(tmpdir(), 'ordo-known-bug-'));
+    try {
+      const first = await openStore({ entities: [Item], log: fileLog({ dir }) });
+      for (let n = 1; n <= 30; n += 1) {
+        await first.transact((tx) => tx.create(Item, { n }));
+        if (n === 20) await first.snapshot();
+      }
+      await first.close();
+      // The disk loses the segment's tail: 8 records remain, the snapshot at 20 stays.
+      const segment = readdirSync(dir).find((name) => name.endsWith('.seg'))!;
+      truncateSync(join(dir, segment), 1000);
+      const refused = await openStore({ entities: [Item], log: fileLog({ dir }) }).then(
+        async (second) => {
+          // Today it opens at position 8 and new commits reuse positions 9..28.
+          for (let n = 100; n < 120; n += 1) await second.transact((tx) => tx.create(Item, { n }));
+          await second.close();
+          return false;
+        },
+        () => true,
+      );
+      if (refused) return;
+      const third = await openStore({ entities: [Item], log: fileLog({ dir }) });
+      const records: LogRecord[] = await third.read({ from: 1 });
+      const state = JSON.stringify(third.dump());
+      await third.close();
+      const log = memoryLog();
+      await log.append(records);
+      const fold = await openStore({ entities: [Item], log });
+      // Today: the third open loads the old snapshot at 20 (items 1..20) and folds records 21..28
+      // of the new history on top: items 9..20 come back, items 100..111 are missing.
+      expect(state).toBe(JSON.stringify(fold.dump()));
+      await fold.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
