@@ -67,6 +67,9 @@ const defaults = {
   scanChunkBytes: 8 * 1024 * 1024,
 };
 const segmentBytesMin = 4096;
+// The core sends at most a few thousand records per append; a batch this large is a bug, and
+// it would be encoded into one buffer.
+const appendRecordsMax = 65_536;
 // A read-only log picks up at most this many new segments per look; the next look continues.
 const followSegmentsMax = 64;
 
@@ -161,6 +164,7 @@ class FileLog implements LogStore {
     this.checkWritable();
     const first = records[0];
     if (first === undefined) throw new InternalError('append of an empty batch');
+    if (records.length > appendRecordsMax) throw new InternalError(`append of ${records.length} records, more than ${appendRecordsMax}`);
     records.forEach((record, index) => {
       if (record.position !== first.position + index) throw new InternalError('append batch positions are not consecutive');
     });
