@@ -310,6 +310,21 @@ describe('file log: disk errors', () => {
   }
 });
 
+describe('file log: durability none', () => {
+  it('never calls fdatasync (unsafe, for tests), yet reopens with what it wrote', async () => {
+    const dir = freshDir();
+    const faulty = faultyFileSystem();
+    faulty.fail('datasync');
+    const log = await opened({ dir, durability: 'none', fileSystem: faulty.fileSystem, segmentBytesMax: 4096 });
+    for (let position = 1; position <= 100; position += 10) await log.append(records(position, 10, 40));
+    await log.writeSnapshot!({ format: 1, position: 50, entities: [], requests: [] });
+    await log.close();
+    const again = await opened({ dir });
+    expect(await again.read(1, 200)).toEqual(records(1, 100, 40));
+    await again.close();
+  });
+});
+
 describe('file log: records it cannot encode', () => {
   it('refuses a record that is not JSON before writing, and keeps accepting appends', async () => {
     const dir = freshDir();
