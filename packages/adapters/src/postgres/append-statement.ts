@@ -2,6 +2,16 @@ import type { EncodedBatch } from './record-codec.js';
 import type { PostgresQuery } from './postgres-pool.js';
 import type { PostgresTables } from './postgres-tables.js';
 
+export interface AppendStatementOptions {
+  /** NOTIFY the new head in the same statement (see head-announcer.ts). */
+  readonly notify: boolean;
+  /**
+   * Insert only if position first - 1 exists. Needed unless this process has seen that row
+   * itself (rows are never deleted, so a row once seen is there for good).
+   */
+  readonly guarded: boolean;
+}
+
 /**
  * The statement that appends `batch`; its row count is 0 when the guard found the head
  * elsewhere (see below) and positive when the batch went in.
@@ -14,12 +24,14 @@ import type { PostgresTables } from './postgres-tables.js';
  *   the primary key: two writers can never both insert position N. When they race, the second
  *   one waits on the first one's index entry and fails with a unique violation once the first
  *   commits (or goes ahead if the first rolled back).
- * - The rows are inserted only if position first - 1 exists (or first is 1). Rows are never
- *   deleted, so by induction the positions in the table are always exactly 1..head: a batch can
- *   neither leave a hole below itself nor land beyond the head. A writer whose view is stale
- *   inserts nothing (zero rows: its start is beyond the head) or hits the unique violation (its
- *   start is taken); either way the log store reports LogHeadMovedError with the actual head,
- *   and the core reads the new records, folds them and revalidates.
+ * - A batch goes in only if position first - 1 exists (or first is 1): either this process
+ *   saw that row committed before (open, head, read or its own append), or the statement's
+ *   guard finds it. Rows are never deleted, so by induction the positions in the table are
+ *   always exactly 1..head: a batch can neither leave a hole below itself nor land beyond the
+ *   head. A writer whose view is stale hits the unique violation (its start is taken) or, when
+ *   guarded, inserts nothing (its start is beyond the head); either way the log store reports
+ *   LogHeadMovedError with the actual head, and the core reads the new records, folds them and
+ *   revalidates.
  * - A writer that fails or dies mid-statement leaves nothing: the statement is atomic.
  * - `request_id` is unique too: a requestId that another process committed first makes the
  *   insert fail the same way, and the core finds that record when it catches up (I7).
@@ -27,17 +39,19 @@ import type { PostgresTables } from './postgres-tables.js';
  * When `notify` is set, the same statement NOTIFYs the new head; PostgreSQL delivers it on
  * commit, and only if rows were inserted.
  */
-export function appendQuery(tables: PostgresTables, batch: EncodedBatch, notify: boolean): PostgresQuery {
-  const last = batch.first + batch.records.length - 1;
-  const guard = `WHERE $1::bigint = 1 OR EXISTS (SELECT 1 FROM ${tables.records} WHERE position = $1::bigint - 1)`;
+export function appendQuery(tables: PostgresTables, batch: EncodedBatch, options: AppendStatementOptions): PostgresQuery {
+  const guard = options.guarded
+    ? `WHERE $1::bigint = 1 OR EXISTS (SELECT 1 FROM ${tables.records} WHERE position = $1::bigint - 1)`
+    : '';
+  const variant = `${options.guarded ? 'guarded' : 'seen'}_${options.notify ? 'notify' : 'quiet'}_${tables.schema}`;
   if (batch.records.length === 1) {
     // The common case at low load has its own statements: no arrays to encode and unnest, and
     // without a NOTIFY not even a RETURNING (the row count tells whether the row went in).
     const insert = `INSERT INTO ${tables.records} (position, tx_id, request_id, record) SELECT $1, $2, $3, $4::json ${guard}`;
     const values = [batch.first, batch.txIds[0], batch.requestIds[0], batch.records[0]];
-    if (!notify) return { name: `ordo_append_one_${tables.schema}`, text: insert, values };
+    if (!options.notify) return { name: `ordo_append_one_${variant}`, text: insert, values };
     return {
-      name: `ordo_append_one_notify_${tables.schema}`,
+      name: `ordo_append_one_${variant}`,
       text: `${insert} RETURNING pg_notify($5, $1::text) AS notified`,
       values: [...values, tables.channel],
     };
@@ -45,15 +59,16 @@ export function appendQuery(tables: PostgresTables, batch: EncodedBatch, notify:
   // The records travel as one text, one per line: JSON.stringify never writes a line break
   // (it escapes them inside strings), and a plain text needs none of the quoting and escaping
   // of an array literal, which would cost the client and the server a pass over every byte.
+  const notify = options.notify ? `pg_notify($5, (max(position))::text)` : 'NULL';
   return {
-    name: `ordo_append_many_${tables.schema}`,
+    name: `ordo_append_many_${variant}`,
     text: `WITH inserted AS (
         INSERT INTO ${tables.records} (position, tx_id, request_id, record)
         SELECT $1::bigint + batch.ordinal - 1, batch.tx_id, batch.request_id, batch.record::json
         FROM unnest($2::text[], $3::text[], string_to_array($4, E'\\n')) WITH ORDINALITY AS batch (tx_id, request_id, record, ordinal)
         ${guard}
         RETURNING position)
-      SELECT CASE WHEN $6 THEN pg_notify($5, $7) END AS notified FROM inserted HAVING count(*) > 0`,
-    values: [batch.first, batch.txIds, batch.requestIds, batch.records.join('\n'), tables.channel, notify, String(last)],
+      SELECT ${notify} AS notified FROM inserted HAVING count(*) > 0`,
+    values: [batch.first, batch.txIds, batch.requestIds, batch.records.join('\n'), ...(options.notify ? [tables.channel] : [])],
   };
 }

@@ -12,7 +12,7 @@ import {
   type Snapshot,
 } from '@ordo/core';
 import { settleLostAppend } from './append-outcome.js';
-import { appendQuery } from './append-statement.js';
+import { appendQuery, type AppendStatementOptions } from './append-statement.js';
 import { HeadWatcher } from './head-watcher.js';
 import { describeError, failedBeforeCommit, isUniqueViolation, violatedConstraint } from './postgres-errors.js';
 import type { PostgresPool } from './postgres-pool.js';
@@ -108,6 +108,12 @@ class PostgresLog implements LogStore {
   private readonly writer: WriterConnection;
   private readonly watcher: HeadWatcher;
   private readonly announcer: HeadAnnouncer;
+  /**
+   * The highest position this instance has seen committed (open, head, read, its own appends).
+   * Rows are never deleted, so that row exists for good: an append right after it needs no
+   * guard in SQL (see append-statement.ts), which saves an index lookup on every commit.
+   */
+  private seenHead = 0;
   private closed = false;
 
   constructor(input: {
@@ -153,21 +159,28 @@ class PostgresLog implements LogStore {
     }
     const head = batch.first + records.length - 1;
     const notified = this.announcer.begin(head);
+    const guarded = batch.first - 1 > this.seenHead;
     let written = false;
     try {
-      const result = await this.runAppend(writer, records, batch, notified);
+      const result = await this.runAppend(writer, records, batch, { notify: notified, guarded });
       written = result.written;
       if (!written) throw new LogHeadMovedError({ expected: batch.first, actual: await this.head() });
+      this.saw(head);
     } finally {
       // A NOTIFY is part of its transaction: if the batch is in the log, so is its notification.
       this.announcer.end({ head, written, notified });
     }
   }
 
-  private async runAppend(writer: Writer, records: readonly LogRecord[], batch: EncodedBatch, notify: boolean): Promise<{ written: boolean }> {
+  private async runAppend(
+    writer: Writer,
+    records: readonly LogRecord[],
+    batch: EncodedBatch,
+    options: AppendStatementOptions,
+  ): Promise<{ written: boolean }> {
     let result;
     try {
-      result = await writer.client.query(appendQuery(this.tables, batch, notify));
+      result = await writer.client.query(appendQuery(this.tables, batch, options));
     } catch (error) {
       if (failedBeforeCommit(error)) return await this.rejectFailedAppend(batch.first, error);
       this.writer.discard(error);
@@ -212,12 +225,15 @@ class PostgresLog implements LogStore {
     );
     // Aliases differ from the column names so that ORDER BY sorts the bigint, not its text.
     const rows = result.rows as { at: string; body: string }[];
-    return rows.map((row, index) => {
+    const records = rows.map((row, index) => {
       const position = positionFromText(this.tables.records, row.at);
       // Gapless by construction; a hole here means someone edited the table by hand.
       if (position !== from + index) throw new InternalError(`records table has a gap before position ${position}`);
       return decodeRecord(this.tables.records, position, row.body);
     });
+    // Only rows actually returned prove that a position exists.
+    if (records.length > 0) this.saw(from + records.length - 1);
+    return records;
   }
 
   /**
@@ -232,7 +248,13 @@ class PostgresLog implements LogStore {
         text: `SELECT coalesce(max(position), 0)::text AS head FROM ${this.tables.records}`,
       }),
     );
-    return positionFromText(this.tables.records, (result.rows[0] as { head: string } | undefined)?.head);
+    const head = positionFromText(this.tables.records, (result.rows[0] as { head: string } | undefined)?.head);
+    this.saw(head);
+    return head;
+  }
+
+  private saw(position: number): void {
+    if (position > this.seenHead) this.seenHead = position;
   }
 
   subscribe(listener: (head: number) => void): () => void {
