@@ -229,7 +229,6 @@ describePostgres('postgres log store: shared by many writers', () => {
     await until(async () => heads.includes(30));
     // At most one notification per 100 ms window, plus the trailing one and the initial read.
     expect(heads.length).toBeLessThanOrEqual(Math.ceil(elapsedMs / 100) + 3);
-    expect(heads.length).toBeLessThan(30);
     // Closing announces what the window still held back.
     await writer.append([record(31)]);
     await writer.append([record(32)]);
