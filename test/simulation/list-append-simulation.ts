@@ -20,6 +20,8 @@ export interface ListAppendSimulationOptions {
   /** Chance, before each transaction, that the client's node crashes and restarts. */
   readonly crashChance: number;
   readonly generator: ListAppendGeneratorOptions;
+  /** Snapshot every this many records, so that restarts load a snapshot and fold the rest. */
+  readonly snapshotEvery?: number;
 }
 
 export interface SimulationResult {
@@ -45,7 +47,13 @@ type Recorder = HistoryRecorder<readonly MicroOp[], readonly MicroOp[]>;
  */
 export async function runListAppendSimulation(options: ListAppendSimulationOptions): Promise<SimulationResult> {
   const root = new Prng(options.seed);
-  const cluster = new SimCluster(root, { variant: options.variant, nodes: options.nodes, faults: options.faults, entities: [ListEntity] });
+  const cluster = new SimCluster(root, {
+    variant: options.variant,
+    nodes: options.nodes,
+    faults: options.faults,
+    entities: [ListEntity],
+    snapshotEvery: options.snapshotEvery,
+  });
   await cluster.start();
   let tick = 0;
   const recorder: Recorder = new HistoryRecorder(() => (tick += 1));

@@ -9,7 +9,7 @@ import { executeRegisterOp, RegisterEntity } from './register-client.js';
 
 /**
  * A child process holding one Ordo store, for crash and multi-process runs. Started as
- *   node --conditions=@ordo/source --import tsx store-server.ts file <dir>
+ *   node --conditions=@ordo/source --import tsx store-server.ts file <dir> [snapshotEvery]
  *   node --conditions=@ordo/source --import tsx store-server.ts postgres <url> <schema>
  * It reads one JSON request per line on stdin and answers each with one JSON line on stdout,
  * concurrently: { id, value } on success, { id, error: { code, message } } on failure (code
@@ -27,12 +27,12 @@ export type ServerResponse =
   | { readonly id: number; readonly error: { readonly code: string; readonly message: string } }
   | { readonly event: 'ready'; readonly position: number };
 
-const [kind, target, schema] = process.argv.slice(2);
+const [kind, target, third] = process.argv.slice(2);
 if (target === undefined) throw new Error('usage: store-server file <dir> | postgres <url> <schema>');
 
 function makeLog(): LogStore {
-  if (kind === 'file') return fileLog({ dir: target! });
-  if (kind === 'postgres' && schema !== undefined) return postgresLog({ connectionString: target!, schema });
+  if (kind === 'file') return fileLog({ dir: target!, ...(third === undefined ? {} : { snapshotEvery: Number(third) }) });
+  if (kind === 'postgres' && third !== undefined) return postgresLog({ connectionString: target!, schema: third });
   throw new Error(`unknown log kind ${kind}`);
 }
 
