@@ -7,6 +7,7 @@ import { checkLinearizableByKey, type LinearizabilityResult } from '../history/l
 import { classifyCode } from './classify-error.js';
 import { ListAppendGenerator, type ListAppendGeneratorOptions } from './list-append-generator.js';
 import { Prng } from './prng.js';
+import { randomRegisterOp } from './register-client.js';
 import { StoreChild, type ChildAnswer } from './store-child.js';
 
 export interface ChildRunOptions {
@@ -131,7 +132,7 @@ async function runClient(state: RunState, process: number, prng: Prng, keys: rea
     await slot.restarting;
     if (prng.chance(state.options.registerChance)) {
       const key = prng.pick(keys);
-      const op = registerOp(prng, known.get(key) ?? 1);
+      const op = randomRegisterOp(prng, known.get(key) ?? 1);
       const pending = state.registers.invoke(process, { key, op });
       const answer = await slot.child.request({ type: 'register', key, op });
       const output = complete(state, state.registers, pending, answer);
@@ -171,13 +172,6 @@ async function finalReads(state: RunState, keys: readonly string[]): Promise<voi
   }
 }
 
-function registerOp(prng: Prng, knownVersion: number): RegisterInput {
-  const choice = prng.int(4);
-  if (choice === 0) return { f: 'read' };
-  if (choice === 1) return { f: 'write', value: prng.int(1000) };
-  if (choice === 2) return { f: 'cas', expectedVersion: Math.max(1, knownVersion - prng.int(2)), value: prng.int(1000) };
-  return { f: 'add', delta: prng.between(1, 9) };
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

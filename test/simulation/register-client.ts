@@ -1,6 +1,7 @@
 import { defineEntity, VersionMismatchError, type Store } from '@ordo/core';
 import { z } from 'zod';
 import type { RegisterInput, RegisterOutput } from '../history/cas-register-model.js';
+import type { Prng } from './prng.js';
 
 export const RegisterEntity = defineEntity('register', z.object({ value: z.number() }));
 
@@ -35,4 +36,13 @@ export async function executeRegisterOp(store: Store, id: string, input: Registe
       return { f: 'add', ...value };
     }
   }
+}
+
+/** A random register operation; CAS mostly against the last version this client saw, so that some succeed. */
+export function randomRegisterOp(prng: Prng, knownVersion: number): RegisterInput {
+  const choice = prng.int(4);
+  if (choice === 0) return { f: 'read' };
+  if (choice === 1) return { f: 'write', value: prng.int(1000) };
+  if (choice === 2) return { f: 'cas', expectedVersion: Math.max(1, knownVersion - prng.int(2)), value: prng.int(1000) };
+  return { f: 'add', delta: prng.between(1, 9) };
 }

@@ -7,7 +7,7 @@ import { checkLinearizableByKey, type LinearizabilityResult } from '../history/l
 import { classifyOrdoError } from './classify-error.js';
 import type { FaultRates } from './faulty-log.js';
 import { Prng } from './prng.js';
-import { executeRegisterOp, RegisterEntity } from './register-client.js';
+import { executeRegisterOp, randomRegisterOp, RegisterEntity } from './register-client.js';
 import { SimCluster, type SimulationVariant } from './sim-cluster.js';
 
 export interface RegisterSimulationOptions {
@@ -56,7 +56,7 @@ export async function runRegisterSimulation(options: RegisterSimulationOptions):
           continue;
         }
         const id = prng.pick(ids);
-        const op = randomOp(prng, known.get(id) ?? 1);
+        const op = randomRegisterOp(prng, known.get(id) ?? 1);
         const action = async (): Promise<RegisterOutput> => {
           try {
             const output = await node.run((store) => executeRegisterOp(store, id, op));
@@ -100,11 +100,3 @@ async function createRegisters(cluster: SimCluster, ids: readonly string[]): Pro
   throw new Error(`registers not created after ${setupAttemptsMax} attempts`);
 }
 
-/** CAS mostly against the last version this simulation saw, so that some succeed. */
-function randomOp(prng: Prng, knownVersion: number): RegisterInput {
-  const choice = prng.int(4);
-  if (choice === 0) return { f: 'read' };
-  if (choice === 1) return { f: 'write', value: prng.int(1000) };
-  if (choice === 2) return { f: 'cas', expectedVersion: Math.max(1, knownVersion - prng.int(2)), value: prng.int(1000) };
-  return { f: 'add', delta: prng.between(1, 9) };
-}
