@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,23 @@ describe('file log: one writer across processes', () => {
     const after = await runChild(dir, 'write');
     expect(after.events, after.stderr).toEqual([{ event: 'opened', head: 1, pid: after.pid }]);
   });
+
+  for (const start of ['free', 'stale'] as const) {
+    it(`lets exactly one of several processes racing for a ${start} lock win`, async () => {
+      const dir = join(root, `race-${start}`);
+      if (start === 'stale') {
+        const holder = new FileChildProcess('./lock-child.ts', [dir, 'hold']);
+        await holder.waitFor((event) => event.event === 'opened');
+        await holder.kill();
+        expect(existsSync(join(dir, 'LOCK'))).toBe(true);
+      }
+      const racers = Array.from({ length: 3 }, () => new FileChildProcess('./lock-child.ts', [dir, 'hold']));
+      const outcomes = await Promise.all(racers.map((racer) => racer.waitFor((event) => event.event === 'opened' || event.event === 'refused')));
+      await Promise.all(racers.map((racer) => racer.kill()));
+      expect(outcomes.filter((event) => event.event === 'opened')).toHaveLength(1);
+      expect(outcomes.filter((event) => event.event === 'refused').map((event) => event.code)).toEqual(['LOG_LOCKED', 'LOG_LOCKED']);
+    });
+  }
 
   it('does not let the lock of a killed process block a restart', async () => {
     const dir = join(root, 'killed');

@@ -30,6 +30,11 @@ const lockBytesMax = 4096;
  * half-written lock. A lock whose process no longer runs on this host is stale: it is moved
  * aside under a unique name, checked to be the one judged stale, and removed.
  * Throws `LogLockedError` when a live process (or one on another host) holds it.
+ *
+ * Node has no flock, so this is a lock file, not a kernel lock. One race remains: if two
+ * processes clear the same stale lock at the same instant and one of them moves aside the
+ * lock the other just took, it puts it back at once, but a third process starting in those
+ * microseconds could take the lock too. Restarts after a crash are rarely that crowded.
  */
 export async function acquireDirLock(fileSystem: FileLogFileSystem, dir: string): Promise<DirLock> {
   const lockPath = pathIn(dir, lockFileName);
