@@ -56,6 +56,17 @@ describePostgres('postgres log store: shared by many writers', () => {
     await Promise.all(logs.map((log) => log.close()));
   });
 
+  it('refuses to read past a hole made in the table by hand', async () => {
+    const schema = newSchema('hole');
+    const log = postgresLog({ connectionString: pgUrl, schema });
+    await log.open();
+    await log.append(records(1, 4));
+    await withAdmin((admin) => admin.query(`DELETE FROM "${schema}".records WHERE position = 2`));
+    const error = await errorOf(log.read(1, 10));
+    expect(isOrdoError(error, 'LOG_CORRUPT'), String(error)).toBe(true);
+    await log.close();
+  });
+
   it('refuses to open tables of a newer layout version', async () => {
     const schema = newSchema('newer');
     const first = postgresLog({ connectionString: pgUrl, schema });

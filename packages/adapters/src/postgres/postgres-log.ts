@@ -3,6 +3,7 @@ import {
   InternalError,
   InvalidArgumentError,
   isOrdoError,
+  LogCorruptError,
   LogHeadMovedError,
   LogStoreError,
   StoreClosedError,
@@ -227,8 +228,10 @@ class PostgresLog implements LogStore {
     const rows = result.rows as { at: string; body: string }[];
     const records = rows.map((row, index) => {
       const position = positionFromText(this.tables.records, row.at);
-      // Gapless by construction; a hole here means someone edited the table by hand.
-      if (position !== from + index) throw new InternalError(`records table has a gap before position ${position}`);
+      // Gapless by construction; a hole here means the table was damaged or edited by hand.
+      if (position !== from + index) {
+        throw new LogCorruptError({ file: this.tables.records, offset: from + index, reason: `position ${from + index} is missing` });
+      }
       return decodeRecord(this.tables.records, position, row.body);
     });
     // Only rows actually returned prove that a position exists.
