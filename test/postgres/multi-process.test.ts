@@ -7,6 +7,7 @@ import { describePostgres, dropSchemas, pgUrl, uniqueSchema } from './pg-test-en
 import { StoreChildProcess, type ChildEvent } from './store-child-process.js';
 
 const schema = uniqueSchema('multi');
+const requestsSchema = uniqueSchema('requests');
 const survivors = 4;
 const incrementsPerWorker = 250; // 4 survivors x 250 = 1,000 read-modify-write transactions
 const createsPerWorker = 40;
@@ -55,7 +56,7 @@ function checkCountersAndNames(records: readonly LogRecord[]): { increments: num
 }
 
 describePostgres('postgres log: many processes on one log', () => {
-  afterAll(() => dropSchemas([schema]));
+  afterAll(() => dropSchemas([schema, requestsSchema]));
 
   it('keeps one gapless total order with contended transactions, and survives a killed process', async () => {
     const setup = await openStore({ entities: [Counter], log: postgresLog({ connectionString: pgUrl, schema }) });
@@ -106,5 +107,28 @@ describePostgres('postgres log: many processes on one log', () => {
     for (const [id, value] of values) expect(setup.get(Counter, id)?.data.value).toBe(value);
     expect(setup.position).toBe(records.length);
     await setup.close();
+  });
+
+  it('gives every process the one outcome of a request that several of them run at once (I7)', async () => {
+    const count = 60;
+    const children = await Promise.all(Array.from({ length: survivors }, (_, worker) => StoreChildProcess.start(requestsSchema, worker)));
+    const answers = await Promise.all(children.map((child) => child.ask({ cmd: 'requests', count }, 'requested')));
+    await Promise.all(children.map((child) => child.close()));
+    const log = postgresLog({ connectionString: pgUrl, schema: requestsSchema });
+    const { head } = await log.open();
+    const records = await log.read(1, head + 1);
+    await log.close();
+    // Exactly one record per request, whichever process won it.
+    expect(records.map((entry) => entry.requestId).sort()).toEqual(Array.from({ length: count }, (_, index) => `request-${index}`).sort());
+    const byRequest = new Map(records.map((entry) => [entry.requestId, entry]));
+    for (const answer of answers) {
+      for (const outcome of answer.outcomes as { requestId: string; position: number; txId: string; value: string }[]) {
+        const logged = byRequest.get(outcome.requestId)!;
+        expect([outcome.position, outcome.txId, outcome.value]).toEqual([logged.position, logged.txId, logged.result]);
+      }
+    }
+    // The requests were contended: more than one process won some of them.
+    const winners = new Set(records.map((entry) => (entry.changes[0] as { data: { worker: number } }).data.worker));
+    expect(winners.size).toBeGreaterThan(1);
   });
 });

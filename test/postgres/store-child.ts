@@ -10,6 +10,7 @@ import { Counter, counterIds, Item } from './counter-model.js';
  * - { cmd: 'increment', id }            -> { event: 'incremented', position, value, txId }
  * - { cmd: 'readCounter', id }          -> { event: 'read', value, position } (read-only transaction)
  * - { cmd: 'contend', ... }             -> many { event: 'ack', ... }, then { event: 'contended', ... }
+ * - { cmd: 'requests', count }          -> { event: 'requested', outcomes: [{ requestId, position, txId, value }] }
  * - { cmd: 'close' }                    -> exits
  * Started as `node --conditions=@ordo/source --import tsx store-child.ts <url> <schema> <worker>`.
  */
@@ -91,13 +92,30 @@ async function digest(source: Store): Promise<string> {
   return hash.digest('hex');
 }
 
+/**
+ * Runs the same requests every other child runs, each with its own requestId, one after the
+ * other, starting at a different one in each child: whichever process commits a request
+ * first, every process must get that one outcome (I7).
+ */
+async function requests(count: number): Promise<void> {
+  const outcomes = [];
+  for (let step = 0; step < count; step += 1) {
+    const index = (step + worker * Math.ceil(count / 4)) % count;
+    const requestId = `request-${index}`;
+    const result = await store.transact((tx) => tx.create(Item, { name: `requested-${index}`, worker }).id, { requestId });
+    outcomes.push({ requestId, position: result.position, txId: result.txId, value: result.value });
+  }
+  send({ event: 'requested', outcomes });
+}
+
 async function handle(line: string): Promise<void> {
-  const command = JSON.parse(line) as { cmd: string; id?: string };
+  const command = JSON.parse(line) as { cmd: string; id?: string; count?: number };
   if (command.cmd === 'increment') send({ event: 'incremented', ...(await increment(command.id!)) });
   else if (command.cmd === 'readCounter') {
     const result = await store.transact((tx) => tx.require(Counter, command.id!).data.value);
     send({ event: 'read', value: result.value, position: result.position });
   } else if (command.cmd === 'contend') await contend(command as unknown as ContendCommand);
+  else if (command.cmd === 'requests') await requests(command.count!);
   else if (command.cmd === 'close') {
     await store.close();
     process.exit(0);
