@@ -10,6 +10,12 @@ import { TcpProxy } from './tcp-proxy.js';
 const schemas: string[] = [];
 const admin = new pg.Client({ connectionString: pgUrl });
 
+/** A proxy in front of the server ORDO_PG_URL names. */
+function startProxy(): Promise<TcpProxy> {
+  const server = new URL(pgUrl);
+  return TcpProxy.start(server.hostname || '127.0.0.1', Number(server.port || 5432));
+}
+
 function viaProxy(proxy: TcpProxy): string {
   const url = new URL(pgUrl);
   url.hostname = '127.0.0.1';
@@ -52,7 +58,7 @@ describePostgres('postgres log: a connection lost during an append', () => {
   });
 
   it('resolves when the batch committed but the answer was lost, and appends again', async () => {
-    const proxy = await TcpProxy.start('127.0.0.1', Number(new URL(pgUrl).port || 5432));
+    const proxy = await startProxy();
     const schema = uniqueSchema('lost_answer');
     schemas.push(schema);
     const log = postgresLog({ connectionString: viaProxy(proxy), schema });
@@ -68,7 +74,7 @@ describePostgres('postgres log: a connection lost during an append', () => {
   });
 
   it('rejects with LogStoreError when the batch cannot have committed, writes nothing, and appends again', async () => {
-    const proxy = await TcpProxy.start('127.0.0.1', Number(new URL(pgUrl).port || 5432));
+    const proxy = await startProxy();
     const schema = uniqueSchema('lost_waiting');
     schemas.push(schema);
     const application = `ordo_${schema}`.slice(0, 60);
