@@ -13,8 +13,8 @@ export interface AppendStatementOptions {
 }
 
 /**
- * The statement that appends `batch`; its row count is 0 when the guard found the head
- * elsewhere (see below) and positive when the batch went in.
+ * The statements that append a batch; a statement's row count is 0 when the guard found the
+ * head elsewhere (see below) and positive when the batch went in.
  *
  * One append is one autocommit statement, so one round trip and one COMMIT (one WAL flush)
  * for the whole batch, however many records the core grouped into it.
@@ -39,36 +39,49 @@ export interface AppendStatementOptions {
  * When `notify` is set, the same statement NOTIFYs the new head; PostgreSQL delivers it on
  * commit, and only if rows were inserted.
  */
-export function appendQuery(tables: PostgresTables, batch: EncodedBatch, options: AppendStatementOptions): PostgresQuery {
-  const guard = options.guarded
-    ? `WHERE $1::bigint = 1 OR EXISTS (SELECT 1 FROM ${tables.records} WHERE position = $1::bigint - 1)`
-    : '';
-  const variant = `${options.guarded ? 'guarded' : 'seen'}_${options.notify ? 'notify' : 'quiet'}_${tables.schema}`;
-  if (batch.records.length === 1) {
-    // The common case at low load has its own statements: no arrays to encode and unnest, and
-    // without a NOTIFY not even a RETURNING (the row count tells whether the row went in).
-    const insert = `INSERT INTO ${tables.records} (position, tx_id, request_id, record) SELECT $1, $2, $3, $4::json ${guard}`;
-    const values = [batch.first, batch.txIds[0], batch.requestIds[0], batch.records[0]];
-    if (!options.notify) return { name: `ordo_append_one_${variant}`, text: insert, values };
-    return {
-      name: `ordo_append_one_${variant}`,
-      text: `${insert} RETURNING pg_notify($5, $1::text) AS notified`,
-      values: [...values, tables.channel],
-    };
+export class AppendStatements {
+  /** Statement texts by variant, built once: an append is the hot path. */
+  private readonly texts = new Map<string, string>();
+
+  constructor(private readonly tables: PostgresTables) {}
+
+  query(batch: EncodedBatch, options: AppendStatementOptions): PostgresQuery {
+    const one = batch.records.length === 1;
+    const name = `ordo_append_${one ? 'one' : 'many'}_${options.guarded ? 'guarded' : 'seen'}_${options.notify ? 'notify' : 'quiet'}_${this.tables.schema}`;
+    let text = this.texts.get(name);
+    if (text === undefined) {
+      text = one ? appendOneText(this.tables, options) : appendManyText(this.tables, options);
+      this.texts.set(name, text);
+    }
+    const channel = options.notify ? [this.tables.channel] : [];
+    if (one) return { name, text, values: [batch.first, batch.txIds[0], batch.requestIds[0], batch.records[0], ...channel] };
+    // The records travel as one text, one per line: JSON.stringify never writes a line break
+    // (it escapes them inside strings), and a plain text needs none of the quoting and escaping
+    // of an array literal, which would cost the client and the server a pass over every byte.
+    return { name, text, values: [batch.first, batch.txIds, batch.requestIds, batch.records.join('\n'), ...channel] };
   }
-  // The records travel as one text, one per line: JSON.stringify never writes a line break
-  // (it escapes them inside strings), and a plain text needs none of the quoting and escaping
-  // of an array literal, which would cost the client and the server a pass over every byte.
+}
+
+function guardOf(tables: PostgresTables, options: AppendStatementOptions): string {
+  return options.guarded ? `WHERE $1::bigint = 1 OR EXISTS (SELECT 1 FROM ${tables.records} WHERE position = $1::bigint - 1)` : '';
+}
+
+/**
+ * The common case at low load has its own statements: no arrays to encode and unnest, and
+ * without a NOTIFY not even a RETURNING (the row count tells whether the row went in).
+ */
+function appendOneText(tables: PostgresTables, options: AppendStatementOptions): string {
+  const insert = `INSERT INTO ${tables.records} (position, tx_id, request_id, record) SELECT $1, $2, $3, $4::json ${guardOf(tables, options)}`;
+  return options.notify ? `${insert} RETURNING pg_notify($5, $1::text) AS notified` : insert;
+}
+
+function appendManyText(tables: PostgresTables, options: AppendStatementOptions): string {
   const notify = options.notify ? `pg_notify($5, (max(position))::text)` : 'NULL';
-  return {
-    name: `ordo_append_many_${variant}`,
-    text: `WITH inserted AS (
-        INSERT INTO ${tables.records} (position, tx_id, request_id, record)
-        SELECT $1::bigint + batch.ordinal - 1, batch.tx_id, batch.request_id, batch.record::json
-        FROM unnest($2::text[], $3::text[], string_to_array($4, E'\\n')) WITH ORDINALITY AS batch (tx_id, request_id, record, ordinal)
-        ${guard}
-        RETURNING position)
-      SELECT ${notify} AS notified FROM inserted HAVING count(*) > 0`,
-    values: [batch.first, batch.txIds, batch.requestIds, batch.records.join('\n'), ...(options.notify ? [tables.channel] : [])],
-  };
+  return `WITH inserted AS (
+      INSERT INTO ${tables.records} (position, tx_id, request_id, record)
+      SELECT $1::bigint + batch.ordinal - 1, batch.tx_id, batch.request_id, batch.record::json
+      FROM unnest($2::text[], $3::text[], string_to_array($4, E'\\n')) WITH ORDINALITY AS batch (tx_id, request_id, record, ordinal)
+      ${guardOf(tables, options)}
+      RETURNING position)
+    SELECT ${notify} AS notified FROM inserted HAVING count(*) > 0`;
 }

@@ -13,7 +13,7 @@ import {
   type Snapshot,
 } from '@ordo/core';
 import { settleLostAppend } from './append-outcome.js';
-import { appendQuery, type AppendStatementOptions } from './append-statement.js';
+import { AppendStatements, type AppendStatementOptions } from './append-statement.js';
 import { HeadWatcher } from './head-watcher.js';
 import { describeError, failedBeforeCommit, isUniqueViolation, violatedConstraint } from './postgres-errors.js';
 import type { PostgresPool } from './postgres-pool.js';
@@ -109,6 +109,7 @@ class PostgresLog implements LogStore {
   private readonly writer: WriterConnection;
   private readonly watcher: HeadWatcher;
   private readonly announcer: HeadAnnouncer;
+  private readonly statements: AppendStatements;
   /**
    * The highest position this instance has seen committed (open, head, read, its own appends).
    * Rows are never deleted, so that row exists for good: an append right after it needs no
@@ -131,6 +132,7 @@ class PostgresLog implements LogStore {
     this.tables = input.tables;
     this.snapshotEvery = input.snapshotEvery;
     this.writer = new WriterConnection(input.pool, input.appendTimeoutMs);
+    this.statements = new AppendStatements(input.tables);
     this.watcher = new HeadWatcher({
       pool: input.pool,
       channel: input.tables.channel,
@@ -151,9 +153,9 @@ class PostgresLog implements LogStore {
   async append(records: readonly LogRecord[]): Promise<void> {
     this.assertOpen();
     const batch = encodeBatch(records);
-    let writer;
+    let writer = this.writer.ready();
     try {
-      writer = await this.writer.acquire();
+      writer ??= await this.writer.acquire();
     } catch (error) {
       // Nothing was sent: the batch is certainly not in the log.
       throw new LogStoreError({ store: this.name, message: `cannot connect to append: ${describeError(error)}`, cause: error });
@@ -181,7 +183,7 @@ class PostgresLog implements LogStore {
   ): Promise<{ written: boolean }> {
     let result;
     try {
-      result = await writer.client.query(appendQuery(this.tables, batch, options));
+      result = await writer.client.query(this.statements.query(batch, options));
     } catch (error) {
       if (failedBeforeCommit(error)) return await this.rejectFailedAppend(batch.first, error);
       this.writer.discard(error);

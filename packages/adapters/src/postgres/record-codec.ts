@@ -16,19 +16,20 @@ export function encodeBatch(records: readonly LogRecord[]): EncodedBatch {
   const first = records[0]?.position;
   if (first === undefined) throw new InternalError('append of an empty batch');
   if (!Number.isSafeInteger(first) || first < 1) throw new InternalError(`append batch starts at position ${first}`);
-  const seenRequestIds = new Set<string>();
+  let seenRequestIds: Set<string> | undefined;
   const batch: EncodedBatch = { first, txIds: [], requestIds: [], records: [] };
-  records.forEach((record, index) => {
+  for (const [index, record] of records.entries()) {
     if (record.position !== first + index) throw new InternalError('append batch positions are not consecutive');
     if (typeof record.txId !== 'string' || record.txId.length === 0) throw new InternalError(`record ${record.position} has no txId`);
     if (record.requestId !== undefined) {
+      seenRequestIds ??= new Set();
       if (seenRequestIds.has(record.requestId)) throw new InternalError(`requestId ${record.requestId} twice in one batch`);
       seenRequestIds.add(record.requestId);
     }
     batch.txIds.push(record.txId);
     batch.requestIds.push(record.requestId ?? null);
     batch.records.push(JSON.stringify(record));
-  });
+  }
   return batch;
 }
 

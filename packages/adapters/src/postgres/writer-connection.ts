@@ -25,6 +25,11 @@ export class WriterConnection {
     private readonly appendTimeoutMs: number,
   ) {}
 
+  /** The connection, when one is open and healthy: the common case needs no await. */
+  ready(): Writer | undefined {
+    return this.lostError === undefined ? this.writer : undefined;
+  }
+
   async acquire(): Promise<Writer> {
     // A connection that broke while idle has sent nothing of the next batch: replace it first.
     if (this.writer !== undefined && this.lostError !== undefined) this.discard(this.lostError);
