@@ -3,8 +3,8 @@
  *
  *   node --conditions=@ordo/source --import tsx scripts/soak.ts [--minutes 10] [--seed 123]
  *
- * Phases, repeated until the time is up: deterministic memory simulations (list-append and
- * registers, with injected faults and crashes), file log runs with SIGKILL of the store
+ * Phases, repeated until the time is up: deterministic memory simulations (list-append,
+ * registers, capacity and unique names; with injected faults and crashes), file log runs with SIGKILL of the store
  * process, PostgreSQL runs with several processes (when ORDO_PG_URL or the default server
  * answers), and the fuzz suites with a fresh seed and 20 times the runs. Every failing seed
  * is printed with the command that replays it; the last line is the summary, and the exit
@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { runWithChildren } from '../test/simulation/child-run.js';
 import { runListAppendSimulation } from '../test/simulation/list-append-simulation.js';
+import { runPredicateSimulation } from '../test/simulation/predicate-simulation.js';
 import { runRegisterSimulation } from '../test/simulation/register-simulation.js';
 import { withWatchdog } from '../test/simulation/watchdog.js';
 
@@ -84,6 +85,12 @@ async function memoryRound(seed: number): Promise<void> {
       detail: result.result.message,
     };
   });
+  const predicates = runPredicateSimulation({ seed, clients: 8, txnsPerClient: 100, nodes: 1 + (seed % 3), faults, crashChance: 0.01 });
+  await guarded(`memory capacity and unique names seed ${seed} (replay: ORDO_SIM_SEED=${seed})`, predicates, (result) => ({
+    operations: result.committed,
+    anomalies: result.violations.length + result.untyped.length,
+    detail: result.violations.slice(0, 20).join('\n'),
+  }));
 }
 
 async function childRound(seed: number, serverArgs: string[], children: number, what: string): Promise<void> {

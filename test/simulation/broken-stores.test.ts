@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { noFaults } from './faulty-log.js';
 import { runListAppendSimulation } from './list-append-simulation.js';
+import { runPredicateSimulation } from './predicate-simulation.js';
 import { runRegisterSimulation } from './register-simulation.js';
 import type { SimulationVariant } from './sim-cluster.js';
 import { withWatchdog } from './watchdog.js';
@@ -14,7 +15,7 @@ const runLimitMs = 5_000;
 let caught = 0;
 
 afterAll(() => {
-  console.log(`broken store variants: runs=5 caught=${caught} (each must be caught)`);
+  console.log(`broken store variants: runs=6 caught=${caught} (each must be caught)`);
 });
 
 async function listAppend(variant: SimulationVariant, nodes: number, crashChance: number) {
@@ -75,10 +76,19 @@ describe('the checkers catch deliberately broken stores', () => {
     caught += 1;
   });
 
+  it('a capacity check that reads outside the transaction: hosts over capacity (write skew)', async () => {
+    const run = runPredicateSimulation({ seed: 1, clients: 5, txnsPerClient: 40, nodes: 2, faults: noFaults, crashChance: 0, unvalidatedFind: true });
+    const result = await withWatchdog(run, runLimitMs, 'broken variant unvalidated find');
+    expect(result.violations.some((violation) => violation.includes('slots'))).toBe(true);
+    caught += 1;
+  });
+
   it('the same workloads on the correct store find nothing', async () => {
     const list = await listAppend('correct', 2, 0.03);
     const register = await registers('correct', 2, 0.03);
     expect(list.report.describe()).toBe('');
     expect(register.result.verdict).toBe('ok');
+    const predicates = await runPredicateSimulation({ seed: 1, clients: 5, txnsPerClient: 40, nodes: 2, faults: noFaults, crashChance: 0 });
+    expect(predicates.violations).toEqual([]);
   });
 });

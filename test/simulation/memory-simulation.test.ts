@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FaultRates } from './faulty-log.js';
 import { runListAppendSimulation, type ListAppendSimulationOptions, type SimulationResult } from './list-append-simulation.js';
+import { runPredicateSimulation } from './predicate-simulation.js';
 import { runRegisterSimulation } from './register-simulation.js';
 import { RunSummary, seedsFor } from './run-summary.js';
 import { checkPositions } from './sim-cluster.js';
@@ -38,9 +39,10 @@ function explain(result: SimulationResult): string {
 
 const listSummary = new RunSummary('memory simulation, list-append (strict serializability)');
 const registerSummary = new RunSummary('memory simulation, registers (linearizability)');
+const predicateSummary = new RunSummary('memory simulation, capacity and unique names (write skew, phantoms)');
 
 afterAll(() => {
-  console.log(`${listSummary.line()}\n${registerSummary.line()}`);
+  console.log(`${listSummary.line()}\n${registerSummary.line()}\n${predicateSummary.line()}`);
 });
 
 describe('deterministic simulation on the memory log', () => {
@@ -72,6 +74,16 @@ describe('deterministic simulation on the memory log', () => {
     expect(result.untyped, why).toEqual([]);
     expect(result.result.verdict, why).toBe('ok');
     expect(result.stateMismatches, why).toEqual([]);
+  });
+
+  it.each(seedsFor(1, 15))('predicate seed %i: no host over capacity and no name twice, at any position', async (seed) => {
+    const run = runPredicateSimulation({ seed, clients: 5, txnsPerClient: 40, nodes: 1 + (seed % 3), faults, crashChance: 0.01 });
+    const result = await withWatchdog(run, runLimitMs, `predicate seed ${seed} (replay with ORDO_SIM_SEED=${seed})`);
+    predicateSummary.add(result.committed, result.violations.length);
+    const why = `seed ${seed}; replay with ORDO_SIM_SEED=${seed}\n${result.violations.slice(0, 10).join('\n')}\n${result.untyped.map(String).join('\n')}`;
+    expect(result.untyped, why).toEqual([]);
+    expect(result.violations, why).toEqual([]);
+    expect(result.records).toBeGreaterThan(20);
   });
 
   it('replays a seed exactly: the same log, byte for byte, and the same history', async () => {
