@@ -93,6 +93,7 @@ describePostgres('postgres log: a connection lost during an append', () => {
     await admin.query('COMMIT');
     expect(isOrdoError(error, 'LOG_STORE_FAILED'), String(error)).toBe(true);
     expect(String(error)).toMatch(/not written/);
+    expect(error).toMatchObject({ code: 'LOG_STORE_FAILED', outcome: 'not-written' });
     expect(await log.read(1, 10)).toEqual(records(1, 2));
     await log.append(records(3, 1));
     expect(await log.head()).toBe(3);

@@ -226,16 +226,18 @@ export class LogLockedError extends OrdoError {
 }
 
 /**
- * The log store failed to read or write (I/O error, lost connection). The outcome of an append
- * that failed this way is unknown to the store until it reopens; a store that cannot know
- * refuses further writes.
+ * The log store failed to read or write (I/O error, lost connection). For a failed append,
+ * `outcome` says whether the store knows the batch is not in the log ('not-written') or cannot
+ * tell ('unknown'); see `LogStore.append` for what a store does next.
  */
 export class LogStoreError extends OrdoError {
   readonly store: string;
+  readonly outcome: 'not-written' | 'unknown';
 
-  constructor(input: { store: string; message: string; cause?: unknown }) {
+  constructor(input: { store: string; message: string; cause?: unknown; outcome?: 'not-written' | 'unknown' }) {
     super('LOG_STORE_FAILED', `${input.store} log store: ${input.message}`, { cause: input.cause });
     this.store = input.store;
+    this.outcome = input.outcome ?? 'unknown';
   }
 }
 

@@ -46,8 +46,11 @@ export interface LogStore {
    *
    * Rejects with:
    * - `LogHeadMovedError` when another writer moved the head (nothing of this batch was written);
-   * - `LogStoreError` when the outcome is unknown or the write failed; a store that cannot
-   *   tell whether the batch is in the log refuses further appends until it is reopened;
+   * - `LogStoreError` when the write failed (`outcome` 'not-written') or its outcome is unknown
+   *   ('unknown'). A store whose next append could silently build on top of a lost batch (the
+   *   file store) refuses further appends until it is reopened; a store whose positions are
+   *   decided by the database (PostgreSQL's primary key) may go on: if the lost batch did
+   *   commit, the next append fails with `LogHeadMovedError` and the owner reads it;
    * - `LogReadOnlyError` for a store opened read-only;
    * - `InternalError` when the batch is malformed (a bug in the caller).
    * A batch that is rejected is never partially visible to `read`.

@@ -36,6 +36,7 @@ export async function settleLostAppend(input: {
         store: 'postgres',
         message: `append of positions ${rangeOf(input.records)} failed and was not written: ${describeError(input.cause)}`,
         cause: input.cause,
+        outcome: 'not-written',
       });
     } catch (error) {
       if (error instanceof LogStoreError || error instanceof InternalError) throw error;

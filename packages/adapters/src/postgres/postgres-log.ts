@@ -160,7 +160,7 @@ class PostgresLog implements LogStore {
       writer ??= await this.writer.acquire();
     } catch (error) {
       // Nothing was sent: the batch is certainly not in the log.
-      throw new LogStoreError({ store: this.name, message: `cannot connect to append: ${describeError(error)}`, cause: error });
+      throw new LogStoreError({ store: this.name, message: `cannot connect to append: ${describeError(error)}`, cause: error, outcome: 'not-written' });
     }
     const head = batch.first + records.length - 1;
     const notified = this.announcer.begin(head);
@@ -205,7 +205,7 @@ class PostgresLog implements LogStore {
   /** The server refused the statement, so nothing of the batch is in the log; say why. */
   private async rejectFailedAppend(first: number, error: unknown): Promise<never> {
     if (!isUniqueViolation(error)) {
-      throw new LogStoreError({ store: this.name, message: `append failed: ${describeError(error)}`, cause: error });
+      throw new LogStoreError({ store: this.name, message: `append failed: ${describeError(error)}`, cause: error, outcome: 'not-written' });
     }
     const actual = await this.head();
     // A unique violation without a moved head means the caller appended a requestId that is
