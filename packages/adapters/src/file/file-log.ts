@@ -199,8 +199,9 @@ class FileLog implements LogStore {
     if (created !== undefined) this.segments.push(created);
     this.headPosition = firstPosition + records.length - 1;
     this.cache.add(records);
-    // Queued behind this append and before the next one, so zeros never overlap a frame.
-    if (writer.wantsRoom()) void this.appends.run(() => writer.makeRoom());
+    // Queued behind this append and before the next one, so zeros never overlap a frame; and
+    // skipped after a failed append, whose bytes are left as they are for the next open to judge.
+    if (writer.wantsRoom()) void this.appends.run(async () => (this.failure === undefined ? writer.makeRoom() : undefined));
   }
 
   private checkWritable(): void {
