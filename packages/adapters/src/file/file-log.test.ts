@@ -311,6 +311,21 @@ describe('file log: snapshots', () => {
     expect(isOrdoError(await failureOf(fileLog(options).open()), 'LOG_CORRUPT')).toBe(true);
   });
 
+  it('refuses a log that lost records a snapshot covers, rather than reusing their positions', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir, preallocateBytes: 0 });
+    for (let position = 1; position <= 9; position += 1) await log.append([record(position)]);
+    await log.writeSnapshot!(snapshotAt(7));
+    await log.close();
+    const path = join(dir, segmentFiles(dir)[0]!);
+    const bytes = readFileSync(path);
+    const frameBytes = (bytes.length - segmentHeaderBytes) / 9;
+    writeFileSync(path, bytes.subarray(0, segmentHeaderBytes + 5 * frameBytes)); // records 6..9 lost
+    const error = await failureOf(fileLog({ dir }).open());
+    expect(isOrdoError(error, 'LOG_CORRUPT'), String(error)).toBe(true);
+    expect((error as LogCorruptError).message).toContain('snapshot at 7');
+  });
+
   it('surfaces snapshotEvery and checks it', () => {
     expect(fileLog({ dir: freshDir(), snapshotEvery: 500 }).snapshotEvery).toBe(500);
     expect(fileLog({ dir: freshDir() }).snapshotEvery).toBe(100_000);

@@ -1,5 +1,5 @@
 import { LogCorruptError, type Snapshot } from '@ordo/core';
-import { damagedSuffix, parseSegmentFileName, parseSnapshotFileName, pathIn, temporarySuffix } from './dir-layout.js';
+import { damagedSuffix, parseSegmentFileName, parseSnapshotFileName, pathIn, snapshotFileName, temporarySuffix } from './dir-layout.js';
 import type { FileLogFileSystem } from './file-system.js';
 import type { Segment } from './segment.js';
 import { scanSegment } from './segment-scanner.js';
@@ -21,25 +21,51 @@ export interface RecoveredLog {
 }
 
 /**
- * Brings a log directory to a known state on open: verifies every segment, cuts a torn tail,
- * picks the newest valid snapshot, and checks that the records after it are all present.
+ * Brings a log directory to a known state on open: verifies every segment, picks the newest
+ * valid snapshot, and checks that the records after it are all present. Only then, when the
+ * log is accepted, does it change files (cut a torn tail, set damaged snapshots aside, remove
+ * leftovers): a refused log is left exactly as it was found, for a person to inspect.
  */
 export async function recoverDir(input: RecoverInput): Promise<RecoveredLog> {
   const names = (await input.fileSystem.list(input.dir)).sort();
-  if (input.writable) await removeLeftovers(input, names);
-  const segments = await recoverSegments(input, names);
+  const scanned = await scanSegments(input, names);
+  const segments = scanned.filter((entry) => entry.keep).map((entry) => entry.segment);
   const head = segments.at(-1)?.lastPosition ?? 0;
+  refuseLostRecords(input, names, segments, head);
   const firstAvailable = segments[0]?.firstPosition ?? head + 1;
-  const snapshot = await newestValidSnapshot(input, names, { head, firstAvailable });
+  const chosen = await newestValidSnapshot(input, names, { head, firstAvailable });
   const first = segments[0];
-  if (first !== undefined && first.firstPosition > 1 && (snapshot?.position ?? 0) < first.firstPosition - 1) {
+  if (first !== undefined && first.firstPosition > 1 && (chosen.snapshot?.position ?? 0) < first.firstPosition - 1) {
     throw new LogCorruptError({
       file: first.path,
       offset: 0,
       reason: `records before ${first.firstPosition} were pruned and no valid snapshot covers them`,
     });
   }
-  return { segments, head, snapshot };
+  if (input.writable) {
+    await removeLeftovers(input, names);
+    for (const path of chosen.damaged) await input.fileSystem.rename(path, `${path}${damagedSuffix}`);
+    for (const entry of scanned) if (entry.torn) await cutTornTail(input, entry.segment);
+  }
+  return { segments, head, snapshot: chosen.snapshot };
+}
+
+/**
+ * A snapshot is only ever written at or below the acknowledged head, so a snapshot past the
+ * head means the log lost acknowledged records (a disk that dropped a segment's tail, or a
+ * crash with durability 'none'). Opening anyway would reuse those positions, and a later open
+ * would fold the new records onto the old snapshot: refuse instead.
+ */
+function refuseLostRecords(input: RecoverInput, names: readonly string[], segments: readonly Segment[], head: number): void {
+  const snapshotPositions = names.map((name) => parseSnapshotFileName(name)).filter((position): position is number => position !== undefined);
+  const beyond = Math.max(...snapshotPositions, 0);
+  if (beyond <= head) return;
+  const last = segments.at(-1);
+  throw new LogCorruptError({
+    file: last?.path ?? pathIn(input.dir, snapshotFileName(beyond)),
+    offset: last?.endOffset ?? 0,
+    reason: `the log ends at record ${head}, but a snapshot at ${beyond} exists: acknowledged records are missing`,
+  });
 }
 
 async function removeLeftovers(input: RecoverInput, names: readonly string[]): Promise<void> {
@@ -49,35 +75,40 @@ async function removeLeftovers(input: RecoverInput, names: readonly string[]): P
   }
 }
 
-async function recoverSegments(input: RecoverInput, names: readonly string[]): Promise<Segment[]> {
+interface ScannedEntry {
+  readonly segment: Segment;
+  /** The segment ends in a torn write to cut on a writable open. */
+  readonly torn: boolean;
+  /** False for a last segment whose only content is a torn write: it holds no record. */
+  readonly keep: boolean;
+}
+
+async function scanSegments(input: RecoverInput, names: readonly string[]): Promise<ScannedEntry[]> {
   const found = names.flatMap((name) => {
     const firstPosition = parseSegmentFileName(name);
     return firstPosition === undefined ? [] : [{ name, firstPosition }];
   });
   found.sort((a, b) => a.firstPosition - b.firstPosition);
-  const segments: Segment[] = [];
+  const entries: ScannedEntry[] = [];
   for (const [index, entry] of found.entries()) {
     const path = pathIn(input.dir, entry.name);
-    const previous = segments.at(-1);
+    const previous = entries.at(-1)?.segment;
     if (previous !== undefined && entry.firstPosition !== previous.lastPosition + 1) {
       throw new LogCorruptError({ file: path, offset: 0, reason: `segment starts at ${entry.firstPosition}, but the log before it ends at ${previous.lastPosition}` });
     }
     const isLast = index === found.length - 1;
-    const scanned = await scanSegment({ fileSystem: input.fileSystem, ...entry, path, isLast, chunkBytes: input.scanChunkBytes });
-    const keep = scanned.torn === undefined ? true : await cutTornTail(input, scanned.segment);
-    if (keep) segments.push(scanned.segment);
+    const { segment, torn } = await scanSegment({ fileSystem: input.fileSystem, ...entry, path, isLast, chunkBytes: input.scanChunkBytes });
+    entries.push({ segment, torn: torn !== undefined, keep: torn === undefined || segment.lastPosition >= segment.firstPosition });
   }
-  return segments;
+  return entries;
 }
 
-/** Cuts the unacknowledged bytes of the last segment; returns false when the segment is removed. */
-async function cutTornTail(input: RecoverInput, segment: Segment): Promise<boolean> {
-  const holdsRecords = segment.lastPosition >= segment.firstPosition;
-  if (!input.writable) return holdsRecords;
-  if (!holdsRecords) {
+/** Cuts the unacknowledged bytes of the last segment, or removes it when it holds no record. */
+async function cutTornTail(input: RecoverInput, segment: Segment): Promise<void> {
+  if (segment.lastPosition < segment.firstPosition) {
     await input.fileSystem.remove(segment.path);
     if (input.durable) await input.fileSystem.syncDirectory(input.dir);
-    return false;
+    return;
   }
   const handle = await input.fileSystem.open(segment.path, 'append');
   try {
@@ -86,28 +117,26 @@ async function cutTornTail(input: RecoverInput, segment: Segment): Promise<boole
   } finally {
     await handle.close();
   }
-  return true;
 }
 
 async function newestValidSnapshot(
   input: RecoverInput,
   names: readonly string[],
   log: { head: number; firstAvailable: number },
-): Promise<Snapshot | undefined> {
+): Promise<{ snapshot: Snapshot | undefined; damaged: string[] }> {
+  const damaged: string[] = [];
   const candidates = names.flatMap((name) => {
     const position = parseSnapshotFileName(name);
     return position === undefined ? [] : [{ name, position }];
   });
   candidates.sort((a, b) => b.position - a.position);
   for (const candidate of candidates) {
-    // A snapshot past the head (possible only after a crash with durability 'none') cannot be trusted.
-    if (candidate.position > log.head) continue;
     // Older snapshots cannot help either: the records right after them are gone.
-    if (candidate.position < log.firstAvailable - 1) return undefined;
+    if (candidate.position < log.firstAvailable - 1) break;
     const path = pathIn(input.dir, candidate.name);
     const read = await readSnapshotFile(input.fileSystem, path);
-    if ('snapshot' in read && read.snapshot.position === candidate.position) return read.snapshot;
-    if (input.writable) await input.fileSystem.rename(path, `${path}${damagedSuffix}`);
+    if ('snapshot' in read && read.snapshot.position === candidate.position) return { snapshot: read.snapshot, damaged };
+    damaged.push(path);
   }
-  return undefined;
+  return { snapshot: undefined, damaged };
 }
