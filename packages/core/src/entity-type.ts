@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidArgumentError, ValidationError, type ValidationIssue } from './errors.js';
+import { frozenJson, NotJsonError } from './json-data.js';
 import type { JsonObject } from './record.js';
 
 /** Keys of the entity envelope. Data may not try to set them: they are managed by Ordo. */
@@ -17,7 +18,9 @@ export interface EntityTypeOptions<Field extends string> {
 
 /**
  * A kind plus its schema and constraints. Unknown fields are rejected: Ordo makes the schema
- * strict, because a typo such as `memoryMb` silently dropped is worse than an error.
+ * strict, because a typo such as `memoryMb` silently dropped is worse than an error. Data is
+ * what the log stores, so it must be JSON: parse normalizes -0 to 0 and drops keys whose value
+ * is undefined, and rejects what JSON cannot hold (dates, maps, NaN) with the field's path.
  */
 export interface EntityType<Kind extends string = string, Schema extends AnyObjectSchema = AnyObjectSchema> {
   readonly kind: Kind;
@@ -60,7 +63,12 @@ export function defineEntity<Kind extends string, Schema extends AnyObjectSchema
     parse(data: unknown, id?: string) {
       const result = strict.safeParse(data);
       if (!result.success) throw new ValidationError({ kind, id, issues: result.error.issues.map(toIssue) });
-      return result.data as z.output<Schema> & JsonObject;
+      try {
+        return frozenJson(result.data) as z.output<Schema> & JsonObject;
+      } catch (error) {
+        if (!(error instanceof NotJsonError)) throw error;
+        throw new ValidationError({ kind, id, issues: [{ path: error.path, code: 'not_json', message: error.message }] });
+      }
     },
     checkEnvelope(data: object, id: string) {
       for (const key of managed) {

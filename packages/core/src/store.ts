@@ -14,7 +14,7 @@ import { Sequencer, type CommitOutcome } from './sequencer.js';
 import { loadSnapshot, toSnapshot } from './snapshot-codec.js';
 import { State, type EntityChange, type RequestOutcome } from './state.js';
 import { dumpState, type StateDump } from './state-dump.js';
-import { Transaction, type EntityOf, type Where } from './transaction.js';
+import { jsonMeta, Transaction, type EntityOf, type Where } from './transaction.js';
 import { monotonicUlids } from './ulid-source.js';
 import { Watcher, type WatchOptions } from './watch.js';
 
@@ -118,7 +118,8 @@ function registerTypes(entities: readonly EntityType[]): Map<string, EntityType>
 
 function checkRetries(retries: number): number {
   if (!Number.isSafeInteger(retries) || retries < 0 || retries > retriesMax) {
-    throw new InvalidArgumentError('retries', `must be an integer from 0 to ${retriesMax}, got ${String(retries)}`);
+    const shown = typeof retries === 'number' ? String(retries) : typeof retries;
+    throw new InvalidArgumentError('retries', `must be an integer from 0 to ${retriesMax}, got ${shown}`);
   }
   return retries;
 }
@@ -236,7 +237,8 @@ class OrdoStore implements Store {
   }
 
   private commit(tx: Transaction, value: unknown, options: TransactOptions): Promise<CommitOutcome | ReadOnlyOutcome> {
-    const meta = options.meta === undefined ? tx.meta : tx.meta === undefined ? options.meta : { ...options.meta, ...tx.meta };
+    const given = options.meta === undefined ? undefined : jsonMeta(options.meta);
+    const meta = given === undefined ? tx.meta : tx.meta === undefined ? given : { ...given, ...tx.meta };
     if (!tx.hasWrites && options.requestId === undefined && meta === undefined) return this.readOnlyOutcome(tx);
     return this.sequencer.submit({
       txId: this.ids(),

@@ -98,6 +98,48 @@ describe('entities and transactions', () => {
     expect(store.position).toBe(1);
   });
 
+  it('stores entity data as JSON: -0 and undefined keys are normalized, non-JSON values refused with their path', async () => {
+    const Blob = defineEntity('blob', z.object({ n: z.number(), note: z.string().optional(), extra: z.unknown().optional() }));
+    const store = await openStore({ entities: [Blob], log: memoryLog() });
+    const { value } = await store.transact((tx) => tx.create(Blob, { n: -0, note: undefined }));
+    expect(value.data).toStrictEqual({ n: 0 });
+    expect(Object.is(value.data.n, 0)).toBe(true);
+    const error = await failure(store.transact((tx) => tx.create(Blob, { n: 1, extra: { at: [new Date(0)] } })));
+    expect(error).toMatchObject({ code: 'VALIDATION_FAILED', kind: 'blob' });
+    expect((error as unknown as { issues: unknown[] }).issues[0]).toMatchObject({ path: ['extra', 'at', 0], code: 'not_json' });
+    expect(await failure(store.transact((tx) => tx.update(Blob, value.id, { n: 2 }), { meta: { when: new Date(0) } as never }))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      argument: 'meta',
+    });
+    expect(store.position).toBe(1);
+  });
+
+  it('turns immer refusals of a recipe into typed errors and passes errors of the recipe itself through', async () => {
+    const store = await open();
+    const vm = (await store.transact((tx) => tx.create(Vm, { name: 'a', memoryMiB: 1 }))).value;
+    const both = await failure(
+      store.transact((tx) =>
+        tx.update(Vm, vm.id, (draft) => {
+          draft.memoryMiB = 2;
+          return { name: 'b', memoryMiB: 3, tags: [] };
+        }),
+      ),
+    );
+    expect(both).toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'recipe' });
+    const own = new Error('mine');
+    expect(
+      await failure(
+        store.transact((tx) =>
+          tx.update(Vm, vm.id, () => {
+            throw own;
+          }),
+        ),
+      ),
+    ).toBe(own);
+    expect(await failure(store.transact(() => 1, { retries: Object.create(null) as number }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(store.position).toBe(1);
+  });
+
   it('refuses to change id, kind or version, through a patch or a recipe', async () => {
     const store = await open();
     const vm = (await store.transact((tx) => tx.create(Vm, { name: 'a', memoryMiB: 1 }))).value;

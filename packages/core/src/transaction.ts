@@ -12,6 +12,7 @@ import {
   AlreadyExistsError,
 } from './errors.js';
 import { deepFreeze } from './freeze.js';
+import { frozenJson, NotJsonError } from './json-data.js';
 import { fieldValue, isClaimable, isIndexValue, type IndexValue, type KindState } from './kind-state.js';
 import { ReadSet } from './read-set.js';
 import type { Entity, JsonObject } from './record.js';
@@ -140,7 +141,7 @@ export class Transaction {
   /** Attaches JSON metadata to the record this transaction commits (the operation runtime uses it). */
   setMeta(meta: JsonObject): void {
     this.checkOpen();
-    this.metadata = meta;
+    this.metadata = jsonMeta(meta);
   }
 
   get meta(): JsonObject | undefined {
@@ -290,7 +291,14 @@ function checkExpectedVersion(entity: Entity, expected: number | undefined): voi
 }
 
 function applyRecipe(type: EntityType, current: Entity, recipe: (draft: never) => unknown): unknown {
-  const next: unknown = produce(current.data, recipe as never);
+  let next: unknown;
+  try {
+    next = produce(current.data, recipe as never);
+  } catch (error) {
+    // Errors of the recipe's own code pass through; immer's refusals of what a recipe did are misuse.
+    if (error instanceof Error && error.message.startsWith('[Immer]')) throw new InvalidArgumentError('recipe', error.message);
+    throw error;
+  }
   if (typeof next === 'object' && next !== null) type.checkEnvelope(next, current.id);
   return next;
 }
@@ -305,4 +313,15 @@ function mergePatch(type: EntityType, current: Entity, patch: unknown): unknown 
   }
   type.checkEnvelope(patch, current.id);
   return Object.assign({}, current.data, patch);
+}
+
+/** Metadata goes into the record as it is: it must be a JSON object (normalized and frozen). */
+export function jsonMeta(meta: unknown): JsonObject {
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) throw new InvalidArgumentError('meta', 'must be a JSON object');
+  try {
+    return frozenJson(meta) as JsonObject;
+  } catch (error) {
+    if (!(error instanceof NotJsonError)) throw error;
+    throw new InvalidArgumentError('meta', `${error.path.join('.') || '(root)'}: ${error.message}`);
+  }
 }
