@@ -2,6 +2,7 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig({
   entry: {
+    index: 'src/index.ts',
     'file/index': 'src/file/index.ts',
     'postgres/index': 'src/postgres/index.ts',
     'hypervisor/index': 'src/hypervisor/index.ts',
