@@ -1,17 +1,14 @@
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { defineEntity, openStore, type LogRecord, type Store } from '@ordo/core';
+import { openStore, type LogRecord } from '@ordo/core';
 import { fileLog } from '@ordo/adapters/file';
 import { closedLoop, type BenchContext, type BenchResult, type BenchSuite } from '../harness.js';
+import { createItem, Item, itemsForUpdates, seedItems, updateRandomItem } from '../workloads.js';
 
 // The issue 3 benchmarks: Ordo on the file log store (durable: fdatasync before every
 // acknowledgement), the raw write + fdatasync rate of the same disk, replay without a
 // snapshot, and opening a store of 1,000,000 entities from its snapshot.
 // context.tempDir uses os.tmpdir(); on the development machine /tmp and /work are one disk.
-const Item = defineEntity('item', z.object({ name: z.string(), value: z.number().int() }));
-const itemsForUpdates = 10_000;
-const seedBatch = 1_000;
 const replayRecords = 500_000;
 const snapshotEntities = 1_000_000;
 const appendBatchRecords = 1_000;
@@ -53,17 +50,6 @@ function rawFdatasync(context: BenchContext, mode: 'append' | 'preallocated'): {
   };
 }
 
-async function seeded(store: Store): Promise<string[]> {
-  const ids: string[] = [];
-  for (let done = 0; done < itemsForUpdates; done += seedBatch) {
-    const { value } = await store.transact((tx) =>
-      Array.from({ length: seedBatch }, (_, index) => tx.create(Item, { name: `seed-${done + index}`, value: 0 }).id),
-    );
-    ids.push(...value);
-  }
-  return ids;
-}
-
 async function singleCaller(context: BenchContext, rows: Record<string, { system: string; operation: Operation }>): Promise<void> {
   const slices = new Map<string, BenchResult[]>(Object.keys(rows).map((key) => [key, []]));
   for (let slice = 0; slice < singleCallerSlices; slice += 1) {
@@ -91,14 +77,12 @@ async function singleCaller(context: BenchContext, rows: Record<string, { system
 
 async function storeWorkloads(context: BenchContext): Promise<void> {
   const store = await openStore({ entities: [Item], log: fileLog({ dir: context.tempDir('store') }) });
-  const ids = await seeded(store);
+  const ids = await seedItems(store, itemsForUpdates, 1_000);
   const rawAppend = rawFdatasync(context, 'append');
   const rawPreallocated = rawFdatasync(context, 'preallocated');
-  let counter = 0;
   const workloads = {
-    create: () => store.transact((tx) => tx.create(Item, { name: `n-${counter++}`, value: 1 })),
-    update: () =>
-      store.transact((tx) => tx.update(Item, ids[Math.floor(Math.random() * ids.length)]!, (draft) => void (draft.value += 1)), { retries: 100 }),
+    create: () => createItem(store),
+    update: () => updateRandomItem(store, ids),
   };
   try {
     await singleCaller(context, {

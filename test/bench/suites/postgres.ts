@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { z } from 'zod';
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
-import { defineEntity, openStore, type Store } from '@ordo/core';
+import { openStore, type Store } from '@ordo/core';
 import { postgresLog } from '@ordo/adapters/postgres';
+import { createItem, Item, itemsForUpdates, seedItems, updateRandomItem } from '../workloads.js';
 import { closedLoop, type BenchContext, type BenchResult, type BenchSuite } from '../harness.js';
 
 // The issue 4 benchmarks: Ordo on the PostgreSQL log store, the one-row-insert limit of the same
@@ -14,9 +14,6 @@ import { closedLoop, type BenchContext, type BenchResult, type BenchSuite } from
 // the last column stay meaningful. A row shows the mean throughput of its slices, the median of
 // their p50s and the largest of their p99s.
 const pgUrl = process.env.ORDO_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const Vm = defineEntity('vm', z.object({ name: z.string(), memoryMiB: z.number().int() }));
-const itemsForUpdates = 10_000;
-const seedBatch = 1_000;
 const slices = 6;
 const durationMs = 3_000;
 
@@ -47,32 +44,19 @@ async function withSchemas(run: (schemas: { raw: string; ordo: string; emmett: s
   }
 }
 
-async function seeded(store: Store): Promise<string[]> {
-  const ids: string[] = [];
-  for (let done = 0; done < itemsForUpdates; done += seedBatch) {
-    const { value } = await store.transact((tx) =>
-      Array.from({ length: seedBatch }, (_, index) => tx.create(Vm, { name: `seed-${done + index}`, memoryMiB: 1024 }).id),
-    );
-    ids.push(...value);
-  }
-  return ids;
-}
-
 function ordoWorkloads(store: Store, ids: readonly string[]): (concurrency: number) => Workload[] {
-  let counter = 0;
-  const randomId = (): string => ids[Math.floor(Math.random() * ids.length)]!;
   return (concurrency) => [
     {
       system: 'ordo-postgres',
       workload: 'create',
       concurrency,
-      operation: () => store.transact((tx) => tx.create(Vm, { name: `vm-${counter++}`, memoryMiB: 1024 })),
+      operation: () => createItem(store),
     },
     {
       system: 'ordo-postgres',
       workload: 'update',
       concurrency,
-      operation: () => store.transact((tx) => tx.update(Vm, randomId(), (draft) => void (draft.memoryMiB += 1)), { retries: 100 }),
+      operation: () => updateRandomItem(store, ids),
     },
   ];
 }
@@ -153,7 +137,7 @@ async function run(context: BenchContext): Promise<void> {
     const client = new pg.Client({ connectionString: pgUrl });
     await client.connect();
     await client.query(`CREATE TABLE "${schemas.raw}".rows (id bigserial PRIMARY KEY, body json NOT NULL)`);
-    const store = await openStore({ entities: [Vm], log: postgresLog({ connectionString: pgUrl, schema: schemas.ordo }) });
+    const store = await openStore({ entities: [Item], log: postgresLog({ connectionString: pgUrl, schema: schemas.ordo }) });
     // Emmett names its tables without a schema: the search path puts them in the fresh one.
     const emmettUrl = new URL(pgUrl);
     emmettUrl.searchParams.set('options', `-c search_path=${schemas.emmett}`);
@@ -161,7 +145,7 @@ async function run(context: BenchContext): Promise<void> {
     try {
       const systems: Systems = {
         raw: rawWorkloads(client, schemas.raw),
-        ordo: ordoWorkloads(store, await seeded(store)),
+        ordo: ordoWorkloads(store, await seedItems(store, itemsForUpdates, 1_000)),
         emmett: emmettWorkloads(eventStore),
       };
       for (const concurrency of [1, 64]) {
