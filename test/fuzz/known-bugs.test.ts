@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineEntity, memoryLog, openStore, type LogRecord } from '@ordo/core';
@@ -8,9 +8,12 @@ import { z } from 'zod';
 import { isJsonStable, outcomeOf } from './outcome.js';
 
 /**
- * Bugs the fuzz suites found, each reduced to one deterministic case. These tests fail while
- * the bug is present and pass once it is fixed; the properties skip exactly these cases
- * (known-bugs.ts, outcome.ts `knownDataBug`) so they can go on finding others.
+ * Bugs the fuzz suites found, each reduced to one deterministic case. A test fails while its
+ * bug is present and passes once it is fixed; fixed ones stay as regression tests.
+ * - immer-error-untyped, string-of-null-prototype, meta-not-json, data-not-normalized: fixed
+ *   in 7cca876.
+ * - segment-cut-below-snapshot: fixed in aab5f71.
+ * - zeroed-range-into-tail: open (file log store).
  */
 const Disk = defineEntity('disk', z.object({ label: z.string(), sizeGiB: z.number(), flags: z.array(z.string()).optional() }));
 
@@ -31,7 +34,7 @@ describe('known bugs found by fuzzing (each fails until fixed)', () => {
         }),
       ),
     );
-    // Today: a plain Error "[Immer] An immer producer returned a new value *and* modified its draft".
+    // Before 7cca876: a plain Error "[Immer] An immer producer returned a new value *and* modified its draft".
     expect(outcome.kind).toBe('ordo');
     expect(store.position).toBe(1);
   });
@@ -39,14 +42,14 @@ describe('known bugs found by fuzzing (each fails until fixed)', () => {
   it('immer-error-untyped: a recipe that sets __proto__ gets a typed error', async () => {
     const { store, id } = await diskStore();
     const outcome = await outcomeOf(() => store.transact((tx) => tx.update(Disk, id, (draft) => void ((draft as Record<string, unknown>)['__proto__'] = {}))));
-    // Today: a plain Error "[Immer] Object.setPrototypeOf() cannot be used on an Immer draft".
+    // Before 7cca876: a plain Error "[Immer] Object.setPrototypeOf() cannot be used on an Immer draft".
     expect(outcome.kind).toBe('ordo');
   });
 
   it('string-of-null-prototype: retries set to a null-prototype object gives INVALID_ARGUMENT', async () => {
     const { store } = await diskStore();
     const outcome = await outcomeOf(() => store.transact(() => 1, { retries: Object.create(null) as number }));
-    // Today: TypeError "Cannot convert object to primitive value" from String(retries) in checkRetries.
+    // Before 7cca876: TypeError "Cannot convert object to primitive value" from String(retries) in checkRetries.
     expect(outcome).toEqual({ kind: 'ordo', code: 'INVALID_ARGUMENT' });
   });
 
@@ -55,8 +58,8 @@ describe('known bugs found by fuzzing (each fails until fixed)', () => {
     const meta = { map: new Map([['k', 1]]), holes: Object.assign(new Array<number>(2), { 1: 1 }), big: -0 } as never;
     const outcome = await outcomeOf(() => store.transact((tx) => tx.update(Disk, id, { sizeGiB: 5 }), { meta }));
     const [record] = await store.read({ from: 2, limit: 1 });
-    // Today: accepted, and the record's meta holds a Map and a hole; a file or PostgreSQL store
-    // persists {} and null instead, so the acknowledged record and the stored one differ.
+    // Before 7cca876: accepted, and the record's meta held a Map and a hole; a file or PostgreSQL
+    // store persists {} and null instead, so the acknowledged record and the stored one differed.
     if (outcome.kind === 'ordo') expect(outcome.code).toBe('INVALID_ARGUMENT');
     else expect(record !== undefined && isJsonStable(record)).toBe(true);
   });
@@ -71,8 +74,8 @@ describe('known bugs found by fuzzing (each fails until fixed)', () => {
       const second = await openStore({ entities: [Disk], log: fileLog({ dir }) });
       const restored = second.get(Disk, value.id)!;
       await second.close();
-      // Today: live data is { sizeGiB: -0, flags: undefined }; after the restart sizeGiB is 0
-      // and flags is absent. Folding the log must give the state that was maintained (I3).
+      // Before 7cca876: live data was { sizeGiB: -0, flags: undefined }; after a restart sizeGiB
+      // was 0 and flags absent. Folding the log must give the state that was maintained (I3).
       expect(Object.is(restored.data.sizeGiB, live.data.sizeGiB)).toBe(true);
       expect(Object.keys(restored.data).sort()).toEqual(Object.keys(live.data).sort());
     } finally {
@@ -80,7 +83,6 @@ describe('known bugs found by fuzzing (each fails until fixed)', () => {
     }
   });
 
-  // Fixed in aab5f71 (the file log refuses a log that lost records a snapshot covers); kept as a regression test.
   it('segment-cut-below-snapshot: a file log cut below its snapshot is refused, or its state stays the fold of its log', async () => {
     const Item = defineEntity('item', z.object({ n: z.number() }));
     const dir = mkdtempSync(join(tmpdir(), 'ordo-known-bug-'));
@@ -96,7 +98,7 @@ describe('known bugs found by fuzzing (each fails until fixed)', () => {
       truncateSync(join(dir, segment), 1000);
       const refused = await openStore({ entities: [Item], log: fileLog({ dir }) }).then(
         async (second) => {
-          // Today it opens at position 8 and new commits reuse positions 9..28.
+          // Before aab5f71 it opened at position 8 and new commits reused positions 9..28.
           for (let n = 100; n < 120; n += 1) await second.transact((tx) => tx.create(Item, { n }));
           await second.close();
           return false;
@@ -111,10 +113,48 @@ describe('known bugs found by fuzzing (each fails until fixed)', () => {
       const log = memoryLog();
       await log.append(records);
       const fold = await openStore({ entities: [Item], log });
-      // Today: the third open loads the old snapshot at 20 (items 1..20) and folds records 21..28
-      // of the new history on top: items 9..20 come back, items 100..111 are missing.
+      // Before aab5f71: the third open loaded the old snapshot at 20 (items 1..20) and folded records
+      // 21..28 of the new history on top: items 9..20 came back, items 100..111 were missing.
       expect(state).toBe(JSON.stringify(fold.dump()));
       await fold.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('zeroed-range-into-tail: zeros over acknowledged records up into the last frame are refused, not cut', async () => {
+    const Item = defineEntity('item', z.object({ name: z.string(), n: z.number() }));
+    const dir = mkdtempSync(join(tmpdir(), 'ordo-known-bug-'));
+    const segmentPath = (): string => join(dir, readdirSync(dir).find((name) => name.endsWith('.seg'))!);
+    // The end of the records' bytes (segments are preallocated with zeros after them).
+    const dataEnd = (): number => {
+      const bytes = readFileSync(segmentPath());
+      let end = bytes.length;
+      while (end > 0 && bytes[end - 1] === 0) end -= 1;
+      return end;
+    };
+    try {
+      const store = await openStore({ entities: [Item], log: fileLog({ dir }) });
+      const ends: number[] = [];
+      for (let n = 1; n <= 30; n += 1) {
+        await store.transact((tx) => tx.create(Item, { name: `item ${n}`, n }));
+        ends.push(dataEnd());
+      }
+      await store.close();
+      // Zero the frames of records 21..29 and the first byte of record 30's frame; the rest of
+      // record 30 stays. Every one of those records was acknowledged (fsynced one by one).
+      const bytes = readFileSync(segmentPath());
+      bytes.fill(0, Number(ends[19]), Number(ends[28]) + 1);
+      writeFileSync(segmentPath(), bytes);
+      const outcome = await outcomeOf(async () => {
+        const again = await openStore({ entities: [Item], log: fileLog({ dir }) });
+        const position = again.position;
+        await again.close();
+        return position;
+      });
+      // Today: it opens at position 20; records 21..30 are cut as if they were a torn tail.
+      const result = outcome.kind === 'ordo' ? outcome.code : outcome.kind === 'ok' ? outcome.value : 'untyped error';
+      expect(['LOG_CORRUPT', 30]).toContain(result);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
