@@ -14,6 +14,8 @@ export interface ChildRunOptions {
   readonly seed: number;
   /** Arguments of store-server.ts: `file <dir>` or `postgres <url> <schema>`. */
   readonly serverArgs: readonly string[];
+  /** Arguments for the child in slot 1 instead, when it should differ (a broken variant). */
+  readonly secondServerArgs?: readonly string[];
   /** Store processes running at once (1 for the file log: it has a single writer). */
   readonly children: number;
   /** Logical clients; each is one process of the history. */
@@ -46,6 +48,7 @@ type RegisterRecorder = HistoryRecorder<{ readonly key: string; readonly op: Reg
 interface Slot {
   child: StoreChild;
   restarting: Promise<void> | undefined;
+  readonly index: number;
 }
 
 interface RunState {
@@ -67,7 +70,7 @@ interface RunState {
 export async function runWithChildren(options: ChildRunOptions): Promise<ChildRunResult> {
   const prng = new Prng(options.seed);
   const slots: Slot[] = [];
-  for (let index = 0; index < options.children; index += 1) slots.push({ child: await startChild(options), restarting: undefined });
+  for (let index = 0; index < options.children; index += 1) slots.push({ child: await startChild(argsFor(options, index)), restarting: undefined, index });
   const keys = Array.from({ length: options.registers }, (_, index) => `r${index}`);
   await setup(slots[0]!, keys);
   const state: RunState = {
@@ -105,8 +108,12 @@ export async function runWithChildren(options: ChildRunOptions): Promise<ChildRu
   };
 }
 
-async function startChild(options: ChildRunOptions): Promise<StoreChild> {
-  const child = new StoreChild(options.serverArgs);
+function argsFor(options: ChildRunOptions, slot: number): readonly string[] {
+  return slot === 1 && options.secondServerArgs !== undefined ? options.secondServerArgs : options.serverArgs;
+}
+
+async function startChild(args: readonly string[]): Promise<StoreChild> {
+  const child = new StoreChild(args);
   await child.started();
   return child;
 }
@@ -114,7 +121,7 @@ async function startChild(options: ChildRunOptions): Promise<StoreChild> {
 async function restart(slot: Slot, options: ChildRunOptions): Promise<void> {
   slot.restarting = (async () => {
     await slot.child.kill();
-    slot.child = await startChild(options);
+    slot.child = await startChild(argsFor(options, slot.index));
   })();
   await slot.restarting;
   slot.restarting = undefined;

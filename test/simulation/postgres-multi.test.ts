@@ -40,4 +40,24 @@ describePostgres('postgres log: several store processes, random kills', () => {
     expect(result.registers.verdict, why).toBe('ok');
     expect(result.list.opsChecked).toBeGreaterThan(100);
   }, 120_000);
+
+  it('catches a process that serves stale reads (a deliberately broken log view in one child)', async () => {
+    const schema = uniqueSchema('sim_stale');
+    schemas.push(schema);
+    const result = await runWithChildren({
+      seed: 301,
+      serverArgs: ['postgres', pgUrl, schema],
+      secondServerArgs: ['postgres', pgUrl, schema, 'stale'],
+      children: 2,
+      clients: 6,
+      kills: 0,
+      killIntervalMs: [1500, 1500],
+      registers: 2,
+      registerChance: 0.3,
+      generator: { keys: 3, opsPerTxnMax: 3, appendsPerKeyMax: 40, readOnlyChance: 0.5 },
+    });
+    const types = new Set(result.list.anomalies.map((anomaly) => anomaly.type));
+    expect(types).toContain('stale-read');
+    expect(result.registers.verdict).toBe('illegal');
+  }, 120_000);
 });

@@ -4,13 +4,16 @@ import { fileLog } from '@ordo/adapters/file';
 import { postgresLog } from '@ordo/adapters/postgres';
 import type { RegisterInput } from '../history/cas-register-model.js';
 import type { MicroOp } from '../history/list-append.js';
+import { StaleLog } from './broken/stale-log.js';
 import { ListEntity, ordoListClient } from './list-append-client.js';
 import { executeRegisterOp, RegisterEntity } from './register-client.js';
 
 /**
  * A child process holding one Ordo store, for crash and multi-process runs. Started as
  *   node --conditions=@ordo/source --import tsx store-server.ts file <dir> [snapshotEvery]
- *   node --conditions=@ordo/source --import tsx store-server.ts postgres <url> <schema>
+ *   node --conditions=@ordo/source --import tsx store-server.ts postgres <url> <schema> [stale]
+ * `stale` wraps the log in the deliberately broken StaleLog (test/simulation/broken), to prove
+ * that the multi-process run catches stale reads.
  * It reads one JSON request per line on stdin and answers each with one JSON line on stdout,
  * concurrently: { id, value } on success, { id, error: { code, message } } on failure (code
  * 'UNTYPED' for an error that is not an OrdoError). The parent records the history, so every
@@ -27,12 +30,15 @@ export type ServerResponse =
   | { readonly id: number; readonly error: { readonly code: string; readonly message: string } }
   | { readonly event: 'ready'; readonly position: number };
 
-const [kind, target, third] = process.argv.slice(2);
+const [kind, target, third, fourth] = process.argv.slice(2);
 if (target === undefined) throw new Error('usage: store-server file <dir> | postgres <url> <schema>');
 
 function makeLog(): LogStore {
   if (kind === 'file') return fileLog({ dir: target!, ...(third === undefined ? {} : { snapshotEvery: Number(third) }) });
-  if (kind === 'postgres' && third !== undefined) return postgresLog({ connectionString: target!, schema: third });
+  if (kind === 'postgres' && third !== undefined) {
+    const log = postgresLog({ connectionString: target!, schema: third });
+    return fourth === 'stale' ? new StaleLog(log) : log;
+  }
   throw new Error(`unknown log kind ${kind}`);
 }
 
