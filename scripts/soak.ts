@@ -5,8 +5,8 @@
  *
  * Phases, repeated until the time is up: deterministic memory simulations (list-append,
  * registers, capacity and unique names; with injected faults and crashes), file log runs with SIGKILL of the store
- * process, PostgreSQL runs with several processes (when ORDO_PG_URL or the default server
- * answers), and the fuzz suites with a fresh seed and 20 times the runs. Every failing seed
+ * process, PostgreSQL runs with several processes, directly and through a proxy that cuts
+ * connections and loses answers (when ORDO_PG_URL or the default server answers), and the fuzz suites with a fresh seed and 20 times the runs. Every failing seed
  * is printed with the command that replays it; the last line is the summary, and the exit
  * code is 1 when anything was found.
  */
@@ -15,7 +15,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { runWithChildren } from '../test/simulation/child-run.js';
+import { TcpProxy } from '../test/postgres/tcp-proxy.js';
+import { runWithChildren, type ChildRunOptions } from '../test/simulation/child-run.js';
 import { runListAppendSimulation } from '../test/simulation/list-append-simulation.js';
 import { runPredicateSimulation } from '../test/simulation/predicate-simulation.js';
 import { runRegisterSimulation } from '../test/simulation/register-simulation.js';
@@ -93,8 +94,9 @@ async function memoryRound(seed: number): Promise<void> {
   }));
 }
 
-async function childRound(seed: number, serverArgs: string[], children: number, what: string): Promise<void> {
+async function childRound(seed: number, serverArgs: string[], children: number, what: string, disturb?: ChildRunOptions['disturb']): Promise<void> {
   const result = await runWithChildren({
+    ...(disturb === undefined ? {} : { disturb }),
     seed,
     serverArgs,
     children,
@@ -118,6 +120,25 @@ async function postgresAnswers(): Promise<boolean> {
     return false;
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+/** Three processes reaching PostgreSQL through a proxy that cuts connections and loses answers. */
+async function proxiedRound(seed: number): Promise<void> {
+  const server = new URL(pgUrl);
+  const proxy = await TcpProxy.start(server.hostname, Number(server.port || 5432));
+  const proxied = new URL(pgUrl);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(proxy.port);
+  const schema = `soak_net_${process.pid}_${seed}`;
+  try {
+    await childRound(seed, ['postgres', proxied.toString(), schema], 3, 'postgres through a faulty proxy', {
+      intervalMs: [80, 400],
+      act: (prng) => (prng.chance(0.5) ? proxy.loseNextAnswer() : proxy.cutAll()),
+    });
+  } finally {
+    await proxy.close();
+    await dropSchema(schema);
   }
 }
 
@@ -152,6 +173,7 @@ async function main(): Promise<void> {
       const schema = `soak_${process.pid}_${seed}`;
       await childRound(seed, ['postgres', pgUrl, schema], 3, 'postgres, three processes');
       await dropSchema(schema);
+      await proxiedRound(seed);
     }
     fuzzRound(seed);
   }

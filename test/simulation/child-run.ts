@@ -28,6 +28,8 @@ export interface ChildRunOptions {
   /** Chance that a client operation is a register operation rather than a list-append transaction. */
   readonly registerChance: number;
   readonly generator: ListAppendGeneratorOptions;
+  /** Network faults between kills: `act` runs every `intervalMs` (drawn from the range) until the run stops. */
+  readonly disturb?: { readonly intervalMs: readonly [number, number]; readonly act: (prng: Prng) => void };
 }
 
 export interface ChildRunResult {
@@ -83,6 +85,7 @@ export async function runWithChildren(options: ChildRunOptions): Promise<ChildRu
     stopped: false,
   };
   const clients = Array.from({ length: options.clients }, (_, index) => runClient(state, index, prng.fork(10 + index), keys));
+  const disturber = disturb(state, prng.fork(2));
   const killer = prng.fork(1);
   for (let kill = 0; kill < options.kills; kill += 1) {
     await sleep(killer.between(options.killIntervalMs[0], options.killIntervalMs[1]));
@@ -90,7 +93,7 @@ export async function runWithChildren(options: ChildRunOptions): Promise<ChildRu
   }
   await sleep(options.killIntervalMs[0]);
   state.stopped = true;
-  await Promise.all(clients);
+  await Promise.all([...clients, disturber]);
   await finalReads(state, keys);
   for (const slot of slots) await slot.child.close();
   const lists = state.lists.ops();
@@ -112,19 +115,42 @@ function argsFor(options: ChildRunOptions, slot: number): readonly string[] {
   return slot === 1 && options.secondServerArgs !== undefined ? options.secondServerArgs : options.serverArgs;
 }
 
+/** Starts of a store process; opening can meet an injected network fault, and then it is started again. */
+const startAttemptsMax = 10;
+
 async function startChild(args: readonly string[]): Promise<StoreChild> {
-  const child = new StoreChild(args);
-  await child.started();
-  return child;
+  let last: unknown;
+  for (let attempt = 0; attempt < startAttemptsMax; attempt += 1) {
+    const child = new StoreChild(args);
+    try {
+      await child.started();
+      return child;
+    } catch (error) {
+      last = error;
+      await child.kill();
+    }
+  }
+  throw new Error(`the store process did not start in ${startAttemptsMax} attempts`, { cause: last });
 }
 
-async function restart(slot: Slot, options: ChildRunOptions): Promise<void> {
-  slot.restarting = (async () => {
+async function disturb(state: RunState, prng: Prng): Promise<void> {
+  const { disturb: faults } = state.options;
+  if (faults === undefined) return;
+  while (!state.stopped) {
+    await sleep(prng.between(faults.intervalMs[0], faults.intervalMs[1]));
+    if (!state.stopped) faults.act(prng);
+  }
+}
+
+/** Kills the slot's child and starts a new one; concurrent calls share one restart. */
+function restart(slot: Slot, options: ChildRunOptions): Promise<void> {
+  slot.restarting ??= (async () => {
     await slot.child.kill();
     slot.child = await startChild(argsFor(options, slot.index));
-  })();
-  await slot.restarting;
-  slot.restarting = undefined;
+  })().finally(() => {
+    slot.restarting = undefined;
+  });
+  return slot.restarting;
 }
 
 async function setup(slot: Slot, keys: readonly string[]): Promise<void> {
@@ -144,12 +170,20 @@ async function runClient(state: RunState, process: number, prng: Prng, keys: rea
       const answer = await slot.child.request({ type: 'register', key, op });
       const output = complete(state, state.registers, pending, answer);
       if (output !== undefined && 'version' in output) known.set(key, output.version);
+      restartAfterStoreFailure(state, slot, answer);
     } else {
       const ops = state.generator.next(prng);
       const pending = state.lists.invoke(process, ops);
-      complete(state, state.lists, pending, await slot.child.request({ type: 'list', ops }));
+      const answer = await slot.child.request({ type: 'list', ops });
+      complete(state, state.lists, pending, answer);
+      restartAfterStoreFailure(state, slot, answer);
     }
   }
+}
+
+/** A store that cannot tell what it wrote refuses writes until reopened: restart its process. */
+function restartAfterStoreFailure(state: RunState, slot: Slot, answer: ChildAnswer): void {
+  if ('error' in answer && classifyCode(answer.error.code) === 'info') void restart(slot, state.options);
 }
 
 function complete<Input, Output>(state: RunState, recorder: HistoryRecorder<Input, Output>, pending: PendingOp<Input>, answer: ChildAnswer): Output | undefined {
@@ -167,16 +201,38 @@ function complete<Input, Output>(state: RunState, recorder: HistoryRecorder<Inpu
   return undefined;
 }
 
+/** Attempts of each final read; a failed one restarts the process first. */
+const finalReadAttemptsMax = 5;
+
 /** After the last kill, one read of every list and register, so that lost writes show. */
 async function finalReads(state: RunState, keys: readonly string[]): Promise<void> {
   const slot = state.slots[0]!;
   const process = state.options.clients;
   const ops: MicroOp[] = state.generator.usedKeys().map((key) => ({ f: 'read', key }));
-  complete(state, state.lists, state.lists.invoke(process, ops), await slot.child.request({ type: 'list', ops }));
+  await retried(state, slot, async () => {
+    const pending = state.lists.invoke(process, ops);
+    const answer = await slot.child.request({ type: 'list', ops });
+    complete(state, state.lists, pending, answer);
+    return answer;
+  });
   for (const key of keys) {
-    const pending = state.registers.invoke(process, { key, op: { f: 'read' } });
-    complete(state, state.registers, pending, await slot.child.request({ type: 'register', key, op: { f: 'read' } }));
+    await retried(state, slot, async () => {
+      const pending = state.registers.invoke(process, { key, op: { f: 'read' } });
+      const answer = await slot.child.request({ type: 'register', key, op: { f: 'read' } });
+      complete(state, state.registers, pending, answer);
+      return answer;
+    });
   }
+}
+
+async function retried(state: RunState, slot: Slot, read: () => Promise<ChildAnswer>): Promise<void> {
+  for (let attempt = 0; attempt < finalReadAttemptsMax; attempt += 1) {
+    await slot.restarting;
+    const answer = await read();
+    if ('value' in answer) return;
+    await restart(slot, state.options);
+  }
+  throw new Error(`a final read failed ${finalReadAttemptsMax} times`);
 }
 
 

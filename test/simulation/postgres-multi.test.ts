@@ -1,5 +1,6 @@
 import { afterAll, expect, it } from 'vitest';
 import { describePostgres, dropSchemas, pgUrl, uniqueSchema } from '../postgres/pg-test-env.js';
+import { TcpProxy } from '../postgres/tcp-proxy.js';
 import { runWithChildren } from './child-run.js';
 import { RunSummary, seedsFor } from './run-summary.js';
 
@@ -39,6 +40,40 @@ describePostgres('postgres log: several store processes, random kills', () => {
     expect(result.list.valid, why).toBe(true);
     expect(result.registers.verdict, why).toBe('ok');
     expect(result.list.opsChecked).toBeGreaterThan(100);
+  }, 120_000);
+
+  it('seed 211: through a proxy that cuts connections and loses answers, still strictly serializable', async () => {
+    const schema = uniqueSchema('sim_net');
+    schemas.push(schema);
+    const server = new URL(pgUrl);
+    const proxy = await TcpProxy.start(server.hostname, Number(server.port || 5432));
+    const proxied = new URL(pgUrl);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(proxy.port);
+    try {
+      const result = await runWithChildren({
+        seed: 211,
+        serverArgs: ['postgres', proxied.toString(), schema],
+        children: 3,
+        clients: 9,
+        kills: 2,
+        killIntervalMs: [500, 900],
+        registers: 3,
+        registerChance: 0.3,
+        generator: { keys: 5, opsPerTxnMax: 4, appendsPerKeyMax: 40, readOnlyChance: 0.2 },
+        // A lost answer leaves a commit whose outcome the writer must settle; a cut fails everything in flight.
+        disturb: { intervalMs: [80, 250], act: (prng) => (prng.chance(0.5) ? proxy.loseNextAnswer() : proxy.cutAll()) },
+      });
+      const anomalies = result.list.anomalies.length + (result.registers.verdict === 'ok' ? 0 : 1);
+      summary.add(result.list.opsChecked + result.registers.opsChecked, anomalies);
+      const why = `seed 211; schema ${schema}\n${result.list.describe()}\n${result.registers.message}`;
+      expect(result.untyped, why).toEqual([]);
+      expect(result.list.valid, why).toBe(true);
+      expect(result.registers.verdict, why).toBe('ok');
+      expect(result.unknown, 'the network faults must leave some outcomes unknown').toBeGreaterThan(0);
+    } finally {
+      await proxy.close();
+    }
   }, 120_000);
 
   it('catches a process that serves stale reads (a deliberately broken log view in one child)', async () => {
