@@ -58,8 +58,9 @@ describePostgres('postgres log: several store processes, random kills', () => {
         clients: 9,
         kills: 2,
         killIntervalMs: [500, 900],
-        registers: 3,
-        registerChance: 0.3,
+        // Lost answers leave many unknown outcomes; more registers keep each one's search small.
+        registers: 6,
+        registerChance: 0.2,
         generator: { keys: 5, opsPerTxnMax: 4, appendsPerKeyMax: 40, readOnlyChance: 0.2 },
         // A lost answer leaves a commit whose outcome the writer must settle; a cut fails everything in flight.
         disturb: { intervalMs: [80, 250], act: (prng) => (prng.chance(0.5) ? proxy.loseNextAnswer() : proxy.cutAll()) },
