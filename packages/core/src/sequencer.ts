@@ -123,6 +123,9 @@ export class Sequencer {
     } finally {
       this.running = false;
       this.markIdle();
+      // Work that arrived while the loop was unwinding (after a failed catch-up rejected the
+      // queue) found it still running and did not start it: start it now.
+      if (!this.closed && this.failure === undefined && (this.queue.length > 0 || this.catchUpWaiters.length > 0)) this.schedule();
     }
   }
 
