@@ -1,11 +1,14 @@
 import { LogCorruptError } from '@ordo/core';
 import type { FileLogFileSystem, FileLogHandle } from './file-system.js';
-import { decodeSegmentHeader, frameHeaderBytes, inspectFrame, segmentHeaderBytes } from './frame-codec.js';
+import { decodeSegmentHeader, frameHeaderBytes, inspectFrame, payloadBytesMax, segmentHeaderBytes } from './frame-codec.js';
 import { readFully } from './read-fully.js';
 import { emptySegment, noteFrame, type Segment } from './segment.js';
 
 // Compare a tail against zeros in pieces of this size (memcmp speed, small buffer).
 const zeroCompareBytes = 64 * 1024;
+// How far past the damaged record a damaged header's position may lie and still count as a
+// later write: a segment holds far fewer records than this.
+const laterWriteSpanMax = 100_000_000;
 
 export interface ScanInput {
   readonly fileSystem: FileLogFileSystem;
@@ -128,9 +131,13 @@ async function judgeDamage(handle: FileLogHandle, input: ScanInput, damage: Dama
 }
 
 /**
- * Looks at every byte offset after the damaged frame for an intact frame written by a later
- * append than the one holding record `expected` (its batch started after `expected`).
- * The cheap position checks come first, so a run of zeros or garbage is skipped quickly.
+ * Looks at every byte offset after the damaged frame for the header of a frame written by a
+ * later append than the one holding record `expected` (its write started after `expected`).
+ * That later write began only after the damaged one was fsynced, so the damage is not a torn
+ * tail. A header counts even when its frame fails the checksum (damage may reach into it, as
+ * zeros over several frames do): its position fields must be safe integers just above
+ * `expected` and its length possible. Payloads are JSON text, whose bytes never read as such
+ * doubles, and a torn write's own frames all name `expected` as their write's start.
  */
 function findLaterWrite(bytes: Buffer, expected: number): number | undefined {
   for (let start = 1; start + frameHeaderBytes <= bytes.length; start += 1) {
@@ -139,6 +146,8 @@ function findLaterWrite(bytes: Buffer, expected: number): number | undefined {
     const position = bytes.readDoubleLE(start + 8);
     if (!(position >= batchFirst) || !Number.isSafeInteger(position)) continue;
     if (inspectFrame(bytes, start, bytes.length).status === 'intact') return start;
+    const plausible = position - expected <= laterWriteSpanMax && bytes.readUInt32LE(start + 4) <= payloadBytesMax;
+    if (plausible) return start;
   }
   return undefined;
 }
