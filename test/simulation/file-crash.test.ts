@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runWithChildren } from './child-run.js';
+import { expectCleanChildRun } from './child-run-verdict.js';
 import { RunSummary, seedsFor } from './run-summary.js';
 
 /**
@@ -35,12 +36,7 @@ describe('file log: random kill and restart of the store process', () => {
       registerChance: 0.3,
       generator: { keys: 5, opsPerTxnMax: 4, appendsPerKeyMax: 40, readOnlyChance: 0.2 },
     });
-    const anomalies = result.list.anomalies.length + (result.registers.verdict === 'ok' ? 0 : 1);
-    summary.add(result.list.opsChecked + result.registers.opsChecked, anomalies);
-    const why = `seed ${seed} (ORDO_SIM_SEED=${seed}); dir ${dir}\n${result.list.describe()}\n${result.registers.message}`;
-    expect(result.untyped, why).toEqual([]);
-    expect(result.list.valid, why).toBe(true);
-    expect(result.registers.verdict, why).toBe('ok');
+    expectCleanChildRun(result, summary, `seed ${seed} (ORDO_SIM_SEED=${seed}); dir ${dir}`);
     // A run that checked almost nothing proves nothing.
     expect(result.list.opsChecked).toBeGreaterThan(100);
     // The kills must have caught operations in flight, or the crash path went untested.

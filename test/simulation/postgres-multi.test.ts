@@ -2,6 +2,7 @@ import { afterAll, expect, it } from 'vitest';
 import { describePostgres, dropSchemas, pgUrl, uniqueSchema } from '../postgres/pg-test-env.js';
 import { TcpProxy } from '../postgres/tcp-proxy.js';
 import { runWithChildren } from './child-run.js';
+import { expectCleanChildRun } from './child-run-verdict.js';
 import { RunSummary, seedsFor } from './run-summary.js';
 
 /**
@@ -33,12 +34,7 @@ describePostgres('postgres log: several store processes, random kills', () => {
       registerChance: 0.3,
       generator: { keys: 5, opsPerTxnMax: 4, appendsPerKeyMax: 40, readOnlyChance: 0.2 },
     });
-    const anomalies = result.list.anomalies.length + (result.registers.verdict === 'ok' ? 0 : 1);
-    summary.add(result.list.opsChecked + result.registers.opsChecked, anomalies);
-    const why = `seed ${seed} (ORDO_SIM_SEED=${seed}); schema ${schema}\n${result.list.describe()}\n${result.registers.message}`;
-    expect(result.untyped, why).toEqual([]);
-    expect(result.list.valid, why).toBe(true);
-    expect(result.registers.verdict, why).toBe('ok');
+    expectCleanChildRun(result, summary, `seed ${seed} (ORDO_SIM_SEED=${seed}); schema ${schema}`);
     expect(result.list.opsChecked).toBeGreaterThan(100);
   }, 120_000);
 
@@ -65,12 +61,7 @@ describePostgres('postgres log: several store processes, random kills', () => {
         // A lost answer leaves a commit whose outcome the writer must settle; a cut fails everything in flight.
         disturb: { intervalMs: [80, 250], act: (prng) => (prng.chance(0.5) ? proxy.loseNextAnswer() : proxy.cutAll()) },
       });
-      const anomalies = result.list.anomalies.length + (result.registers.verdict === 'ok' ? 0 : 1);
-      summary.add(result.list.opsChecked + result.registers.opsChecked, anomalies);
-      const why = `seed 211; schema ${schema}\n${result.list.describe()}\n${result.registers.message}`;
-      expect(result.untyped, why).toEqual([]);
-      expect(result.list.valid, why).toBe(true);
-      expect(result.registers.verdict, why).toBe('ok');
+      expectCleanChildRun(result, summary, `seed 211; schema ${schema}`);
       expect(result.unknown, 'the network faults must leave some outcomes unknown').toBeGreaterThan(0);
     } finally {
       await proxy.close();
