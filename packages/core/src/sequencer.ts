@@ -3,7 +3,7 @@ import { deepFreeze } from './freeze.js';
 import { fieldValue } from './kind-state.js';
 import type { LogStore } from './log-store.js';
 import { Touched, type ReadSet } from './read-set.js';
-import type { Change, JsonObject, JsonValue, LogRecord } from './record.js';
+import type { Change, Entity, JsonObject, JsonValue, LogRecord } from './record.js';
 import type { EntityChange, RequestOutcome, State } from './state.js';
 
 /** A transaction that finished its function and asks to commit. */
@@ -252,11 +252,12 @@ function addTouched(touched: Touched, changes: readonly EntityChange[], state: S
     touched.entity(kind, id);
     const type = state.types.get(kind);
     if (type === undefined) continue;
-    for (const fields of [type.unique, type.index]) {
-      for (const field of fields) {
-        if (before !== undefined) touched.value(kind, field, fieldValue(before, field));
-        if (after !== undefined) touched.value(kind, field, fieldValue(after, field));
-      }
-    }
+    for (const field of type.unique) touchValues(touched, kind, field, before, after);
+    for (const field of type.index) touchValues(touched, kind, field, before, after);
   }
+}
+
+function touchValues(touched: Touched, kind: string, field: string, before: Entity | undefined, after: Entity | undefined): void {
+  if (before !== undefined) touched.value(kind, field, fieldValue(before, field));
+  if (after !== undefined) touched.value(kind, field, fieldValue(after, field));
 }

@@ -11,7 +11,6 @@ import {
   VersionMismatchError,
   AlreadyExistsError,
 } from './errors.js';
-import { deepFreeze } from './freeze.js';
 import { frozenJson, NotJsonError } from './json-data.js';
 import { fieldValue, isClaimable, isIndexValue, type IndexValue, type KindState } from './kind-state.js';
 import { ReadSet } from './read-set.js';
@@ -101,7 +100,8 @@ export class Transaction {
     // Deleted and created again in this transaction: one record holds one change per
     // entity, so this becomes an update of the committed entity.
     const base = this.pending(type.kind, id)?.base;
-    const entity = deepFreeze<Entity>({ id, kind: type.kind, version: base === undefined ? 1 : base.version + 1, data: parsed });
+    // `parse` froze the data already: only the envelope is new.
+    const entity: Entity = Object.freeze({ id, kind: type.kind, version: base === undefined ? 1 : base.version + 1, data: parsed });
     this.write(type, id, undefined, entity);
     return entity as EntityOf<Type>;
   }
@@ -121,7 +121,7 @@ export class Transaction {
     const pending = this.pending(type.kind, id);
     const base = pending === undefined ? current : pending.base;
     const version = base === undefined ? 1 : base.version + 1;
-    const entity = deepFreeze<Entity>({ id, kind: type.kind, version, data: parsed });
+    const entity: Entity = Object.freeze({ id, kind: type.kind, version, data: parsed });
     this.write(type, id, current, entity);
     return entity as EntityOf<Type>;
   }
