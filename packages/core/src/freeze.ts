@@ -4,10 +4,14 @@
  */
 export function deepFreeze<T>(value: T): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  // Leaves are skipped here rather than in a call of their own: most values in entity data are.
   if (Array.isArray(value)) {
-    for (const item of value) deepFreeze(item);
+    for (const item of value as unknown[]) if (typeof item === 'object' && item !== null) deepFreeze(item);
   } else {
-    for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
+    for (const key in value) {
+      const item = (value as Record<string, unknown>)[key];
+      if (typeof item === 'object' && item !== null) deepFreeze(item);
+    }
   }
   return Object.freeze(value);
 }

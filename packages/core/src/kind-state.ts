@@ -1,4 +1,4 @@
-import { assert } from './errors.js';
+import { InternalError } from './errors.js';
 import type { Entity } from './record.js';
 
 export type IndexValue = string | number | boolean | null | undefined;
@@ -66,7 +66,7 @@ export class KindState {
       if (!isClaimable(value)) continue;
       const owner = owners.get(value);
       // I6: a unique value is never held by two entities at any position.
-      assert(owner === undefined || owner.id === after.id, `${this.kind}.${field} value ${String(value)} held twice`);
+      if (owner !== undefined && owner.id !== after.id) throw new InternalError(`${this.kind}.${field} value ${String(value)} held twice`);
       owners.set(value, after);
     }
     for (const [field, buckets] of this.index) addToBucket(buckets, fieldValue(after, field), after, position);

@@ -29,7 +29,10 @@ interface Pending {
 }
 
 export interface SequencerHooks {
-  /** Called synchronously after records were folded into the state, in order. */
+  /**
+   * Called synchronously after records were folded into the state, in order. Records read
+   * back from the log store are not frozen yet: freeze them before handing them out.
+   */
   folded(records: readonly LogRecord[]): void;
 }
 
@@ -154,7 +157,8 @@ export class Sequencer {
       while (this.state.position < head) {
         const records = await this.log.read(this.state.position + 1, catchUpRecordsMax);
         assert(records.length > 0, `log store returned no records below its head ${head}`);
-        this.foldAll(records.map((record) => deepFreeze(record)));
+        for (const record of records) this.state.replay(record);
+        this.hooks.folded(records);
       }
     } catch (error) {
       for (const waiter of waiters) waiter.reject(error);
@@ -210,8 +214,8 @@ export class Sequencer {
     });
   }
 
-  private foldAll(records: readonly LogRecord[], prepared?: readonly (readonly EntityChange[])[]): EntityChange[][] {
-    const changes = records.map((record, index) => this.state.fold(record, prepared?.[index]));
+  private foldAll(records: readonly LogRecord[], prepared: readonly (readonly EntityChange[])[]): EntityChange[][] {
+    const changes = records.map((record, index) => this.state.fold(record, prepared[index]));
     this.hooks.folded(records);
     return changes;
   }

@@ -38,6 +38,31 @@ describe('several stores sharing one log (the path PostgreSQL takes)', () => {
     await watcher.return?.();
   });
 
+  it('hands a watcher frozen records when the log store reads back records it did not freeze', async () => {
+    const inner = memoryLog();
+    // Like the file and PostgreSQL stores: every read decodes new, unfrozen objects.
+    const decoding: LogStore = {
+      name: 'decoding',
+      multiWriter: inner.multiWriter,
+      open: () => inner.open(),
+      append: (records) => inner.append(records),
+      head: () => inner.head(),
+      subscribe: (listener) => inner.subscribe(listener),
+      close: () => inner.close(),
+      read: async (from, limit) => structuredClone(await inner.read(from, limit)),
+    };
+    const [a, b] = await Promise.all([open(inner), open(decoding)]);
+    const watcher = b.watch();
+    const next = watcher.next();
+    await a.transact((tx) => tx.create(Counter, { value: 1 }));
+    await b.sync();
+    const record = (await next).value as LogRecord;
+    expect(record.position).toBe(1);
+    expect(Object.isFrozen(record)).toBe(true);
+    expect(Object.isFrozen(record.changes[0])).toBe(true);
+    await watcher.return?.();
+  });
+
   it('reports history that the log store no longer holds with HistoryUnavailableError', async () => {
     const inner = memoryLog();
     const pruned: LogStore = {

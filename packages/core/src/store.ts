@@ -2,6 +2,7 @@ import type { EntityType } from './entity-type.js';
 import {
   assert,
   ConflictError,
+  InternalError,
   InvalidArgumentError,
   StoreClosedError,
   UnknownEntityTypeError,
@@ -331,12 +332,17 @@ class OrdoStore implements Store {
 
   private async readLog(from: number, limit: number): Promise<LogRecord[]> {
     const records = await this.log.read(from, limit);
-    records.forEach((record, index) => assert(record.position === from + index, `log store read ${record.position} for ${from + index}`));
+    records.forEach((record, index) => {
+      if (record.position !== from + index) throw new InternalError(`log store read ${record.position} for ${from + index}`);
+    });
     return records.map((record) => deepFreeze(record));
   }
 
   private folded(records: readonly LogRecord[]): void {
-    for (const watcher of this.watchers) watcher.offer(records);
+    if (this.watchers.size > 0) {
+      for (const record of records) deepFreeze(record);
+      for (const watcher of this.watchers) watcher.offer(records);
+    }
     const every = this.log.snapshotEvery;
     if (every !== undefined && this.snapshotting === undefined && this.state.position - this.snapshotAt >= every) {
       this.snapshotting = this.writeSnapshot()
