@@ -72,6 +72,9 @@ const defaults = {
   // Large sequential reads: one syscall moves thousands of small records.
   readChunkBytes: 1024 * 1024,
   scanChunkBytes: 8 * 1024 * 1024,
+  // Checked bytes the scan at open keeps for the core's first reads (the records after the
+  // snapshot), so that they are neither read nor checked twice.
+  verifiedBytesMax: 64 * 1024 * 1024,
 };
 const segmentBytesMin = 4096;
 // The core sends at most a few thousand records per append; a batch this large is a bug, and
@@ -153,8 +156,16 @@ class FileLog implements LogStore {
         if (durability === 'fsync') await fileSystem.syncDirectory(dirname(resolve(dir)));
         this.lock = await acquireDirLock(fileSystem, dir);
       }
-      const recovered = await recoverDir({ fileSystem, dir, writable: !readOnly, durable: durability === 'fsync', scanChunkBytes: defaults.scanChunkBytes });
+      const recovered = await recoverDir({
+        fileSystem,
+        dir,
+        writable: !readOnly,
+        durable: durability === 'fsync',
+        scanChunkBytes: defaults.scanChunkBytes,
+        verifiedBytesMax: defaults.verifiedBytesMax,
+      });
       this.segments = recovered.segments;
+      this.reader.trust(recovered.verified);
       this.headPosition = recovered.head;
       // A read-only log learns of records from the files, never from its own appends: no cache.
       this.cache = new RecordCache(readOnly ? 0 : this.options.cacheRecordsMax, recovered.head + 1);
@@ -177,6 +188,8 @@ class FileLog implements LogStore {
     records.forEach((record, index) => {
       if (record.position !== first.position + index) throw new InternalError('append batch positions are not consecutive');
     });
+    // The core reads what it needs before its first append: the bytes kept for it can go.
+    this.reader.forgetTrusted();
     await this.appends.run(async () => {
       this.checkWritable();
       if (first.position !== this.headPosition + 1) throw new LogHeadMovedError({ expected: first.position, actual: this.headPosition });

@@ -92,14 +92,17 @@ export interface DamagedFrame {
 
 export type FrameInspection = IntactFrame | TruncatedFrame | DamagedFrame;
 
-/** Checks the frame that starts at `start` in `buffer[..end]`: length bounds, checksum, positions. */
-export function inspectFrame(buffer: Buffer, start: number, end: number): FrameInspection {
+/**
+ * Checks the frame that starts at `start` in `buffer[..end]`: length bounds, checksum, positions.
+ * `verifyChecksum: false` skips the checksum, for bytes that were verified already.
+ */
+export function inspectFrame(buffer: Buffer, start: number, end: number, verifyChecksum = true): FrameInspection {
   if (end - start < frameHeaderBytes) return { status: 'truncated', needed: frameHeaderBytes };
   const length = buffer.readUInt32LE(start + 4);
   if (length > payloadBytesMax) return { status: 'damaged', reason: `frame length ${length} exceeds ${payloadBytesMax}` };
   const frameEnd = start + frameHeaderBytes + length;
   if (frameEnd > end) return { status: 'truncated', needed: frameHeaderBytes + length };
-  if (buffer.readUInt32LE(start) !== checksum(buffer, start + 4, frameEnd)) {
+  if (verifyChecksum && buffer.readUInt32LE(start) !== checksum(buffer, start + 4, frameEnd)) {
     return { status: 'damaged', reason: 'frame checksum mismatch' };
   }
   const position = buffer.readDoubleLE(start + 8);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LogRecord } from '@ordo/core';
-import { decodeRecord, encodeRecord } from './record-codec.js';
+import { decodeRecord, decodeRecords, encodeRecord, PayloadError } from './record-codec.js';
 
 describe('record codec', () => {
   it('round-trips plain and rich records exactly, without inventing absent fields', () => {
@@ -35,5 +35,56 @@ describe('record codec', () => {
     for (const text of ['{}', '[1,"t",2]', '[1,"t",2,[[7,"k","i",1,{}]]]', '[1,"t",2,[[0,"k","i",1]]]', '[1,"t",2,[],5]', 'not json']) {
       expect(() => decodeRecord(text), text).toThrow();
     }
+  });
+
+  describe('many payloads at once', () => {
+    /** Payloads laid out with 3 bytes of other data between them, as frames are; returns the bytes and the spans. */
+    function laidOut(payloads: readonly string[]): { bytes: Buffer; spans: number[] } {
+      const parts: Buffer[] = [];
+      const spans: number[] = [];
+      let offset = 0;
+      for (const payload of payloads) {
+        const bytes = Buffer.from(payload, 'utf8');
+        parts.push(Buffer.from([0xff, 0x00, 0x7b]), bytes);
+        spans.push(offset + 3, offset + 3 + bytes.length);
+        offset += 3 + bytes.length;
+      }
+      return { bytes: Buffer.concat(parts), spans };
+    }
+    const record = (position: number): LogRecord => ({
+      position,
+      txId: `tx-${position}`,
+      time: position,
+      changes: [{ op: 'create', kind: 'k', id: `é-${position}`, version: 1, data: { n: position } }],
+    });
+
+    it('decodes them in order, growing the scratch buffer as needed', () => {
+      const records = Array.from({ length: 50 }, (_, index) => record(index + 1));
+      const { bytes, spans } = laidOut(records.map(encodeRecord));
+      const into: LogRecord[] = [];
+      const scratch = decodeRecords(bytes, spans, Buffer.alloc(8), into);
+      expect(into).toEqual(records);
+      expect(scratch.length).toBeGreaterThan(8);
+    });
+
+    it('names the payload that is not a record, also when the payloads parse together', () => {
+      const good = encodeRecord(record(1));
+      for (const [bad, label] of [
+        ['not json', 'not JSON'],
+        ['[1,"t",2]', 'a short array'],
+        ['1,2', 'two values'],
+        ['{"a":', 'an open object'],
+      ] as const) {
+        const { bytes, spans } = laidOut([good, good, bad, good]);
+        let caught: unknown;
+        try {
+          decodeRecords(bytes, spans, Buffer.alloc(0), []);
+        } catch (error) {
+          caught = error;
+        }
+        expect(caught, label).toBeInstanceOf(PayloadError);
+        expect((caught as PayloadError).index, label).toBe(2);
+      }
+    });
   });
 });

@@ -36,7 +36,68 @@ function extrasOf(record: LogRecord): Extras | undefined {
 
 /** Decodes a frame payload; throws `Error` with the reason when it is not a record's encoding. */
 export function decodeRecord(text: string): LogRecord {
-  const parsed: unknown = JSON.parse(text);
+  return fromParsed(JSON.parse(text));
+}
+
+/** A payload that is not a record's encoding: `index` says which of a batch. */
+export class PayloadError extends Error {
+  constructor(
+    readonly index: number,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/**
+ * Decodes the payloads `bytes[spans[2k]..spans[2k+1])` with one JSON.parse: they are copied
+ * into `scratch` as one JSON array. Replay decodes thousands of small records per chunk, and
+ * one parse call per record costs about a fifth more. Throws `PayloadError` naming the first
+ * payload that is not a record. Returns the scratch buffer, grown when it was too small.
+ */
+export function decodeRecords(bytes: Buffer, spans: readonly number[], scratch: Buffer, into: LogRecord[]): Buffer {
+  let needed = 2 + spans.length / 2;
+  for (let index = 0; index < spans.length; index += 2) needed += (spans[index + 1] as number) - (spans[index] as number);
+  const buffer = scratch.length >= needed ? scratch : Buffer.allocUnsafe(Math.max(needed, scratch.length * 2));
+  let length = 0;
+  buffer[length++] = 0x5b; // [
+  for (let index = 0; index < spans.length; index += 2) {
+    if (index > 0) buffer[length++] = 0x2c; // ,
+    length += bytes.copy(buffer, length, spans[index], spans[index + 1]);
+  }
+  buffer[length++] = 0x5d; // ]
+  let parsed: unknown[];
+  try {
+    parsed = JSON.parse(buffer.toString('utf8', 0, length)) as unknown[];
+  } catch {
+    // Find the payload that broke the array, for an exact report.
+    for (let index = 0; index < spans.length; index += 2) checkPayload(bytes, spans[index] as number, spans[index + 1] as number, index / 2);
+    throw new PayloadError(0, 'payloads are not JSON together');
+  }
+  // A payload like `1,2` parses inside an array but is not one value: the count gives it away.
+  if (parsed.length !== spans.length / 2) {
+    for (let index = 0; index < spans.length; index += 2) checkPayload(bytes, spans[index] as number, spans[index + 1] as number, index / 2);
+    throw new PayloadError(0, 'payloads hold a different number of values than frames');
+  }
+  for (let index = 0; index < parsed.length; index += 1) {
+    try {
+      into.push(fromParsed(parsed[index]));
+    } catch (error) {
+      throw new PayloadError(index, (error as Error).message);
+    }
+  }
+  return buffer;
+}
+
+function checkPayload(bytes: Buffer, start: number, end: number, index: number): void {
+  try {
+    decodeRecord(bytes.toString('utf8', start, end));
+  } catch (error) {
+    throw new PayloadError(index, (error as Error).message);
+  }
+}
+
+function fromParsed(parsed: unknown): LogRecord {
   if (!Array.isArray(parsed) || parsed.length < 4 || parsed.length > 5) throw new Error('payload is not an encoded record');
   const [position, txId, time, changes, extras] = parsed as [unknown, unknown, unknown, unknown, unknown];
   if (typeof position !== 'number' || typeof txId !== 'string' || typeof time !== 'number' || !Array.isArray(changes)) {

@@ -4,6 +4,7 @@ import type { FileLogFileSystem } from './file-system.js';
 import type { Segment } from './segment.js';
 import { scanSegment } from './segment-scanner.js';
 import { readSnapshotFile } from './snapshot-file.js';
+import { VerifiedChunks, type VerifiedChunk } from './verified-chunks.js';
 
 export interface RecoverInput {
   readonly fileSystem: FileLogFileSystem;
@@ -12,12 +13,16 @@ export interface RecoverInput {
   readonly writable: boolean;
   readonly durable: boolean;
   readonly scanChunkBytes: number;
+  /** Most bytes of verified frames to keep for the reads after open. */
+  readonly verifiedBytesMax: number;
 }
 
 export interface RecoveredLog {
   readonly segments: Segment[];
   readonly head: number;
   readonly snapshot: Snapshot | undefined;
+  /** Verified bytes of the newest records after the snapshot: the ones a store reads next. */
+  readonly verified: VerifiedChunk[];
 }
 
 /**
@@ -28,7 +33,8 @@ export interface RecoveredLog {
  */
 export async function recoverDir(input: RecoverInput): Promise<RecoveredLog> {
   const names = (await input.fileSystem.list(input.dir)).sort();
-  const scanned = await scanSegments(input, names);
+  const verified = new VerifiedChunks(input.verifiedBytesMax);
+  const scanned = await scanSegments(input, names, verified);
   const segments = scanned.filter((entry) => entry.keep).map((entry) => entry.segment);
   const head = segments.at(-1)?.lastPosition ?? 0;
   refuseLostRecords(input, names, segments, head);
@@ -47,7 +53,7 @@ export async function recoverDir(input: RecoverInput): Promise<RecoveredLog> {
     for (const path of chosen.damaged) await input.fileSystem.rename(path, `${path}${damagedSuffix}`);
     for (const entry of scanned) if (entry.torn) await cutTornTail(input, entry.segment);
   }
-  return { segments, head, snapshot: chosen.snapshot };
+  return { segments, head, snapshot: chosen.snapshot, verified: verified.after(chosen.snapshot?.position ?? 0) };
 }
 
 /**
@@ -83,7 +89,7 @@ interface ScannedEntry {
   readonly keep: boolean;
 }
 
-async function scanSegments(input: RecoverInput, names: readonly string[]): Promise<ScannedEntry[]> {
+async function scanSegments(input: RecoverInput, names: readonly string[], verified: VerifiedChunks): Promise<ScannedEntry[]> {
   const found = names.flatMap((name) => {
     const firstPosition = parseSegmentFileName(name);
     return firstPosition === undefined ? [] : [{ name, firstPosition }];
@@ -97,7 +103,7 @@ async function scanSegments(input: RecoverInput, names: readonly string[]): Prom
       throw new LogCorruptError({ file: path, offset: 0, reason: `segment starts at ${entry.firstPosition}, but the log before it ends at ${previous.lastPosition}` });
     }
     const isLast = index === found.length - 1;
-    const { segment, torn } = await scanSegment({ fileSystem: input.fileSystem, ...entry, path, isLast, chunkBytes: input.scanChunkBytes });
+    const { segment, torn } = await scanSegment({ fileSystem: input.fileSystem, ...entry, path, isLast, chunkBytes: input.scanChunkBytes, keep: verified });
     entries.push({ segment, torn: torn !== undefined, keep: torn === undefined || segment.lastPosition >= segment.firstPosition });
   }
   return entries;

@@ -1,8 +1,10 @@
 import { LogCorruptError } from '@ordo/core';
 import type { FileLogFileSystem, FileLogHandle } from './file-system.js';
 import { decodeSegmentHeader, frameHeaderBytes, inspectFrame, payloadBytesMax, segmentHeaderBytes } from './frame-codec.js';
+import { ChunkSource } from './chunk-source.js';
 import { readFully } from './read-fully.js';
 import { emptySegment, noteFrame, type Segment } from './segment.js';
+import type { VerifiedChunks } from './verified-chunks.js';
 
 // Compare a tail against zeros in pieces of this size (memcmp speed, small buffer).
 const zeroCompareBytes = 64 * 1024;
@@ -19,6 +21,8 @@ export interface ScanInput {
   /** Only the last segment may end in a torn write: earlier ones were fsynced before the next was created. */
   readonly isLast: boolean;
   readonly chunkBytes: number;
+  /** Receives the bytes of the frames found intact, for reads right after the scan. */
+  readonly keep?: VerifiedChunks;
 }
 
 export interface ScanResult {
@@ -52,7 +56,7 @@ async function scanOpenSegment(handle: FileLogHandle, input: ScanInput): Promise
     throw corrupt(input.path, 0, `the segment header names position ${headerFirst}, the file name ${input.firstPosition}`);
   }
   segment.endOffset = segmentHeaderBytes;
-  const damage = await scanFrames(handle, { segment, fileBytes, chunkBytes: input.chunkBytes, batchFirst: 0 });
+  const damage = await scanFrames(handle, { segment, fileBytes, chunkBytes: input.chunkBytes, batchFirst: 0, keep: input.keep });
   return damage === undefined ? { segment } : judgeDamage(handle, input, { segment, fileBytes, ...damage });
 }
 
@@ -77,24 +81,43 @@ interface FrameScan {
   readonly chunkBytes: number;
   /** The write the frame before `segment.endOffset` belongs to: 0 when a new write must start there, undefined when unknown. */
   readonly batchFirst: number | undefined;
+  readonly keep?: VerifiedChunks | undefined;
 }
 
 /** Checks frames from `segment.endOffset` on and adds them to the segment; returns the first damage, if any. */
 async function scanFrames(handle: FileLogHandle, scan: FrameScan): Promise<{ offset: number; reason: string } | undefined> {
-  const { segment, fileBytes, chunkBytes } = scan;
+  const source = new ChunkSource(handle, scan.fileBytes, scan.chunkBytes);
+  try {
+    return await checkFrames(source, scan);
+  } finally {
+    await source.settle();
+  }
+}
+
+async function checkFrames(source: ChunkSource, scan: FrameScan): Promise<{ offset: number; reason: string } | undefined> {
+  const { segment, fileBytes } = scan;
   let chunkStart = segment.endOffset;
-  let chunk = await readFully(handle, chunkStart, Math.min(chunkBytes, fileBytes - chunkStart));
+  let chunkFirst = segment.lastPosition + 1;
+  let chunk = await source.at(chunkStart, 0);
+  // Hands the frames found intact in this chunk to `keep`, before moving on.
+  const keep = (): void =>
+    scan.keep?.add({ path: segment.path, start: chunkStart, bytes: chunk.subarray(0, segment.endOffset - chunkStart), firstPosition: chunkFirst, lastPosition: segment.lastPosition });
   let batchFirst = scan.batchFirst;
   while (segment.endOffset < fileBytes) {
     const offset = segment.endOffset;
     const frame = inspectFrame(chunk, offset - chunkStart, chunk.length);
     if (frame.status === 'truncated') {
+      keep();
       if (offset + frame.needed > fileBytes) return { offset, reason: 'the last frame is incomplete' };
       chunkStart = offset;
-      chunk = await readFully(handle, offset, Math.min(Math.max(chunkBytes, frame.needed), fileBytes - offset));
+      chunkFirst = segment.lastPosition + 1;
+      chunk = await source.at(offset, frame.needed);
       continue;
     }
-    if (frame.status === 'damaged') return { offset, reason: frame.reason };
+    if (frame.status === 'damaged') {
+      keep();
+      return { offset, reason: frame.reason };
+    }
     const expected = segment.lastPosition + 1;
     if (frame.position !== expected) {
       throw corrupt(segment.path, offset, `found position ${frame.position} where ${expected} belongs (a gap or a repeat)`);
@@ -107,6 +130,7 @@ async function scanFrames(handle: FileLogHandle, scan: FrameScan): Promise<{ off
     segment.lastPosition = frame.position;
     segment.endOffset = chunkStart + frame.end;
   }
+  keep();
   return undefined;
 }
 
