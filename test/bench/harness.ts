@@ -31,6 +31,14 @@ export interface BenchContext {
   readonly scale: number;
 }
 
+/**
+ * A full collection, when node runs with --expose-gc (`pnpm bench` does): before a one-shot
+ * measurement, so that it does not pay for the garbage of the phase before it.
+ */
+export function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
 export interface ClosedLoopOptions {
   readonly system: string;
   readonly workload: string;

@@ -27,6 +27,10 @@ export class KindState {
   /** field -> value -> bucket of the entities that hold it. */
   readonly index = new Map<string, Map<IndexValue, Bucket>>();
 
+  /** The entries of `unique` and `index` as arrays: folding walks them for every change, and arrays iterate without allocating. */
+  private readonly uniqueEntries: readonly (readonly [string, Map<IndexValue, Entity>])[];
+  private readonly indexEntries: readonly (readonly [string, Map<IndexValue, Bucket>])[];
+
   constructor(
     readonly kind: string,
     uniqueFields: readonly string[],
@@ -34,6 +38,8 @@ export class KindState {
   ) {
     for (const field of uniqueFields) this.unique.set(field, new Map());
     for (const field of indexFields) this.index.set(field, new Map());
+    this.uniqueEntries = [...this.unique];
+    this.indexEntries = [...this.index];
   }
 
   /**
@@ -43,11 +49,11 @@ export class KindState {
    */
   unindex(before: Entity, position: number): void {
     this.stamp = position;
-    for (const [field, owners] of this.unique) {
+    for (const [field, owners] of this.uniqueEntries) {
       const value = fieldValue(before, field);
       if (isClaimable(value) && owners.get(value)?.id === before.id) owners.delete(value);
     }
-    for (const [field, buckets] of this.index) {
+    for (const [field, buckets] of this.indexEntries) {
       const value = fieldValue(before, field);
       const bucket = buckets.get(value);
       if (bucket === undefined) continue;
@@ -61,7 +67,7 @@ export class KindState {
   add(after: Entity, position: number): void {
     this.entities.set(after.id, after);
     this.stamp = position;
-    for (const [field, owners] of this.unique) {
+    for (const [field, owners] of this.uniqueEntries) {
       const value = fieldValue(after, field);
       if (!isClaimable(value)) continue;
       const owner = owners.get(value);
@@ -69,7 +75,7 @@ export class KindState {
       if (owner !== undefined && owner.id !== after.id) throw new InternalError(`${this.kind}.${field} value ${String(value)} held twice`);
       owners.set(value, after);
     }
-    for (const [field, buckets] of this.index) addToBucket(buckets, fieldValue(after, field), after, position);
+    for (const [field, buckets] of this.indexEntries) addToBucket(buckets, fieldValue(after, field), after, position);
   }
 
   remove(id: string, position: number): void {

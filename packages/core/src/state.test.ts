@@ -25,8 +25,10 @@ const step = fc.record({
   request: fc.boolean(),
 });
 
+type Step = typeof step extends fc.Arbitrary<infer Value> ? Value : never;
+
 /** Runs random transactions on a store and returns the records they logged. */
-async function loggedRecords(steps: readonly fc.RecordValue<typeof step>[]): Promise<LogRecord[]> {
+async function loggedRecords(steps: readonly Step[]): Promise<LogRecord[]> {
   const log = memoryLog();
   const store = await open(log);
   for (const [index, { action, name, host, pick, request }] of steps.entries()) {

@@ -1,6 +1,6 @@
 import { getInMemoryEventStore } from '@event-driven-io/emmett';
 import { memoryLog, openStore, type Store } from '@ordo/core';
-import { closedLoop, type BenchContext, type BenchSuite } from '../harness.js';
+import { closedLoop, collectGarbage, type BenchContext, type BenchSuite } from '../harness.js';
 import { createItem, Item, itemsForUpdates, readOneWriteThree, seedItems, updateRandomItem } from '../workloads.js';
 
 // The issue 2 benchmarks: Ordo on the memory log store against Emmett's in-memory event store.
@@ -55,7 +55,7 @@ async function emmettCreate(context: BenchContext, concurrency: number): Promise
 }
 
 function heapUsed(): number {
-  (globalThis as { gc?: () => void }).gc?.();
+  collectGarbage();
   return process.memoryUsage().heapUsed;
 }
 

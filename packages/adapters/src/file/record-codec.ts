@@ -97,22 +97,32 @@ function checkPayload(bytes: Buffer, start: number, end: number, index: number):
   }
 }
 
+// Index access rather than destructuring, and the parsed changes array reused: replay runs
+// this once per record.
 function fromParsed(parsed: unknown): LogRecord {
   if (!Array.isArray(parsed) || parsed.length < 4 || parsed.length > 5) throw new Error('payload is not an encoded record');
-  const [position, txId, time, changes, extras] = parsed as [unknown, unknown, unknown, unknown, unknown];
+  const position: unknown = parsed[0];
+  const txId: unknown = parsed[1];
+  const time: unknown = parsed[2];
+  const changes: unknown = parsed[3];
   if (typeof position !== 'number' || typeof txId !== 'string' || typeof time !== 'number' || !Array.isArray(changes)) {
     throw new Error('payload has malformed record fields');
   }
-  const record: { -readonly [Key in keyof LogRecord]: LogRecord[Key] } = { position, txId, time, changes: changes.map(decodeChange) };
-  if (extras !== undefined) addExtras(record, extras);
+  for (let index = 0; index < changes.length; index += 1) changes[index] = decodeChange(changes[index]);
+  const record: { -readonly [Key in keyof LogRecord]: LogRecord[Key] } = { position, txId, time, changes: changes as Change[] };
+  if (parsed.length === 5) addExtras(record, parsed[4]);
   return record;
 }
 
 function decodeChange(encoded: unknown): Change {
   if (!Array.isArray(encoded)) throw new Error('payload has a malformed change');
-  const [op, kind, id, version, data] = encoded as [unknown, unknown, unknown, unknown, unknown];
+  const op: unknown = encoded[0];
+  const kind: unknown = encoded[1];
+  const id: unknown = encoded[2];
+  const version: unknown = encoded[3];
   if (typeof kind !== 'string' || typeof id !== 'string' || typeof version !== 'number') throw new Error('payload has a malformed change');
   if (op === opCodes.delete && encoded.length === 4) return { op: 'delete', kind, id, version };
+  const data: unknown = encoded[4];
   if (typeof data !== 'object' || data === null || Array.isArray(data) || encoded.length !== 5) throw new Error('payload has a malformed change');
   if (op === opCodes.create) return { op: 'create', kind, id, version, data: data as JsonObject };
   if (op === opCodes.update) return { op: 'update', kind, id, version, data: data as JsonObject };

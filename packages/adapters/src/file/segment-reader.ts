@@ -6,6 +6,10 @@ import { decodeRecords, PayloadError } from './record-codec.js';
 import { indexedStart, type Segment } from './segment.js';
 import type { VerifiedChunk } from './verified-chunks.js';
 
+// Payloads decoded per JSON.parse call. The joined text stays well below the size V8 allocates
+// outside the young generation (large strings there are freed only by a full collection).
+const decodeFramesMax = 256;
+
 interface Chunk {
   readonly path: string;
   readonly start: number;
@@ -53,7 +57,7 @@ export class SegmentReader {
       // Walk the frames that lie whole in this chunk, then decode their payloads together:
       // no promise and no parse call per record.
       const spans: number[] = [];
-      const spansFirst = Math.max(position, from);
+      let spansFirst = Math.max(position, from);
       let local = offset - chunk.start;
       while (position <= segment.lastPosition && count < limit) {
         const frame = inspectFrame(chunk.bytes, local, chunk.bytes.length, !chunk.verified);
@@ -69,6 +73,11 @@ export class SegmentReader {
         if (position >= from) {
           spans.push(frame.payloadStart, frame.end);
           count += 1;
+          if (spans.length === decodeFramesMax * 2) {
+            this.decode(chunk, { spans, first: spansFirst }, segment.path, into);
+            spans.length = 0;
+            spansFirst = position + 1;
+          }
         }
         local = frame.end;
         position += 1;
