@@ -1,6 +1,6 @@
 /**
  * The log's vocabulary. Records are plain JSON values so that every log store can persist them
- * as they are; the core freezes every record it creates or folds, so an acknowledged record
+ * as they are; the core freezes every record it creates or hands out, so an acknowledged record
  * never changes in memory either (I1).
  */
 

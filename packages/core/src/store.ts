@@ -2,7 +2,6 @@ import type { EntityType } from './entity-type.js';
 import {
   assert,
   ConflictError,
-  InternalError,
   InvalidArgumentError,
   StoreClosedError,
   UnknownEntityTypeError,
@@ -332,9 +331,7 @@ class OrdoStore implements Store {
 
   private async readLog(from: number, limit: number): Promise<LogRecord[]> {
     const records = await this.log.read(from, limit);
-    records.forEach((record, index) => {
-      if (record.position !== from + index) throw new InternalError(`log store read ${record.position} for ${from + index}`);
-    });
+    records.forEach((record, index) => assert(record.position === from + index, `log store read ${record.position} for ${from + index}`));
     return records.map((record) => deepFreeze(record));
   }
 
