@@ -51,7 +51,8 @@ export class State {
    */
   fold(record: LogRecord, prepared?: readonly EntityChange[]): EntityChange[] {
     this.checkNext(record);
-    if (record.changes.length > 1) checkDistinct(record);
+    // A record built from this store's transaction changes each entity once by construction.
+    if (prepared === undefined && record.changes.length > 1) checkDistinct(record);
     const { position } = record;
     const changes = record.changes.map((change, index) => this.imagesOf(change, prepared?.[index]));
     for (const { kind, before } of changes) if (before !== undefined) this.kindState(kind).unindex(before, position);
@@ -116,11 +117,12 @@ export class State {
 
 /** Each change of a record is to another entity: its images are computed from the state before the record. */
 function checkDistinct(record: LogRecord): void {
-  const seen = new Set<string>();
+  const seen = new Map<string, Set<string>>();
   for (const { kind, id } of record.changes) {
-    const key = `${kind}\u0000${id}`;
-    if (seen.has(key)) throw new InternalError(`record ${record.position} changes ${kind} ${id} twice`);
-    seen.add(key);
+    let ids = seen.get(kind);
+    if (ids === undefined) seen.set(kind, (ids = new Set()));
+    if (ids.has(id)) throw new InternalError(`record ${record.position} changes ${kind} ${id} twice`);
+    ids.add(id);
   }
 }
 
