@@ -70,15 +70,10 @@ export function decodeRecords(bytes: Buffer, spans: readonly number[], scratch: 
   try {
     parsed = JSON.parse(buffer.toString('utf8', 0, length)) as unknown[];
   } catch {
-    // Find the payload that broke the array, for an exact report.
-    for (let index = 0; index < spans.length; index += 2) checkPayload(bytes, spans[index] as number, spans[index + 1] as number, index / 2);
-    throw new PayloadError(0, 'payloads are not JSON together');
+    return blamePayload(bytes, spans, 'payloads are not JSON together');
   }
   // A payload like `1,2` parses inside an array but is not one value: the count gives it away.
-  if (parsed.length !== spans.length / 2) {
-    for (let index = 0; index < spans.length; index += 2) checkPayload(bytes, spans[index] as number, spans[index + 1] as number, index / 2);
-    throw new PayloadError(0, 'payloads hold a different number of values than frames');
-  }
+  if (parsed.length !== spans.length / 2) return blamePayload(bytes, spans, 'payloads hold a different number of values than frames');
   for (let index = 0; index < parsed.length; index += 1) {
     try {
       into.push(fromParsed(parsed[index]));
@@ -89,12 +84,16 @@ export function decodeRecords(bytes: Buffer, spans: readonly number[], scratch: 
   return buffer;
 }
 
-function checkPayload(bytes: Buffer, start: number, end: number, index: number): void {
-  try {
-    decodeRecord(bytes.toString('utf8', start, end));
-  } catch (error) {
-    throw new PayloadError(index, (error as Error).message);
+/** Decodes the payloads one by one to name the first that is not a record, for an exact report. */
+function blamePayload(bytes: Buffer, spans: readonly number[], together: string): never {
+  for (let index = 0; index < spans.length; index += 2) {
+    try {
+      decodeRecord(bytes.toString('utf8', spans[index], spans[index + 1]));
+    } catch (error) {
+      throw new PayloadError(index / 2, (error as Error).message);
+    }
   }
+  throw new PayloadError(0, together);
 }
 
 // Index access rather than destructuring, and the parsed changes array reused: replay runs

@@ -97,11 +97,10 @@ async function scanFrames(handle: FileLogHandle, scan: FrameScan): Promise<{ off
 async function checkFrames(source: ChunkSource, scan: FrameScan): Promise<{ offset: number; reason: string } | undefined> {
   const { segment, fileBytes } = scan;
   let chunkStart = segment.endOffset;
-  let chunkFirst = segment.lastPosition + 1;
   let chunk = await source.at(chunkStart, 0);
   // Hands the frames found intact in this chunk to `keep`, before moving on.
   const keep = (): void =>
-    scan.keep?.add({ path: segment.path, start: chunkStart, bytes: chunk.subarray(0, segment.endOffset - chunkStart), firstPosition: chunkFirst, lastPosition: segment.lastPosition });
+    scan.keep?.add({ path: segment.path, start: chunkStart, bytes: chunk.subarray(0, segment.endOffset - chunkStart), lastPosition: segment.lastPosition });
   let batchFirst = scan.batchFirst;
   while (segment.endOffset < fileBytes) {
     const offset = segment.endOffset;
@@ -110,7 +109,6 @@ async function checkFrames(source: ChunkSource, scan: FrameScan): Promise<{ offs
       keep();
       if (offset + frame.needed > fileBytes) return { offset, reason: 'the last frame is incomplete' };
       chunkStart = offset;
-      chunkFirst = segment.lastPosition + 1;
       chunk = await source.at(offset, frame.needed);
       continue;
     }

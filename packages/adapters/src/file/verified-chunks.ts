@@ -5,7 +5,7 @@ export interface VerifiedChunk {
   readonly start: number;
   /** Whole frames only. */
   readonly bytes: Buffer;
-  readonly firstPosition: number;
+  /** The position of the last frame in `bytes`. */
   readonly lastPosition: number;
 }
 
