@@ -31,10 +31,41 @@ describe('record codec', () => {
     expect(encodeRecord(record).length).toBeLessThan(JSON.stringify(record).length);
   });
 
-  it('rejects payloads that are not an encoded record', () => {
-    for (const text of ['{}', '[1,"t",2]', '[1,"t",2,[[7,"k","i",1,{}]]]', '[1,"t",2,[[0,"k","i",1]]]', '[1,"t",2,[],5]', 'not json']) {
-      expect(() => decodeRecord(text), text).toThrow();
-    }
+  it('reads payloads in the nested form that logs were written in before the flat one', () => {
+    const legacy = '[9,"01J",7,[[0,"vm","v1",1,{"name":"a"}],[2,"host","h1",2]],{"requestId":"r"}]';
+    expect(decodeRecord(legacy)).toEqual({
+      position: 9,
+      txId: '01J',
+      time: 7,
+      requestId: 'r',
+      changes: [
+        { op: 'create', kind: 'vm', id: 'v1', version: 1, data: { name: 'a' } },
+        { op: 'delete', kind: 'host', id: 'h1', version: 2 },
+      ],
+    });
+  });
+
+  it('rejects payloads that are not exactly one encoded record', () => {
+    const bad = [
+      ['not json', 'not JSON'],
+      ['{}', 'an object'],
+      ['1,"t",2', 'no change count'],
+      ['1,"t",2,0', 'no extras'],
+      ['1,"t",2,0,0,0', 'a value past the record'],
+      ['1,"t",2,0,5', 'extras that are not an object'],
+      ['1,"t",2,-1,0', 'a negative change count'],
+      ['1,"t",2,1.5,0,"k","i",1,{},0', 'a fractional change count'],
+      ['1,"t",2,2,0,"k","i",1,{},0', 'fewer changes than counted'],
+      ['1,"t",2,1,7,"k","i",1,{},0', 'an unknown change code'],
+      ['1,"t",2,1,0,"k","i",1,0,0', 'a create without data'],
+      ['1,"t",2,1,2,"k","i",1,{},0', 'a delete with data'],
+      ['1,"t",2,1,0,"k",5,1,{},0', 'an id that is not a string'],
+      ['[1,"t",2]', 'a short nested record'],
+      ['[1,"t",2,[[7,"k","i",1,{}]]]', 'a nested record with an unknown change code'],
+      ['[1,"t",2,[[0,"k","i",1]]]', 'a nested create without data'],
+      ['[1,"t",2,[],5]', 'nested extras that are not an object'],
+    ] as const;
+    for (const [text, label] of bad) expect(() => decodeRecord(text), label).toThrow();
   });
 
   describe('many payloads at once', () => {
@@ -67,6 +98,15 @@ describe('record codec', () => {
       expect(scratch.length).toBeGreaterThan(8);
     });
 
+    it('decodes nested and flat payloads mixed in one batch, after the records already in `into`', () => {
+      const nested = '[2,"tx-2",2,[[1,"k","é-1",2,{"n":2}]]]';
+      const { bytes, spans } = laidOut([encodeRecord(record(1)), nested, encodeRecord(record(3))]);
+      const earlier = record(0);
+      const into: LogRecord[] = [earlier];
+      decodeRecords(bytes, spans, Buffer.alloc(0), into);
+      expect(into).toEqual([earlier, record(1), { ...record(2), changes: [{ op: 'update', kind: 'k', id: 'é-1', version: 2, data: { n: 2 } }] }, record(3)]);
+    });
+
     it('names the payload that is not a record, also when the payloads parse together', () => {
       const good = encodeRecord(record(1));
       for (const [bad, label] of [
@@ -74,16 +114,20 @@ describe('record codec', () => {
         ['[1,"t",2]', 'a short array'],
         ['1,2', 'two values'],
         ['{"a":', 'an open object'],
+        ['3,"t",3,0', 'a record one value short, which shifts the payloads after it'],
+        ['3,"t",3,0,0,0', 'a record with one value too many'],
       ] as const) {
         const { bytes, spans } = laidOut([good, good, bad, good]);
         let caught: unknown;
+        const into: LogRecord[] = [];
         try {
-          decodeRecords(bytes, spans, Buffer.alloc(0), []);
+          decodeRecords(bytes, spans, Buffer.alloc(0), into);
         } catch (error) {
           caught = error;
         }
         expect(caught, label).toBeInstanceOf(PayloadError);
         expect((caught as PayloadError).index, label).toBe(2);
+        expect(into, label).toEqual([]);
       }
     });
   });

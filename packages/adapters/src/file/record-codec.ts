@@ -1,27 +1,34 @@
 import type { Change, JsonObject, JsonValue, LogRecord } from '@ordo/core';
 
 /**
- * The JSON form of a record inside a frame: arrays instead of objects, so that the field names
- * are not repeated in every record. On this machine that parses about 45% faster and takes 40%
- * fewer bytes than the object form, and replay speed is mostly JSON.parse.
+ * The JSON form of a record inside a frame: a flat list of JSON values, without brackets, so
+ * that the payloads of many frames joined with commas parse as one flat array. Replay speed is
+ * mostly JSON.parse, and every array it builds costs: on the development machine a store
+ * replayed 500,000 one-change records about 25% faster in this form than with one nested
+ * array per record (interleaved runs), from slightly fewer bytes.
  *
- *   [position, txId, time, changes, extras?]
- *   change: [0, kind, id, version, data] create | [1, kind, id, version, data] update | [2, kind, id, version] delete
- *   extras: { requestId?, operation?, result?, meta? }, present only when one of them is
+ *   position, txId, time, changeCount, change..., extras
+ *   change: 0, kind, id, version, data   create
+ *           1, kind, id, version, data   update
+ *           2, kind, id, version, 0      delete
+ *   extras: { requestId?, operation?, result?, meta? }, or 0 when the record has none of them
+ *
+ * Logs written before this form hold one JSON array per payload (`legacy` below); they are
+ * read as well. Every payload of a batch is checked to be exactly one record.
  */
-type EncodedChange = readonly [number, string, string, number, JsonObject?];
 type Extras = { requestId?: string; operation?: string; result?: JsonValue; meta?: JsonObject };
-type EncodedRecord = readonly [number, string, number, readonly EncodedChange[], Extras?];
 
 const opCodes = { create: 0, update: 1, delete: 2 } as const;
+const valuesPerChange = 5;
 
 export function encodeRecord(record: LogRecord): string {
-  const changes = record.changes.map((change): EncodedChange =>
-    change.op === 'delete' ? [opCodes.delete, change.kind, change.id, change.version] : [opCodes[change.op], change.kind, change.id, change.version, change.data],
-  );
-  const extras = extrasOf(record);
-  const encoded: EncodedRecord = extras === undefined ? [record.position, record.txId, record.time, changes] : [record.position, record.txId, record.time, changes, extras];
-  return JSON.stringify(encoded);
+  const values: JsonValue[] = [record.position, record.txId, record.time, record.changes.length];
+  for (const change of record.changes) {
+    values.push(opCodes[change.op], change.kind, change.id, change.version, change.op === 'delete' ? 0 : change.data);
+  }
+  values.push(extrasOf(record) ?? 0);
+  const text = JSON.stringify(values);
+  return text.slice(1, -1);
 }
 
 function extrasOf(record: LogRecord): Extras | undefined {
@@ -34,9 +41,18 @@ function extrasOf(record: LogRecord): Extras | undefined {
   return extras;
 }
 
-/** Decodes a frame payload; throws `Error` with the reason when it is not a record's encoding. */
+/** Decodes one frame payload; throws `Error` with the reason when it is not exactly one record's encoding. */
 export function decodeRecord(text: string): LogRecord {
-  return fromParsed(JSON.parse(text));
+  let values: unknown;
+  try {
+    values = JSON.parse(`[${text}]`);
+  } catch {
+    throw new Error('payload is not JSON');
+  }
+  const walk = new RecordWalk(values as unknown[]);
+  const record = walk.next();
+  if (!walk.done()) throw new Error('payload holds more than one record');
+  return record;
 }
 
 /** A payload that is not a record's encoding: `index` says which of a batch. */
@@ -66,20 +82,25 @@ export function decodeRecords(bytes: Buffer, spans: readonly number[], scratch: 
     length += bytes.copy(buffer, length, spans[index], spans[index + 1]);
   }
   buffer[length++] = 0x5d; // ]
-  let parsed: unknown[];
+  let values: unknown[];
   try {
-    parsed = JSON.parse(buffer.toString('utf8', 0, length)) as unknown[];
+    values = JSON.parse(buffer.toString('utf8', 0, length)) as unknown[];
   } catch {
     return blamePayload(bytes, spans, 'payloads are not JSON together');
   }
-  // A payload like `1,2` parses inside an array but is not one value: the count gives it away.
-  if (parsed.length !== spans.length / 2) return blamePayload(bytes, spans, 'payloads hold a different number of values than frames');
-  for (let index = 0; index < parsed.length; index += 1) {
-    try {
-      into.push(fromParsed(parsed[index]));
-    } catch (error) {
-      throw new PayloadError(index, (error as Error).message);
-    }
+  // The walk cannot tell where one payload ends (a payload with too few or too many values
+  // shifts the rest), so any doubt is settled payload by payload.
+  const first = into.length;
+  const walk = new RecordWalk(values);
+  try {
+    for (let index = 0; index < spans.length; index += 2) into.push(walk.next());
+  } catch {
+    into.length = first;
+    return blamePayload(bytes, spans, 'payloads do not decode together');
+  }
+  if (!walk.done()) {
+    into.length = first;
+    return blamePayload(bytes, spans, 'payloads hold more values than their records');
   }
   return buffer;
 }
@@ -96,36 +117,75 @@ function blamePayload(bytes: Buffer, spans: readonly number[], together: string)
   throw new PayloadError(0, together);
 }
 
-// Index access rather than destructuring, and the parsed changes array reused: replay runs
-// this once per record.
-function fromParsed(parsed: unknown): LogRecord {
-  if (!Array.isArray(parsed) || parsed.length < 4 || parsed.length > 5) throw new Error('payload is not an encoded record');
-  const position: unknown = parsed[0];
-  const txId: unknown = parsed[1];
-  const time: unknown = parsed[2];
-  const changes: unknown = parsed[3];
-  if (typeof position !== 'number' || typeof txId !== 'string' || typeof time !== 'number' || !Array.isArray(changes)) {
-    throw new Error('payload has malformed record fields');
+/** Reads records off a flat array of parsed values, one after the other; index access only, as replay runs it once per record. */
+class RecordWalk {
+  private cursor = 0;
+
+  constructor(private readonly values: readonly unknown[]) {}
+
+  done(): boolean {
+    return this.cursor === this.values.length;
   }
-  for (let index = 0; index < changes.length; index += 1) changes[index] = decodeChange(changes[index]);
-  const record: { -readonly [Key in keyof LogRecord]: LogRecord[Key] } = { position, txId, time, changes: changes as Change[] };
-  if (parsed.length === 5) addExtras(record, parsed[4]);
-  return record;
+
+  next(): LogRecord {
+    const { values } = this;
+    const at = this.cursor;
+    const position: unknown = values[at];
+    // A payload written before the flat form: one array.
+    if (Array.isArray(position)) {
+      this.cursor = at + 1;
+      return legacy(position);
+    }
+    const txId: unknown = values[at + 1];
+    const time: unknown = values[at + 2];
+    const count: unknown = values[at + 3];
+    if (typeof position !== 'number' || typeof txId !== 'string' || typeof time !== 'number' || typeof count !== 'number') {
+      throw new Error('payload has malformed record fields');
+    }
+    const end = at + 4 + count * valuesPerChange;
+    if (!Number.isSafeInteger(count) || count < 0 || end >= values.length) throw new Error('payload has a malformed change count');
+    const changes: Change[] = new Array<Change>(count);
+    for (let index = 0; index < count; index += 1) changes[index] = flatChange(values, at + 4 + index * valuesPerChange);
+    const record: { -readonly [Key in keyof LogRecord]: LogRecord[Key] } = { position, txId, time, changes };
+    const extras: unknown = values[end];
+    if (extras !== 0) addExtras(record, extras);
+    this.cursor = end + 1;
+    return record;
+  }
 }
 
-function decodeChange(encoded: unknown): Change {
-  if (!Array.isArray(encoded)) throw new Error('payload has a malformed change');
-  const op: unknown = encoded[0];
-  const kind: unknown = encoded[1];
-  const id: unknown = encoded[2];
-  const version: unknown = encoded[3];
+function flatChange(values: readonly unknown[], at: number): Change {
+  return change(values[at], values[at + 1], values[at + 2], values[at + 3], values[at + 4], 0);
+}
+
+/** Builds a change from its values; `absent` is what stands for a delete's missing data. */
+function change(op: unknown, kind: unknown, id: unknown, version: unknown, data: unknown, absent: unknown): Change {
   if (typeof kind !== 'string' || typeof id !== 'string' || typeof version !== 'number') throw new Error('payload has a malformed change');
-  if (op === opCodes.delete && encoded.length === 4) return { op: 'delete', kind, id, version };
-  const data: unknown = encoded[4];
-  if (typeof data !== 'object' || data === null || Array.isArray(data) || encoded.length !== 5) throw new Error('payload has a malformed change');
+  if (op === opCodes.delete && data === absent) return { op: 'delete', kind, id, version };
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error('payload has a malformed change');
   if (op === opCodes.create) return { op: 'create', kind, id, version, data: data as JsonObject };
   if (op === opCodes.update) return { op: 'update', kind, id, version, data: data as JsonObject };
   throw new Error(`payload has an unknown change code ${String(op)}`);
+}
+
+/** The form before the flat one: [position, txId, time, [[op, kind, id, version, data?]...], extras?]. */
+function legacy(parsed: readonly unknown[]): LogRecord {
+  if (parsed.length < 4 || parsed.length > 5) throw new Error('payload is not an encoded record');
+  const [position, txId, time, changes] = parsed;
+  if (typeof position !== 'number' || typeof txId !== 'string' || typeof time !== 'number' || !Array.isArray(changes)) {
+    throw new Error('payload has malformed record fields');
+  }
+  const record: { -readonly [Key in keyof LogRecord]: LogRecord[Key] } = {
+    position,
+    txId,
+    time,
+    changes: changes.map((encoded: unknown) => {
+      if (!Array.isArray(encoded) || encoded.length < 4 || encoded.length > 5) throw new Error('payload has a malformed change');
+      return change(encoded[0], encoded[1], encoded[2], encoded[3], encoded[4], undefined);
+    }),
+  };
+  if (parsed.length === 5) addExtras(record, parsed[4]);
+  return record;
 }
 
 function addExtras(record: { -readonly [Key in keyof LogRecord]: LogRecord[Key] }, extras: unknown): void {
