@@ -83,7 +83,7 @@ export class State {
     checkVersion(change, before);
     if (before !== undefined) kindState.unindex(before, position);
     if (change.op === 'delete') kindState.remove(change.id, position);
-    else kindState.add(entityOf(change), position);
+    else kindState.add(entityOf(change, kindState.kind), position);
     this.noteRequest(record);
     this.position = position;
   }
@@ -109,7 +109,7 @@ export class State {
       const after = prepared.after;
       if (op === 'delete' ? after === undefined : after?.version === change.version && after.data === change.data) return prepared;
     }
-    const after = op === 'delete' ? undefined : entityOf(change);
+    const after = op === 'delete' ? undefined : entityOf(change, this.kindState(kind).kind);
     if (before === undefined) return { kind, id, op, after: after as Entity };
     return after === undefined ? { kind, id, op, before } : { kind, id, op, before, after };
   }
@@ -132,7 +132,11 @@ function checkVersion(change: Change, before: Entity | undefined): void {
   if (!valid) throw new InternalError(change.op === 'create' ? `create of existing ${change.kind} ${change.id}` : `${change.op} of ${change.kind} ${change.id} skips a version`);
 }
 
-/** The frozen entity a create or update change makes. */
-function entityOf(change: Change & { readonly data: JsonObject }): Entity {
-  return Object.freeze({ id: change.id, kind: change.kind, version: change.version, data: deepFreeze(change.data) });
+/**
+ * The frozen entity a create or update change makes. `kind` is the state's own string for the
+ * change's kind: a record read back from the log carries a copy per change, and a million
+ * entities should not keep a million copies.
+ */
+function entityOf(change: Change & { readonly data: JsonObject }, kind: string): Entity {
+  return Object.freeze({ id: change.id, kind, version: change.version, data: deepFreeze(change.data) });
 }
