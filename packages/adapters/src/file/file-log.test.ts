@@ -395,6 +395,45 @@ describe('file log: disk errors', () => {
   }
 });
 
+describe('file log: where fdatasync runs', () => {
+  it('fdatasyncs on the event loop while the disk is fast, and on the thread pool while it is slow', async () => {
+    let delayMs = 0;
+    const placements: boolean[] = [];
+    const fileSystem: FileLogFileSystem = {
+      ...nodeFileSystem,
+      async open(path, mode) {
+        const handle = await nodeFileSystem.open(path, mode);
+        return {
+          ...handle,
+          // No real fdatasync: its own time on a busy disk would blur what this test sets.
+          async datasync(options) {
+            placements.push(options?.inline === true);
+            if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+          },
+        };
+      },
+    };
+    const log = await opened({ dir: freshDir(), fileSystem, preallocateBytes: 0 });
+    let position = 1;
+    const commits = async (count: number): Promise<boolean[]> => {
+      placements.length = 0;
+      for (let index = 0; index < count; index += 1, position += 2) await log.append(records(position, 2));
+      return [...placements];
+    };
+    expect(await commits(5)).toEqual([true, true, true, true, true]);
+    delayMs = 5;
+    const slowing = await commits(6);
+    expect(slowing.slice(0, 2)).toEqual([true, true]);
+    expect(slowing.slice(-2)).toEqual([false, false]);
+    delayMs = 0;
+    const recovering = await commits(60);
+    expect(recovering[0]).toBe(false);
+    expect(recovering.at(-1)).toBe(true);
+    expect(await log.read(1, 1000)).toEqual(records(1, position - 1));
+    await log.close();
+  });
+});
+
 describe('file log: durability none', () => {
   it('never calls fdatasync (unsafe, for tests), yet reopens with what it wrote', async () => {
     const dir = freshDir();

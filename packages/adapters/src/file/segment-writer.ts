@@ -4,17 +4,9 @@ import type { FileLogFileSystem, FileLogHandle } from './file-system.js';
 import { encodeFrames, encodeSegmentHeader, payloadBytesMax, type EncodedFrames } from './frame-codec.js';
 import { encodeRecord } from './record-codec.js';
 import { emptySegment, noteFrame, type Segment } from './segment.js';
+import { SyncPlacement } from './sync-placement.js';
 
 export type Durability = 'fsync' | 'none';
-
-/**
- * A batch of at most this many records is fdatasynced on the event-loop thread. Such a batch
- * means no other commit was waiting when the core drained its queue (a lone caller), so
- * blocking overlaps nothing, and it saves a round trip through libuv's thread pool, which on
- * the 2-core development machine cost a lone caller 20-40% of its commit rate. Larger batches
- * fsync in the background so that the core prepares the next batch meanwhile.
- */
-const inlineSyncRecordsMax = 1;
 
 export interface SegmentWriterOptions {
   readonly fileSystem: FileLogFileSystem;
@@ -40,6 +32,7 @@ export class SegmentWriter {
   private roomSync: Promise<void> = Promise.resolve();
   /** Set when a preallocation failed: commits then simply grow the file, as without it. */
   private roomFailed = false;
+  private readonly syncPlacement = new SyncPlacement();
 
   constructor(
     private readonly options: SegmentWriterOptions,
@@ -61,15 +54,14 @@ export class SegmentWriter {
    * `lastPosition`, `endOffset` and index are updated only after success.
    */
   async append(encoded: EncodedFrames, firstPosition: number): Promise<Segment | undefined> {
-    const recordsCount = encoded.frameStarts.length;
     const active = this.active;
     if (active !== undefined && !this.mustRoll(active, encoded.bytes.length)) {
-      await this.writeDurably(await this.activeHandle(active), encoded.bytes, active.endOffset, recordsCount);
+      await this.writeDurably(await this.activeHandle(active), encoded.bytes, active.endOffset);
       commitFrames(active, encoded, firstPosition, active.endOffset);
       this.allocatedEnd = Math.max(this.allocatedEnd, active.endOffset);
       return undefined;
     }
-    return this.startSegment(encoded, firstPosition, recordsCount);
+    return this.startSegment(encoded, firstPosition);
   }
 
   /** True when the preallocated room ahead of the active segment's end is running low. */
@@ -120,7 +112,7 @@ export class SegmentWriter {
     return holdsRecords && active.endOffset + frameBytes > this.options.segmentBytesMax;
   }
 
-  private async startSegment(frames: EncodedFrames, firstPosition: number, recordsCount: number): Promise<Segment> {
+  private async startSegment(frames: EncodedFrames, firstPosition: number): Promise<Segment> {
     const { fileSystem, dir } = this.options;
     await this.close();
     const name = segmentFileName(firstPosition);
@@ -130,7 +122,7 @@ export class SegmentWriter {
     // The header goes in the same write as the first batch: a file never holds a header alone.
     const header = encodeSegmentHeader(firstPosition);
     const encoded = { bytes: Buffer.concat([header, frames.bytes]), frameStarts: frames.frameStarts.map((start) => start + header.length) };
-    await this.writeDurably(handle, encoded.bytes, 0, recordsCount);
+    await this.writeDurably(handle, encoded.bytes, 0);
     this.allocatedEnd = encoded.bytes.length;
     // The new file's directory entry must be durable before its records are acknowledged.
     if (this.options.durability === 'fsync') await fileSystem.syncDirectory(dir);
@@ -148,9 +140,12 @@ export class SegmentWriter {
     return this.handle;
   }
 
-  private async writeDurably(handle: FileLogHandle, bytes: Buffer, offset: number, recordsCount: number): Promise<void> {
+  private async writeDurably(handle: FileLogHandle, bytes: Buffer, offset: number): Promise<void> {
     await handle.write(bytes, offset);
-    if (this.options.durability === 'fsync') await handle.datasync({ inline: recordsCount <= inlineSyncRecordsMax });
+    if (this.options.durability !== 'fsync') return;
+    const started = performance.now();
+    await handle.datasync({ inline: this.syncPlacement.inline() });
+    this.syncPlacement.note(performance.now() - started);
   }
 }
 
