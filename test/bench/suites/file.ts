@@ -1,13 +1,16 @@
+import { spawnSync } from 'node:child_process';
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { openStore, type LogRecord } from '@ordo/core';
 import { fileLog } from '@ordo/adapters/file';
-import { closedLoop, collectGarbage, type BenchContext, type BenchResult, type BenchSuite } from '../harness.js';
+import { closedLoop, type BenchContext, type BenchResult, type BenchSuite } from '../harness.js';
 import { createItem, Item, itemsForUpdates, seedItems, updateRandomItem } from '../workloads.js';
 
 // The issue 3 benchmarks: Ordo on the file log store (durable: fdatasync before every
 // acknowledgement), the raw write + fdatasync rate of the same disk, replay without a
-// snapshot, and opening a store of 1,000,000 entities from its snapshot.
+// snapshot, and opening a store of 1,000,000 entities from its snapshot. The open rows run in
+// a fresh process each (see open-process.ts).
 // context.tempDir uses os.tmpdir(); on the development machine /tmp and /work are one disk.
 const replayRecords = 500_000;
 // Replay is a one-shot measurement of about a second: the row shows the median of this many runs.
@@ -129,40 +132,21 @@ async function replay(context: BenchContext): Promise<void> {
   const dir = context.tempDir('replay');
   const recordsCount = Math.round(replayRecords * context.scale);
   await writeLog(dir, recordsCount, 1);
-  const options = { dir, snapshotEvery: Number.MAX_SAFE_INTEGER };
   // The log store alone: open (verifies every frame) and read every record in pages.
-  const logRuns = await timedRuns(async () => {
-    const log = fileLog(options);
-    const { head } = await log.open();
-    for (let from = 1; from <= head; from += 10_000) await log.read(from, 10_000);
-    await log.close();
-    return head;
-  });
-  context.report(replayRow('replay-log', logRuns));
+  context.report(replayRow('replay-log', openInProcess('log', dir, replayRuns)));
   // A whole store: open without a snapshot, fold every record into state and indexes.
-  const storeRuns = await timedRuns(async () => {
-    const store = await openStore({ entities: [Item], log: fileLog(options) });
-    const { position } = store;
-    await store.close();
-    return position;
-  });
-  context.report(replayRow('replay', storeRuns));
+  context.report(replayRow('replay', openInProcess('store', dir, replayRuns)));
 }
 
 /**
- * Times `run` (which returns how many records it replayed) `replayRuns` times. A store replays
- * at the start of its process, on a heap without the garbage of earlier work, so each run
- * starts after a full collection.
+ * Opens the log in `dir` `runs` times in a fresh node process (test/bench/open-process.ts),
+ * as a store opens at the start of its process; each run starts after a full collection.
  */
-async function timedRuns(run: () => Promise<number>): Promise<{ records: number; seconds: number }[]> {
-  const runs: { records: number; seconds: number }[] = [];
-  for (let index = 0; index < replayRuns; index += 1) {
-    collectGarbage();
-    const started = performance.now();
-    const records = await run();
-    runs.push({ records, seconds: (performance.now() - started) / 1000 });
-  }
-  return runs;
+function openInProcess(mode: 'log' | 'store', dir: string, runs: number): { records: number; entities: number; seconds: number }[] {
+  const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'open-process.ts');
+  const child = spawnSync(process.execPath, [...process.execArgv, script, mode, dir, String(runs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (child.status !== 0) throw new Error(`open-process ${mode} exited with ${String(child.status ?? child.signal)}`);
+  return JSON.parse(child.stdout) as { records: number; entities: number; seconds: number }[];
 }
 
 /** The median run's rate, with the first, fastest and slowest runs in `extra`. */
@@ -186,26 +170,22 @@ async function openSnapshot(context: BenchContext): Promise<void> {
   const entities = Math.round(snapshotEntities * context.scale);
   const changesPerRecord = 1_000;
   await writeLog(dir, Math.ceil(entities / changesPerRecord), changesPerRecord);
-  const options = { dir, snapshotEvery: Number.MAX_SAFE_INTEGER };
-  const built = await openStore({ entities: [Item], log: fileLog(options) });
-  let started = performance.now();
+  const built = await openStore({ entities: [Item], log: fileLog({ dir, snapshotEvery: Number.MAX_SAFE_INTEGER }) });
+  const started = performance.now();
   await built.snapshot();
   const writeSeconds = (performance.now() - started) / 1000;
   await built.close();
-  collectGarbage();
-  started = performance.now();
-  const store = await openStore({ entities: [Item], log: fileLog(options) });
-  const seconds = (performance.now() - started) / 1000;
-  const count = store.list(Item).length;
-  await store.close();
+  // One open, the cold one of a fresh process: what a restart costs.
+  const [run] = openInProcess('store', dir, 1);
+  if (run === undefined) throw new Error('open-process reported no run');
   context.report({
     system: 'ordo-file',
     workload: 'open-snapshot',
     concurrency: 1,
-    opsPerSec: Math.round(count / seconds),
+    opsPerSec: Math.round(run.entities / run.seconds),
     p50Ms: 0,
     p99Ms: 0,
-    extra: { seconds: round(seconds), entities: count, snapshotWriteSeconds: round(writeSeconds) },
+    extra: { seconds: round(run.seconds), entities: run.entities, snapshotWriteSeconds: round(writeSeconds) },
   });
 }
 
