@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isOrdoError, LogCorruptError, type LogRecord, type LogStore, type Snapshot } from '@ordo/core';
 import { fileLog, type FileLogOptions } from './file-log.js';
-import { nodeFileSystem, type FileLogFileSystem } from './file-system.js';
+import { nodeFileSystem, type FileLogFileSystem, type FileLogHandle } from './file-system.js';
 import { frameHeaderBytes, segmentHeaderBytes } from './frame-codec.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ordo-file-log-'));
@@ -349,26 +349,30 @@ describe('file log: snapshots', () => {
   });
 });
 
-/** A real file system whose next write or fdatasync fails when armed. */
-function faultyFileSystem(): { fileSystem: FileLogFileSystem; fail(operation: 'write' | 'datasync'): void } {
-  let armed: 'write' | 'datasync' | undefined;
-  const fileSystem: FileLogFileSystem = {
+/** The real file system, with the methods `wrap` returns replacing those of every file it opens. */
+function wrappedFileSystem(wrap: (handle: FileLogHandle) => Partial<FileLogHandle>): FileLogFileSystem {
+  return {
     ...nodeFileSystem,
     async open(path, mode) {
       const handle = await nodeFileSystem.open(path, mode);
-      return {
-        ...handle,
-        async write(buffer, position) {
-          if (armed === 'write') throw Object.assign(new Error('injected EIO on write'), { code: 'EIO' });
-          await handle.write(buffer, position);
-        },
-        async datasync(options) {
-          if (armed === 'datasync') throw Object.assign(new Error('injected EIO on fdatasync'), { code: 'EIO' });
-          await handle.datasync(options);
-        },
-      };
+      return { ...handle, ...wrap(handle) };
     },
   };
+}
+
+/** A real file system whose next write or fdatasync fails when armed. */
+function faultyFileSystem(): { fileSystem: FileLogFileSystem; fail(operation: 'write' | 'datasync'): void } {
+  let armed: 'write' | 'datasync' | undefined;
+  const fileSystem = wrappedFileSystem((handle) => ({
+    async write(buffer, position) {
+      if (armed === 'write') throw Object.assign(new Error('injected EIO on write'), { code: 'EIO' });
+      await handle.write(buffer, position);
+    },
+    async datasync(options) {
+      if (armed === 'datasync') throw Object.assign(new Error('injected EIO on fdatasync'), { code: 'EIO' });
+      await handle.datasync(options);
+    },
+  }));
   return { fileSystem, fail: (operation) => (armed = operation) };
 }
 
@@ -399,20 +403,13 @@ describe('file log: where fdatasync runs', () => {
   it('fdatasyncs on the event loop while the disk is fast, and on the thread pool while it is slow', async () => {
     let delayMs = 0;
     const placements: boolean[] = [];
-    const fileSystem: FileLogFileSystem = {
-      ...nodeFileSystem,
-      async open(path, mode) {
-        const handle = await nodeFileSystem.open(path, mode);
-        return {
-          ...handle,
-          // No real fdatasync: its own time on a busy disk would blur what this test sets.
-          async datasync(options) {
-            placements.push(options?.inline === true);
-            if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-          },
-        };
+    // No real fdatasync: its own time on a busy disk would blur the time this test sets.
+    const fileSystem = wrappedFileSystem(() => ({
+      async datasync(options) {
+        placements.push(options?.inline === true);
+        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       },
-    };
+    }));
     const log = await opened({ dir: freshDir(), fileSystem, preallocateBytes: 0 });
     let position = 1;
     const commits = async (count: number): Promise<boolean[]> => {
