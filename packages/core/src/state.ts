@@ -100,7 +100,8 @@ export class State {
   }
 
   private imagesOf(change: Change, prepared: EntityChange | undefined): EntityChange {
-    const before = this.kindState(change.kind).entities.get(change.id);
+    const kindState = this.kindState(change.kind);
+    const before = kindState.entities.get(change.id);
     const { kind, id, op } = change;
     checkVersion(change, before);
     // The committing transaction built these images already; they hold if they describe
@@ -109,7 +110,7 @@ export class State {
       const after = prepared.after;
       if (op === 'delete' ? after === undefined : after?.version === change.version && after.data === change.data) return prepared;
     }
-    const after = op === 'delete' ? undefined : entityOf(change, this.kindState(kind).kind);
+    const after = op === 'delete' ? undefined : entityOf(change, kindState.kind);
     if (before === undefined) return { kind, id, op, after: after as Entity };
     return after === undefined ? { kind, id, op, before } : { kind, id, op, before, after };
   }
