@@ -42,7 +42,23 @@ function makeLog(): LogStore {
   throw new Error(`unknown log kind ${kind}`);
 }
 
-const store = await openStore({ entities: [ListEntity, RegisterEntity], log: makeLog(), retries: 200 });
+// Opening meets the network faults of a run too (a proxy that cuts every connection every few
+// hundred milliseconds): like a control plane on a flaky network, this process tries again
+// with a fresh log store, rather than paying for a whole new process each time.
+const openAttemptsMax = 50;
+
+async function openWithRetries(): Promise<Awaited<ReturnType<typeof openStore>>> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await openStore({ entities: [ListEntity, RegisterEntity], log: makeLog(), retries: 200 });
+    } catch (error) {
+      if (attempt >= openAttemptsMax || !isOrdoError(error, 'LOG_STORE_FAILED')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+const store = await openWithRetries();
 send({ event: 'ready', position: store.position });
 
 function send(message: ServerResponse): void {

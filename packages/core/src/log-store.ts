@@ -5,7 +5,8 @@ import type { LogRecord, Snapshot } from './record.js';
  *
  * The store that owns a `LogStore` (the core's `openStore`) drives it like this:
  *
- * 1. `open()` once; it returns the head and the newest valid snapshot.
+ * 1. `open()` once; it returns the head and the newest valid snapshot. When it fails, the
+ *    owner calls `close()` (to release whatever the store took) and drops the store.
  * 2. `read()` from the snapshot's position + 1 up to the head, and fold.
  * 3. `append()` one batch at a time (never two appends in flight), each starting at head + 1.
  * 4. On `LogHeadMovedError`, or when `subscribe` reports a higher head, `read()` the new records

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryLog, type LogRecord } from '@ordo/core';
+import { memoryLog, openStore, type LogRecord } from '@ordo/core';
 import { Counter, failure, Host, open, Vm } from '../test-support/model.js';
 
 async function collect(iterator: AsyncIterableIterator<LogRecord>, count: number): Promise<LogRecord[]> {
@@ -203,5 +203,21 @@ describe('derived state (I3)', () => {
     const { snapshot } = await log.open();
     expect(snapshot?.position).toBeGreaterThanOrEqual(20);
     expect(snapshot?.entities).toHaveLength(snapshot?.position ?? -1);
+  });
+});
+
+describe('opening', () => {
+  it('closes the log store when its open fails, and passes the error on', async () => {
+    const log = memoryLog();
+    let closes = 0;
+    const failing = Object.assign(Object.create(log) as typeof log, {
+      open: () => Promise.reject(new Error('the network went away')),
+      close: async () => {
+        closes += 1;
+        await log.close();
+      },
+    });
+    await expect(openStore({ entities: [Vm], log: failing })).rejects.toThrow('the network went away');
+    expect(closes).toBe(1);
   });
 });

@@ -8,7 +8,7 @@ import {
   type EntityRef,
 } from './errors.js';
 import { deepFreeze } from './freeze.js';
-import type { LogStore } from './log-store.js';
+import type { LogOpenResult, LogStore } from './log-store.js';
 import type { JsonObject, JsonValue, LogRecord } from './record.js';
 import { Sequencer, type CommitOutcome } from './sequencer.js';
 import { loadSnapshot, toSnapshot } from './snapshot-codec.js';
@@ -89,7 +89,15 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const types = registerTypes(options.entities);
   const retries = checkRetries(options.retries ?? retriesDefault);
   const { log } = options;
-  const opened = await log.open();
+  let opened: LogOpenResult;
+  try {
+    opened = await log.open();
+  } catch (error) {
+    // What a log store took before its open failed (a connection pool, a lock) is released:
+    // the caller may try again with a new one, as a process on a flaky network would.
+    await log.close().catch(() => undefined);
+    throw error;
+  }
   try {
     const state = opened.snapshot === undefined ? new State(types) : loadSnapshot(opened.snapshot, types);
     const store = new OrdoStore(state, log, options, retries);
