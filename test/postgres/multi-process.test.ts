@@ -112,7 +112,10 @@ describePostgres('postgres log: many processes on one log', () => {
   it('gives every process the one outcome of a request that several of them run at once (I7)', async () => {
     const count = 60;
     const children = await Promise.all(Array.from({ length: survivors }, (_, worker) => StoreChildProcess.start(requestsSchema, worker)));
-    const answers = await Promise.all(children.map((child) => child.ask({ cmd: 'requests', count }, 'requested')));
+    // One start time for all: a child that got the command first must not run every request
+    // before the others begin (then nothing would be contended).
+    const startAt = Date.now() + 500;
+    const answers = await Promise.all(children.map((child) => child.ask({ cmd: 'requests', count, startAt }, 'requested')));
     await Promise.all(children.map((child) => child.close()));
     const log = postgresLog({ connectionString: pgUrl, schema: requestsSchema });
     const { head } = await log.open();

@@ -10,7 +10,7 @@ import { Counter, counterIds, Item } from './counter-model.js';
  * - { cmd: 'increment', id }            -> { event: 'incremented', position, value, txId }
  * - { cmd: 'readCounter', id }          -> { event: 'read', value, position } (read-only transaction)
  * - { cmd: 'contend', ... }             -> many { event: 'ack', ... }, then { event: 'contended', ... }
- * - { cmd: 'requests', count }          -> { event: 'requested', outcomes: [{ requestId, position, txId, value }] }
+ * - { cmd: 'requests', count, startAt } -> { event: 'requested', outcomes: [{ requestId, position, txId, value }] }
  * - { cmd: 'close' }                    -> exits
  * Started as `node --conditions=@ordo/source --import tsx store-child.ts <url> <schema> <worker>`.
  */
@@ -97,7 +97,9 @@ async function digest(source: Store): Promise<string> {
  * other, starting at a different one in each child: whichever process commits a request
  * first, every process must get that one outcome (I7).
  */
-async function requests(count: number): Promise<void> {
+async function requests(count: number, startAt: number): Promise<void> {
+  // Every child starts at the same wall-clock time (they share the machine's clock).
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
   const outcomes = [];
   for (let step = 0; step < count; step += 1) {
     const index = (step + worker * Math.ceil(count / 4)) % count;
@@ -109,13 +111,13 @@ async function requests(count: number): Promise<void> {
 }
 
 async function handle(line: string): Promise<void> {
-  const command = JSON.parse(line) as { cmd: string; id?: string; count?: number };
+  const command = JSON.parse(line) as { cmd: string; id?: string; count?: number; startAt?: number };
   if (command.cmd === 'increment') send({ event: 'incremented', ...(await increment(command.id!)) });
   else if (command.cmd === 'readCounter') {
     const result = await store.transact((tx) => tx.require(Counter, command.id!).data.value);
     send({ event: 'read', value: result.value, position: result.position });
   } else if (command.cmd === 'contend') await contend(command as unknown as ContendCommand);
-  else if (command.cmd === 'requests') await requests(command.count!);
+  else if (command.cmd === 'requests') await requests(command.count!, command.startAt ?? 0);
   else if (command.cmd === 'close') {
     await store.close();
     process.exit(0);
