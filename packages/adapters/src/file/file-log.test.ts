@@ -400,21 +400,29 @@ describe('file log: disk errors', () => {
 });
 
 describe('file log: where fdatasync runs', () => {
-  it('fdatasyncs on the event loop while the disk is fast, and on the thread pool while it is slow', async () => {
+  it('fdatasyncs on the event loop while the disk is fast, and on the thread pool while it is slow, acknowledging only after it (I4)', async () => {
     let delayMs = 0;
     const placements: boolean[] = [];
+    let synced = 0;
     // No real fdatasync: its own time on a busy disk would blur the time this test sets.
     const fileSystem = wrappedFileSystem(() => ({
       async datasync(options) {
         placements.push(options?.inline === true);
         if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        synced += 1;
       },
     }));
     const log = await opened({ dir: freshDir(), fileSystem, preallocateBytes: 0 });
     let position = 1;
     const commits = async (count: number): Promise<boolean[]> => {
       placements.length = 0;
-      for (let index = 0; index < count; index += 1, position += 2) await log.append(records(position, 2));
+      synced = 0;
+      for (let index = 0; index < count; index += 1, position += 2) {
+        await log.append(records(position, 2));
+        // Wherever it ran, the append's fdatasync finished before the append was acknowledged.
+        expect(synced).toBe(placements.length);
+        expect(placements.length).toBe(index + 1);
+      }
       return [...placements];
     };
     expect(await commits(5)).toEqual([true, true, true, true, true]);
