@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { LogRecord } from '@ordo/core';
+import type { JsonObject, JsonValue, LogRecord } from '@ordo/core';
 import { decodeRecord, decodeRecords, encodeRecord, PayloadError } from './record-codec.js';
 
 describe('record codec', () => {
@@ -24,6 +25,39 @@ describe('record codec', () => {
       expect(decoded).toEqual(record);
       expect(Object.keys(decoded).sort()).toEqual(Object.keys(record).sort());
     }
+  });
+
+  it('round-trips any records, alone and laid out as frames in one batch (I3)', () => {
+    // JSON text as the log holds it: what JSON.parse gives back (no -0, no undefined keys).
+    const json = fc.jsonValue().map((value) => JSON.parse(JSON.stringify(value)) as JsonValue);
+    const data = fc.dictionary(fc.string(), json).map((value) => JSON.parse(JSON.stringify(value)) as JsonObject);
+    const change = fc.oneof(
+      fc.record({ op: fc.constantFrom('create' as const, 'update' as const), kind: fc.string(), id: fc.string(), version: fc.nat(), data }),
+      fc.record({ op: fc.constant('delete' as const), kind: fc.string(), id: fc.string(), version: fc.nat() }),
+    );
+    const extras = fc.record({ requestId: fc.string(), operation: fc.string(), result: json, meta: data }, { requiredKeys: [] });
+    const record = fc
+      .tuple(fc.nat(), fc.string(), fc.nat(), fc.array(change, { maxLength: 4 }), extras)
+      .map(([position, txId, time, changes, more]): LogRecord => ({ position, txId, time, changes, ...more }));
+    fc.assert(
+      fc.property(fc.array(record, { minLength: 1, maxLength: 12 }), (records) => {
+        for (const one of records) expect(decodeRecord(encodeRecord(one))).toEqual(one);
+        const parts: Buffer[] = [];
+        const spans: number[] = [];
+        let offset = 0;
+        for (const one of records) {
+          const bytes = Buffer.from(encodeRecord(one), 'utf8');
+          // Frame headers lie between payloads; their bytes may be anything, JSON's brackets included.
+          parts.push(Buffer.from('],[x'), bytes);
+          spans.push(offset + 4, offset + 4 + bytes.length);
+          offset += 4 + bytes.length;
+        }
+        const into: LogRecord[] = [];
+        decodeRecords(Buffer.concat(parts), spans, Buffer.alloc(0), into);
+        expect(into).toEqual(records);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('is smaller than the object form of the same record', () => {
