@@ -140,19 +140,26 @@ async function replay(context: BenchContext): Promise<void> {
   context.report(replayRow('replay', openInProcess('store', dir, replayRuns)));
 }
 
+/** One open, as test/bench/open-process.ts reports it. */
+interface OpenRun {
+  readonly records: number;
+  readonly entities: number;
+  readonly seconds: number;
+}
+
 /**
  * Opens the log in `dir` `runs` times in a fresh node process (test/bench/open-process.ts),
  * as a store opens at the start of its process; each run starts after a full collection.
  */
-function openInProcess(mode: 'log' | 'store', dir: string, runs: number): { records: number; entities: number; seconds: number }[] {
+function openInProcess(mode: 'log' | 'store', dir: string, runs: number): OpenRun[] {
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'open-process.ts');
   const child = spawnSync(process.execPath, [...process.execArgv, script, mode, dir, String(runs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (child.status !== 0) throw new Error(`open-process ${mode} exited with ${String(child.status ?? child.signal)}`);
-  return JSON.parse(child.stdout) as { records: number; entities: number; seconds: number }[];
+  return JSON.parse(child.stdout) as OpenRun[];
 }
 
 /** The median run's rate, with the first, fastest and slowest runs in `extra`. */
-function replayRow(workload: string, runs: readonly { records: number; seconds: number }[]): BenchResult {
+function replayRow(workload: string, runs: readonly OpenRun[]): BenchResult {
   const rates = runs.map((run) => Math.round(run.records / run.seconds));
   const sorted = [...rates].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
