@@ -40,6 +40,23 @@ function segmentFiles(dir: string): string[] {
   return readdirSync(dir).filter((name) => name.endsWith('.seg')).sort();
 }
 
+/**
+ * A log holding records 1..9, one append each, without preallocated zeros: its one segment is
+ * exactly its frames, all of one size, so a frame's offset follows from the file's size. The
+ * log is left open.
+ */
+async function nineRecordLog(dir: string): Promise<{ log: LogStore; path: string; frameOffset: (position: number) => number }> {
+  const log = await opened({ dir, preallocateBytes: 0 });
+  for (let position = 1; position <= 9; position += 1) await log.append([record(position)]);
+  const path = join(dir, segmentFiles(dir)[0]!);
+  const frameOffset = (position: number): number => {
+    const frameBytes = (statSync(path).size - segmentHeaderBytes) / 9;
+    expect(Number.isInteger(frameBytes)).toBe(true);
+    return segmentHeaderBytes + (position - 1) * frameBytes;
+  };
+  return { log, path, frameOffset };
+}
+
 async function failureOf(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
     () => undefined,
@@ -137,16 +154,10 @@ describe('file log: recovery', () => {
 
   it('refuses a flipped byte before the tail, naming the file and the frame offset', async () => {
     const dir = freshDir();
-    // Without preallocated zeros the file is exactly its frames, so offsets follow from its size.
-    const log = await opened({ dir, preallocateBytes: 0 });
-    // Positions 1..9 encode to frames of equal size.
-    for (let position = 1; position <= 9; position += 1) await log.append([record(position)]);
+    const { log, path, frameOffset } = await nineRecordLog(dir);
     await log.close();
-    const path = join(dir, segmentFiles(dir)[0]!);
     const bytes = readFileSync(path);
-    const frameBytes = (bytes.length - segmentHeaderBytes) / 9;
-    expect(Number.isInteger(frameBytes)).toBe(true);
-    const frameFour = segmentHeaderBytes + 3 * frameBytes;
+    const frameFour = frameOffset(4);
     bytes[frameFour + frameHeaderBytes + 5] = (bytes[frameFour + frameHeaderBytes + 5] ?? 0) ^ 0x01;
     writeFileSync(path, bytes);
     const error = await failureOf(fileLog({ dir }).open());
@@ -159,12 +170,9 @@ describe('file log: recovery', () => {
 
   it('refuses on read from disk a frame damaged after the log was opened, even when its payload still decodes', async () => {
     const dir = freshDir();
-    // Without preallocated zeros the file is exactly its frames, so offsets follow from its size.
-    const log = await opened({ dir, preallocateBytes: 0 });
-    for (let position = 1; position <= 9; position += 1) await log.append([record(position)]);
+    const { log, path, frameOffset } = await nineRecordLog(dir);
     await log.close();
-    const path = join(dir, segmentFiles(dir)[0]!);
-    const frameSix = segmentHeaderBytes + 5 * ((statSync(path).size - segmentHeaderBytes) / 9);
+    const frameSix = frameOffset(6);
     const reader = await opened({ dir, cacheRecordsMax: 0 });
     // The first append drops the bytes the scan at open kept: reads go to the disk from here on.
     await reader.append([record(10)]);
@@ -182,12 +190,10 @@ describe('file log: recovery', () => {
 
   it('answers the reads right after open from the bytes its scan checked', async () => {
     const dir = freshDir();
-    const log = await opened({ dir, preallocateBytes: 0 });
-    for (let position = 1; position <= 9; position += 1) await log.append([record(position)]);
+    const { log, path } = await nineRecordLog(dir);
     await log.close();
     const reader = await opened({ dir, cacheRecordsMax: 0 });
     // Damage after the scan does not reach these reads: they return what the scan verified.
-    const path = join(dir, segmentFiles(dir)[0]!);
     writeFileSync(path, Buffer.alloc(readFileSync(path).length));
     expect(await reader.read(1, 9)).toEqual(records(1, 9));
     await reader.close();
@@ -329,14 +335,10 @@ describe('file log: snapshots', () => {
 
   it('refuses a log that lost records a snapshot covers, rather than reusing their positions', async () => {
     const dir = freshDir();
-    const log = await opened({ dir, preallocateBytes: 0 });
-    for (let position = 1; position <= 9; position += 1) await log.append([record(position)]);
+    const { log, path, frameOffset } = await nineRecordLog(dir);
     await log.writeSnapshot!(snapshotAt(7));
     await log.close();
-    const path = join(dir, segmentFiles(dir)[0]!);
-    const bytes = readFileSync(path);
-    const frameBytes = (bytes.length - segmentHeaderBytes) / 9;
-    writeFileSync(path, bytes.subarray(0, segmentHeaderBytes + 5 * frameBytes)); // records 6..9 lost
+    writeFileSync(path, readFileSync(path).subarray(0, frameOffset(6))); // records 6..9 lost
     const error = await failureOf(fileLog({ dir }).open());
     expect(isOrdoError(error, 'LOG_CORRUPT'), String(error)).toBe(true);
     expect((error as LogCorruptError).message).toContain('snapshot at 7');
