@@ -101,15 +101,7 @@ async function runClient(context: ClientContext): Promise<void> {
       continue;
     }
     const ops = context.generator.next(prng);
-    const action = async (): Promise<MicroOp[]> => {
-      try {
-        return await node.run((store) => client.execute(store, ops, pause));
-      } catch (error) {
-        // The log store cannot tell what it wrote: restart the process, as an operator would.
-        if (isOrdoError(error, 'LOG_STORE_FAILED')) void node.restart();
-        throw error;
-      }
-    };
+    const action = (): Promise<MicroOp[]> => node.run((store) => client.execute(store, ops, pause));
     await context.recorder.run(context.process, ops, action, classifyOrdoError).catch((error: unknown) => context.untyped.push(error));
   }
 }

@@ -1,4 +1,4 @@
-import { defineEntity, isOrdoError, type LogRecord, type Store } from '@ordo/core';
+import { defineEntity, type LogRecord, type Store } from '@ordo/core';
 import { z } from 'zod';
 import { HistoryRecorder } from '../history/history-recorder.js';
 import { classifyOrdoError } from './classify-error.js';
@@ -60,14 +60,8 @@ export async function runPredicateSimulation(options: PredicateSimulationOptions
         const name = `n${prng.int(namesCount)}`;
         const remove = prng.chance(0.3);
         const pause = (): Promise<void> => yieldMicrotasks(prng.int(4));
-        const action = async (): Promise<unknown> => {
-          try {
-            return await node.run((store) => (remove ? removeSlot(store, host, pause) : placeSlot(store, host, name, pause, options.unvalidatedFind === true)));
-          } catch (error) {
-            if (isOrdoError(error, 'LOG_STORE_FAILED')) void node.restart();
-            throw error;
-          }
-        };
+        const action = (): Promise<unknown> =>
+          node.run((store) => (remove ? removeSlot(store, host, pause) : placeSlot(store, host, name, pause, options.unvalidatedFind === true)));
         await recorder.run(process, `${remove ? 'remove' : 'place'} ${host} ${name}`, action, classifyOrdoError).catch((error: unknown) => untyped.push(error));
       }
     }),

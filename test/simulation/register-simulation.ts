@@ -1,4 +1,3 @@
-import { isOrdoError } from '@ordo/core';
 import type { RegisterInput, RegisterOutput } from '../history/cas-register-model.js';
 import { casRegisterModel } from '../history/cas-register-model.js';
 import type { HistoryOp } from '../history/history.js';
@@ -58,14 +57,9 @@ export async function runRegisterSimulation(options: RegisterSimulationOptions):
         const id = prng.pick(ids);
         const op = randomRegisterOp(prng, known.get(id) ?? 1);
         const action = async (): Promise<RegisterOutput> => {
-          try {
-            const output = await node.run((store) => executeRegisterOp(store, id, op));
-            if ('version' in output) known.set(id, output.version);
-            return output;
-          } catch (error) {
-            if (isOrdoError(error, 'LOG_STORE_FAILED')) void node.restart();
-            throw error;
-          }
+          const output = await node.run((store) => executeRegisterOp(store, id, op));
+          if ('version' in output) known.set(id, output.version);
+          return output;
         };
         await recorder.run(process, { id, op }, action, classifyOrdoError).catch((error: unknown) => untyped.push(error));
       }

@@ -1,4 +1,4 @@
-import { openStore, type EntityType, type LogStore, type Store } from '@ordo/core';
+import { isOrdoError, openStore, type EntityType, type LogStore, type Store } from '@ordo/core';
 
 export interface SimNodeOptions {
   readonly entities: readonly EntityType[];
@@ -37,7 +37,11 @@ export class SimNode {
     return this.current;
   }
 
-  /** Runs a client operation on the current store, tracked so that a restart can let it settle. */
+  /**
+   * Runs a client operation on the current store, tracked so that a restart can let it settle.
+   * When it fails with LOG_STORE_FAILED the store cannot tell what it wrote: the node restarts,
+   * as an operator would, and the error passes on.
+   */
   async run<Value>(operation: (store: Store) => Promise<Value>): Promise<Value> {
     let store = await this.ready();
     // A restart may have begun while ready() resumed; only start on a store nobody is closing.
@@ -46,6 +50,9 @@ export class SimNode {
     this.inflight.add(promise);
     try {
       return await promise;
+    } catch (error) {
+      if (isOrdoError(error, 'LOG_STORE_FAILED')) void this.restart();
+      throw error;
     } finally {
       this.inflight.delete(promise);
     }
