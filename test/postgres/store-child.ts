@@ -10,7 +10,7 @@ import { Counter, counterIds, Item } from './counter-model.js';
  * - { cmd: 'increment', id }            -> { event: 'incremented', position, value, txId }
  * - { cmd: 'readCounter', id }          -> { event: 'read', value, position } (read-only transaction)
  * - { cmd: 'contend', ... }             -> many { event: 'ack', ... }, then { event: 'contended', ... }
- * - { cmd: 'requests', count, startAt } -> { event: 'requested', outcomes: [{ requestId, position, txId, value }] }
+ * - { cmd: 'requests', count, startAt, children } -> { event: 'requested', outcomes: [{ requestId, position, txId, value }] }
  * - { cmd: 'close' }                    -> exits
  * Started as `node --conditions=@ordo/source --import tsx store-child.ts <url> <schema> <worker>`.
  */
@@ -95,29 +95,42 @@ async function digest(source: Store): Promise<string> {
 /**
  * Runs the same requests every other child runs, each with its own requestId, one after the
  * other, starting at a different one in each child: whichever process commits a request
- * first, every process must get that one outcome (I7).
+ * first, every process must get that one outcome (I7). Each child commits the request it
+ * starts at, then waits until all `children` have committed theirs: so every child wins at
+ * least one request, and gets the outcomes of requests other processes won, however the
+ * machine schedules them. After that they race through the rest.
  */
-async function requests(count: number, startAt: number): Promise<void> {
+async function requests(count: number, startAt: number, children: number): Promise<void> {
   // Every child starts at the same wall-clock time (they share the machine's clock).
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
   const outcomes = [];
   for (let step = 0; step < count; step += 1) {
-    const index = (step + worker * Math.ceil(count / 4)) % count;
+    const index = (step + worker * Math.ceil(count / children)) % count;
     const requestId = `request-${index}`;
     const result = await store.transact((tx) => tx.create(Item, { name: `requested-${index}`, worker }).id, { requestId });
     outcomes.push({ requestId, position: result.position, txId: result.txId, value: result.value });
+    if (step === 0) await untilItems(children);
   }
   send({ event: 'requested', outcomes });
 }
 
+/** Waits until the log holds `count` items (every child's first request). */
+async function untilItems(count: number): Promise<void> {
+  for (;;) {
+    await store.sync();
+    if (store.list(Item).length >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 async function handle(line: string): Promise<void> {
-  const command = JSON.parse(line) as { cmd: string; id?: string; count?: number; startAt?: number };
+  const command = JSON.parse(line) as { cmd: string; id?: string; count?: number; startAt?: number; children?: number };
   if (command.cmd === 'increment') send({ event: 'incremented', ...(await increment(command.id!)) });
   else if (command.cmd === 'readCounter') {
     const result = await store.transact((tx) => tx.require(Counter, command.id!).data.value);
     send({ event: 'read', value: result.value, position: result.position });
   } else if (command.cmd === 'contend') await contend(command as unknown as ContendCommand);
-  else if (command.cmd === 'requests') await requests(command.count!, command.startAt ?? 0);
+  else if (command.cmd === 'requests') await requests(command.count!, command.startAt ?? 0, command.children ?? 1);
   else if (command.cmd === 'close') {
     await store.close();
     process.exit(0);
