@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { isOrdoError, LogCorruptError, type LogRecord, type LogStore, type Snapshot } from '@ordo/core';
 import { fileLog, type FileLogOptions } from './file-log.js';
 import { nodeFileSystem, type FileLogFileSystem, type FileLogHandle } from './file-system.js';
@@ -403,41 +403,51 @@ describe('file log: disk errors', () => {
 
 describe('file log: where fdatasync runs', () => {
   it('fdatasyncs on the event loop while the disk is fast, and on the thread pool while it is slow, acknowledging only after it (I4)', async () => {
-    let delayMs = 0;
+    // The writer times each fdatasync with performance.now(). Here a fake fdatasync moves that
+    // clock by the duration the test sets, so the placement does not depend on how busy the
+    // machine running the test is. On the thread-pool path it also completes a timer later,
+    // so an acknowledgement sent before its sync finished would be seen.
+    let clockMs = 0;
+    let syncMs = 0;
     const placements: boolean[] = [];
     let synced = 0;
-    // No real fdatasync: its own time on a busy disk would blur the time this test sets.
     const fileSystem = wrappedFileSystem(() => ({
       async datasync(options) {
-        placements.push(options?.inline === true);
-        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        const inline = options?.inline === true;
+        placements.push(inline);
+        clockMs += syncMs;
+        if (!inline) await new Promise((resolve) => setTimeout(resolve, 1));
         synced += 1;
       },
     }));
-    const log = await opened({ dir: freshDir(), fileSystem, preallocateBytes: 0 });
-    let position = 1;
-    const commits = async (count: number): Promise<boolean[]> => {
-      placements.length = 0;
-      synced = 0;
-      for (let index = 0; index < count; index += 1, position += 2) {
-        await log.append(records(position, 2));
-        // Wherever it ran, the append's fdatasync finished before the append was acknowledged.
-        expect(synced).toBe(placements.length);
-        expect(placements.length).toBe(index + 1);
-      }
-      return [...placements];
-    };
-    expect(await commits(5)).toEqual([true, true, true, true, true]);
-    delayMs = 5;
-    const slowing = await commits(6);
-    expect(slowing.slice(0, 2)).toEqual([true, true]);
-    expect(slowing.slice(-2)).toEqual([false, false]);
-    delayMs = 0;
-    const recovering = await commits(60);
-    expect(recovering[0]).toBe(false);
-    expect(recovering.at(-1)).toBe(true);
-    expect(await log.read(1, 1000)).toEqual(records(1, position - 1));
-    await log.close();
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => clockMs);
+    try {
+      const log = await opened({ dir: freshDir(), fileSystem, preallocateBytes: 0 });
+      let position = 1;
+      const commits = async (count: number): Promise<boolean[]> => {
+        placements.length = 0;
+        synced = 0;
+        for (let index = 0; index < count; index += 1, position += 2) {
+          await log.append(records(position, 2));
+          // Wherever it ran, the append's fdatasync finished before the append was acknowledged.
+          expect(synced).toBe(placements.length);
+          expect(placements.length).toBe(index + 1);
+        }
+        return [...placements];
+      };
+      syncMs = 0.1;
+      expect(await commits(5)).toEqual([true, true, true, true, true]);
+      // 5 ms syncs: the moving average (1/8 per sync) passes 1 ms after the second one.
+      syncMs = 5;
+      expect(await commits(5)).toEqual([true, true, false, false, false]);
+      // Fast again: the average (about 2.5 ms) comes back under 1 ms after 8 syncs.
+      syncMs = 0.1;
+      expect(await commits(12)).toEqual([false, false, false, false, false, false, false, false, true, true, true, true]);
+      expect(await log.read(1, 1000)).toEqual(records(1, position - 1));
+      await log.close();
+    } finally {
+      clock.mockRestore();
+    }
   });
 });
 
