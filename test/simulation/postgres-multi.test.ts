@@ -78,7 +78,10 @@ describePostgres('postgres log: several store processes, random kills', () => {
       children: 2,
       clients: 6,
       kills: 0,
-      killIntervalMs: [1500, 1500],
+      // The run length. A stale register read is provably illegal only when it began after a
+      // newer write was acknowledged elsewhere; on a busy machine 1.5 s of operations missed
+      // that in 1 of 5 runs, 4 s caught it in 9 of 9 (with one or two other busy processes).
+      killIntervalMs: [4000, 4000],
       registers: 2,
       registerChance: 0.3,
       generator: { keys: 3, opsPerTxnMax: 3, appendsPerKeyMax: 40, readOnlyChance: 0.5 },
