@@ -3,7 +3,7 @@
 // requestId), then restarts and prints the same datacenter.
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileLog } from '@ordo/adapters/file';
+import { fileLog, type FileLogRecoveryEvent } from '@ordo/adapters/file';
 import { SimulatedHypervisor } from '@ordo/adapters/hypervisor';
 import { findDisagreements } from './agreement.js';
 import { openControlPlane, type ControlPlane } from './control-plane.js';
@@ -20,8 +20,21 @@ process.stdout.write(`Ordo VM control plane demo
   to reset    : rm -rf ${dataDir}   (or ORDO_DEMO_DIR=<dir> pnpm demo for another folder)
 `);
 
+// After a crash, opening the log may cut the unacknowledged tail of the last write: say so.
+const log = (): ReturnType<typeof fileLog> => fileLog({ dir: paths.log, onRecovery: reportRecovery });
+
+function reportRecovery(event: FileLogRecoveryEvent): void {
+  const what =
+    event.action === 'cut-torn-tail'
+      ? `cut the torn tail of ${event.file} at byte ${event.offset}, ${event.bytes} bytes (${event.reason}); it held no acknowledged record`
+      : event.action === 'set-aside-damaged-snapshot'
+        ? `set aside the damaged snapshot ${event.file} as ${event.movedTo} (${event.reason})`
+        : `removed the unfinished snapshot ${event.file}`;
+  process.stdout.write(`  log recovery: ${what}\n`);
+}
+
 let hypervisor = new SimulatedHypervisor({ stateFile: paths.hosts });
-let plane: ControlPlane = await openControlPlane({ log: fileLog({ dir: paths.log }), hypervisor, storageRoot: paths.storage });
+let plane: ControlPlane = await openControlPlane({ log: log(), hypervisor, storageRoot: paths.storage });
 const narrator = new Narrator(() => plane.runtime);
 if (plane.store.position > 0) {
   narrator.say(`\nThe log already holds ${plane.store.position} records from an earlier run. Every step carries a requestId,\nso steps done before are replayed from the log (marked 'replayed'), not run again.`);
@@ -37,7 +50,7 @@ rmSync(paths.hosts, { force: true });
 hypervisor = new SimulatedHypervisor({ stateFile: paths.hosts });
 narrator.say(`  control plane stopped at record ${before}; all host agents rebooted and now hold ${hypervisor.domains().length} VMs`);
 const started = performance.now();
-plane = await openControlPlane({ log: fileLog({ dir: paths.log }), hypervisor, storageRoot: paths.storage });
+plane = await openControlPlane({ log: log(), hypervisor, storageRoot: paths.storage });
 const elapsed = (performance.now() - started).toFixed(0);
 narrator.say(`  reopened the file log: state at record ${plane.store.position}, in ${elapsed} ms (fold, recovery, adapters reconcile)`);
 narrator.say(`  unfinished operations found by recovery: ${plane.runtime.recovered.length === 0 ? 'none' : plane.runtime.recovered.map((entry) => `${entry.operation}@${entry.position} ${entry.outcome}`).join(', ')}`);

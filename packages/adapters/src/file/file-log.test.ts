@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { isOrdoError, LogCorruptError, type LogRecord, type LogStore, type Snapshot } from '@ordo/core';
 import { fileLog, type FileLogOptions } from './file-log.js';
+import type { FileLogRecoveryEvent } from './recover-dir.js';
 import { nodeFileSystem, type FileLogFileSystem, type FileLogHandle } from './file-system.js';
 import { frameHeaderBytes, segmentHeaderBytes } from './frame-codec.js';
 
@@ -113,6 +114,31 @@ describe('file log: segments and reads', () => {
   });
 });
 
+describe('file log: options', () => {
+  it('refuses a bad option with INVALID_ARGUMENT naming it, before touching the disk', () => {
+    const dir = freshDir();
+    const cases: [Partial<Record<keyof FileLogOptions, unknown>>, string][] = [
+      [{ dir: '' }, 'dir'],
+      [{ dir, durability: 'sometimes' }, 'durability'],
+      [{ dir, segmentBytesMax: 100 }, 'segmentBytesMax'],
+      [{ dir, snapshotEvery: 0 }, 'snapshotEvery'],
+      [{ dir, snapshotsKept: 1.5 }, 'snapshotsKept'],
+      [{ dir, preallocateBytes: -1 }, 'preallocateBytes'],
+      [{ dir, onRecovery: 'print' }, 'onRecovery'],
+    ];
+    for (const [options, argument] of cases) {
+      let caught: unknown;
+      try {
+        fileLog(options as FileLogOptions);
+      } catch (error) {
+        caught = error;
+      }
+      expect(isOrdoError(caught, 'INVALID_ARGUMENT') && (caught as { argument?: string }).argument, JSON.stringify(options)).toBe(argument);
+    }
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
 describe('file log: recovery', () => {
   it('cuts a torn final frame and continues after it', async () => {
     const dir = freshDir();
@@ -124,11 +150,45 @@ describe('file log: recovery', () => {
     const path = join(dir, segment!);
     const intactBytes = statSync(path).size;
     appendFileSync(path, Buffer.from([40, 0, 0, 0, 1, 2, 3])); // a frame header cut short
-    const again = await opened({ dir });
+    const events: FileLogRecoveryEvent[] = [];
+    const again = await opened({ dir, onRecovery: (event) => events.push(event) });
     expect(await again.head()).toBe(5);
     expect(statSync(path).size).toBe(intactBytes);
+    // The open tells what it cut, where and why.
+    expect(events).toEqual([{ action: 'cut-torn-tail', file: path, offset: intactBytes, bytes: 7, fileRemoved: false, reason: 'the last frame is incomplete' }]);
     await again.append([record(6)]);
     expect(await again.read(1, 10)).toEqual(records(1, 6));
+    await again.close();
+  });
+
+  it('removes a last segment that holds only a torn write, and tells of it', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir });
+    await log.append(records(1, 4));
+    await log.close();
+    // The next segment's file was created, and its first write (header and frames) torn early.
+    const next = join(dir, '00000000000000000005.seg');
+    writeFileSync(next, Buffer.from('ORDOLOG1'));
+    const events: FileLogRecoveryEvent[] = [];
+    const again = await opened({ dir, onRecovery: (event) => events.push(event) });
+    expect(existsSync(next)).toBe(false);
+    expect(events).toEqual([{ action: 'cut-torn-tail', file: next, offset: 0, bytes: 8, fileRemoved: true, reason: 'the segment header is damaged or incomplete' }]);
+    await again.append([record(5)]);
+    expect(await again.read(1, 10)).toEqual(records(1, 5));
+    await again.close();
+  });
+
+  it('fails the open when onRecovery throws, and releases the directory', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir, preallocateBytes: 0 });
+    await log.append(records(1, 2));
+    await log.close();
+    appendFileSync(join(dir, segmentFiles(dir)[0]!), Buffer.from([1, 2, 3]));
+    const failing = fileLog({ dir, onRecovery: () => { throw new Error('no console here'); } });
+    const error = await failureOf(failing.open());
+    expect(isOrdoError(error, 'LOG_STORE_FAILED') && (error as Error).message).toContain('no console here');
+    const again = await opened({ dir });
+    expect(await again.read(1, 10)).toEqual(records(1, 2));
     await again.close();
   });
 
@@ -294,13 +354,31 @@ describe('file log: snapshots', () => {
       writeFileSync(path, bytes);
     };
     damage('snapshot-00000000000000000008.snap');
-    let again = fileLog({ dir });
+    const events: FileLogRecoveryEvent[] = [];
+    let again = fileLog({ dir, onRecovery: (event) => events.push(event) });
     expect((await again.open()).snapshot).toEqual(snapshotAt(4));
     await again.close();
-    expect(existsSync(join(dir, 'snapshot-00000000000000000008.snap.damaged'))).toBe(true);
+    const newest = join(dir, 'snapshot-00000000000000000008.snap');
+    expect(existsSync(`${newest}.damaged`)).toBe(true);
+    expect(events).toEqual([{ action: 'set-aside-damaged-snapshot', file: newest, movedTo: `${newest}.damaged`, reason: expect.stringContaining('checksum') as string }]);
     damage('snapshot-00000000000000000004.snap');
     again = fileLog({ dir });
     expect(await again.open()).toEqual({ head: 10, snapshot: undefined });
+    await again.close();
+  });
+
+  it('removes a snapshot left unfinished by a stopped process, tells of it, and keeps the log', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir });
+    await log.append(records(1, 3));
+    await log.close();
+    const unfinished = join(dir, 'snapshot-00000000000000000003.snap.tmp');
+    writeFileSync(unfinished, 'half a snapshot');
+    const events: FileLogRecoveryEvent[] = [];
+    const again = await opened({ dir, onRecovery: (event) => events.push(event) });
+    expect(existsSync(unfinished)).toBe(false);
+    expect(events).toEqual([{ action: 'removed-unfinished-snapshot', file: unfinished }]);
+    expect(await again.read(1, 10)).toEqual(records(1, 3));
     await again.close();
   });
 
@@ -533,9 +611,11 @@ describe('file log: lock and read-only', () => {
     const path = join(dir, segmentFiles(dir)[0]!);
     appendFileSync(path, Buffer.from([9, 9, 9]));
     const size = statSync(path).size;
-    const reader = await opened({ dir, readOnly: true });
+    const events: FileLogRecoveryEvent[] = [];
+    const reader = await opened({ dir, readOnly: true, onRecovery: (event) => events.push(event) });
     expect(await reader.head()).toBe(2);
     await reader.close();
+    expect(events).toEqual([]);
     expect(statSync(path).size).toBe(size);
   });
 });

@@ -17,7 +17,7 @@ import { acquireDirLock, type DirLock } from './dir-lock.js';
 import { pathIn, segmentFileName } from './dir-layout.js';
 import { nodeFileSystem, type FileLogFileSystem } from './file-system.js';
 import { RecordCache } from './record-cache.js';
-import { recoverDir } from './recover-dir.js';
+import { recoverDir, type FileLogRecoveryEvent } from './recover-dir.js';
 import type { Segment } from './segment.js';
 import { SegmentReader } from './segment-reader.js';
 import { extendSegment, scanSegment } from './segment-scanner.js';
@@ -61,6 +61,12 @@ export interface FileLogOptions {
   readonly cacheRecordsMax?: number;
   /** The file system to use; tests inject failures through it. Default: the real one. */
   readonly fileSystem?: FileLogFileSystem;
+  /**
+   * Told, during `open()`, of each change recovery made to the directory: a torn tail cut, a
+   * damaged snapshot set aside, an unfinished snapshot removed (see `FileLogRecoveryEvent`). Called
+   * after the change is made; an exception it throws fails the open. Default: none.
+   */
+  readonly onRecovery?: (event: FileLogRecoveryEvent) => void;
 }
 
 const defaults = {
@@ -92,7 +98,10 @@ export function fileLog(options: FileLogOptions): LogStore {
   return new FileLog(checkOptions(options));
 }
 
-type CheckedOptions = Required<Omit<FileLogOptions, 'fileSystem'>> & { readonly fileSystem: FileLogFileSystem };
+type CheckedOptions = Required<Omit<FileLogOptions, 'fileSystem' | 'onRecovery'>> & {
+  readonly fileSystem: FileLogFileSystem;
+  readonly onRecovery: ((event: FileLogRecoveryEvent) => void) | undefined;
+};
 
 function checkOptions(options: FileLogOptions): CheckedOptions {
   const positive = (name: string, value: number, minimum: number): number => {
@@ -100,6 +109,7 @@ function checkOptions(options: FileLogOptions): CheckedOptions {
     return value;
   };
   if (typeof options.dir !== 'string' || options.dir === '') throw new InvalidArgumentError('dir', 'must be a non-empty path');
+  if (options.onRecovery !== undefined && typeof options.onRecovery !== 'function') throw new InvalidArgumentError('onRecovery', 'must be a function');
   const durability = options.durability ?? 'fsync';
   if (durability !== 'fsync' && durability !== 'none') throw new InvalidArgumentError('durability', "must be 'fsync' or 'none'");
   return {
@@ -113,6 +123,7 @@ function checkOptions(options: FileLogOptions): CheckedOptions {
     cacheRecordsMax: positive('cacheRecordsMax', options.cacheRecordsMax ?? defaults.cacheRecordsMax, 0),
     preallocateBytes: positive('preallocateBytes', options.preallocateBytes ?? defaults.preallocateBytes, 0),
     fileSystem: options.fileSystem ?? nodeFileSystem,
+    onRecovery: options.onRecovery,
   };
 }
 
@@ -163,6 +174,7 @@ class FileLog implements LogStore {
         durable: durability === 'fsync',
         scanChunkBytes: defaults.scanChunkBytes,
         verifiedBytesMax: defaults.verifiedBytesMax,
+        onRecovery: this.options.onRecovery,
       });
       this.segments = recovered.segments;
       this.reader.trust(recovered.verified);

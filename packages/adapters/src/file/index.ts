@@ -1,3 +1,4 @@
 export { fileLog, type FileLogOptions } from './file-log.js';
 export { nodeFileSystem, type FileLogFileSystem, type FileLogHandle, type FileOpenMode } from './file-system.js';
 export type { Durability } from './segment-writer.js';
+export type { FileLogRecoveryEvent } from './recover-dir.js';

@@ -2,9 +2,42 @@ import { LogCorruptError, type Snapshot } from '@ordo/core';
 import { damagedSuffix, parseSegmentFileName, parseSnapshotFileName, pathIn, snapshotFileName, temporarySuffix } from './dir-layout.js';
 import type { FileLogFileSystem } from './file-system.js';
 import type { Segment } from './segment.js';
-import { scanSegment } from './segment-scanner.js';
+import { scanSegment, type TornWrite } from './segment-scanner.js';
 import { readSnapshotFile } from './snapshot-file.js';
 import { VerifiedChunks, type VerifiedChunk } from './verified-chunks.js';
+
+/**
+ * What a writable open changed in the directory to bring the log to a known state. None of
+ * these loses an acknowledged record: a torn tail is the last write, which was never
+ * acknowledged; a damaged snapshot is kept under another name; an unfinished snapshot was
+ * never acknowledged either.
+ */
+export type FileLogRecoveryEvent =
+  | {
+      /**
+       * The last segment ended in a torn write, which starts at `offset` and is damaged as
+       * `reason` says. `bytes` were removed: the file's bytes from `offset` on, or the whole
+       * file when it held no record (`fileRemoved`).
+       */
+      readonly action: 'cut-torn-tail';
+      readonly file: string;
+      readonly offset: number;
+      readonly bytes: number;
+      readonly fileRemoved: boolean;
+      readonly reason: string;
+    }
+  | {
+      /** A snapshot failed its checks; it was renamed to `movedTo` and an older one or a full replay was used. */
+      readonly action: 'set-aside-damaged-snapshot';
+      readonly file: string;
+      readonly movedTo: string;
+      readonly reason: string;
+    }
+  | {
+      /** A snapshot that was being written when the last process stopped was removed. */
+      readonly action: 'removed-unfinished-snapshot';
+      readonly file: string;
+    };
 
 export interface RecoverInput {
   readonly fileSystem: FileLogFileSystem;
@@ -15,6 +48,8 @@ export interface RecoverInput {
   readonly scanChunkBytes: number;
   /** Most bytes of verified frames to keep for the reads after open. */
   readonly verifiedBytesMax: number;
+  /** Told of each change a writable open makes, after it is made. */
+  readonly onRecovery?: ((event: FileLogRecoveryEvent) => void) | undefined;
 }
 
 export interface RecoveredLog {
@@ -50,8 +85,12 @@ export async function recoverDir(input: RecoverInput): Promise<RecoveredLog> {
   }
   if (input.writable) {
     await removeLeftovers(input, names);
-    for (const path of chosen.damaged) await input.fileSystem.rename(path, `${path}${damagedSuffix}`);
-    for (const entry of scanned) if (entry.torn) await cutTornTail(input, entry.segment);
+    for (const { path, reason } of chosen.damaged) {
+      const movedTo = `${path}${damagedSuffix}`;
+      await input.fileSystem.rename(path, movedTo);
+      input.onRecovery?.({ action: 'set-aside-damaged-snapshot', file: path, movedTo, reason });
+    }
+    for (const entry of scanned) if (entry.torn !== undefined) await cutTornTail(input, entry.segment, entry.torn);
   }
   return { segments, head, snapshot: chosen.snapshot, verified: verified.after(chosen.snapshot?.position ?? 0) };
 }
@@ -77,14 +116,16 @@ function refuseLostRecords(input: RecoverInput, names: readonly string[], segmen
 async function removeLeftovers(input: RecoverInput, names: readonly string[]): Promise<void> {
   // A snapshot that was being written when the process stopped was never acknowledged.
   for (const name of names.filter((entry) => entry.endsWith(temporarySuffix))) {
-    await input.fileSystem.remove(pathIn(input.dir, name));
+    const file = pathIn(input.dir, name);
+    await input.fileSystem.remove(file);
+    input.onRecovery?.({ action: 'removed-unfinished-snapshot', file });
   }
 }
 
 interface ScannedEntry {
   readonly segment: Segment;
-  /** The segment ends in a torn write to cut on a writable open. */
-  readonly torn: boolean;
+  /** The torn write this segment ends in, to cut on a writable open. */
+  readonly torn: TornWrite | undefined;
   /** False for a last segment whose only content is a torn write: it holds no record. */
   readonly keep: boolean;
 }
@@ -104,33 +145,39 @@ async function scanSegments(input: RecoverInput, names: readonly string[], verif
     }
     const isLast = index === found.length - 1;
     const { segment, torn } = await scanSegment({ fileSystem: input.fileSystem, ...entry, path, isLast, chunkBytes: input.scanChunkBytes, keep: verified });
-    entries.push({ segment, torn: torn !== undefined, keep: torn === undefined || segment.lastPosition >= segment.firstPosition });
+    entries.push({ segment, torn, keep: torn === undefined || segment.lastPosition >= segment.firstPosition });
   }
   return entries;
 }
 
 /** Cuts the unacknowledged bytes of the last segment, or removes it when it holds no record. */
-async function cutTornTail(input: RecoverInput, segment: Segment): Promise<void> {
-  if (segment.lastPosition < segment.firstPosition) {
-    await input.fileSystem.remove(segment.path);
-    if (input.durable) await input.fileSystem.syncDirectory(input.dir);
-    return;
-  }
+async function cutTornTail(input: RecoverInput, segment: Segment, torn: TornWrite): Promise<void> {
   const handle = await input.fileSystem.open(segment.path, 'append');
+  let fileBytes: number;
+  const fileRemoved = segment.lastPosition < segment.firstPosition;
   try {
-    await handle.truncate(segment.endOffset);
-    if (input.durable) await handle.datasync();
+    fileBytes = await handle.size();
+    if (!fileRemoved) {
+      await handle.truncate(segment.endOffset);
+      if (input.durable) await handle.datasync();
+    }
   } finally {
     await handle.close();
   }
+  if (fileRemoved) {
+    await input.fileSystem.remove(segment.path);
+    if (input.durable) await input.fileSystem.syncDirectory(input.dir);
+  }
+  const bytes = fileRemoved ? fileBytes : fileBytes - torn.offset;
+  input.onRecovery?.({ action: 'cut-torn-tail', file: segment.path, offset: torn.offset, bytes, fileRemoved, reason: torn.reason });
 }
 
 async function newestValidSnapshot(
   input: RecoverInput,
   names: readonly string[],
   log: { head: number; firstAvailable: number },
-): Promise<{ snapshot: Snapshot | undefined; damaged: string[] }> {
-  const damaged: string[] = [];
+): Promise<{ snapshot: Snapshot | undefined; damaged: { path: string; reason: string }[] }> {
+  const damaged: { path: string; reason: string }[] = [];
   const candidates = names.flatMap((name) => {
     const position = parseSnapshotFileName(name);
     return position === undefined ? [] : [{ name, position }];
@@ -142,7 +189,7 @@ async function newestValidSnapshot(
     const path = pathIn(input.dir, candidate.name);
     const read = await readSnapshotFile(input.fileSystem, path);
     if ('snapshot' in read && read.snapshot.position === candidate.position) return { snapshot: read.snapshot, damaged };
-    damaged.push(path);
+    damaged.push({ path, reason: 'snapshot' in read ? `it holds position ${read.snapshot.position}, its name ${candidate.position}` : read.damaged });
   }
   return { snapshot: undefined, damaged };
 }

@@ -25,10 +25,16 @@ export interface ScanInput {
   readonly keep?: VerifiedChunks;
 }
 
+/** A torn final write: the bytes from `offset` to the end of the file, damaged as `reason` says. */
+export interface TornWrite {
+  readonly offset: number;
+  readonly reason: string;
+}
+
 export interface ScanResult {
   readonly segment: Segment;
-  /** Set when the bytes from `offset` to the end of the file are a torn final write that may be cut. */
-  readonly torn?: { readonly offset: number; readonly reason: string };
+  /** Set when the segment ends in a torn final write that may be cut. */
+  readonly torn?: TornWrite;
 }
 
 /**
