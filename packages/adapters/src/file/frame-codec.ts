@@ -112,3 +112,12 @@ export function inspectFrame(buffer: Buffer, start: number, end: number, verifyC
   }
   return { status: 'intact', position, batchFirst, payloadStart: start + frameHeaderBytes, end: frameEnd };
 }
+
+/**
+ * Where the frame at `start` ends, for bytes the scan at open checked already (whole frames,
+ * intact, consecutive): only its length is read. Undefined at the end of the bytes.
+ */
+export function verifiedFrameEnd(buffer: Buffer, start: number): number | undefined {
+  if (start >= buffer.length) return undefined;
+  return start + frameHeaderBytes + buffer.readUInt32LE(start + 4);
+}

@@ -1,6 +1,6 @@
 import { LogCorruptError, type LogRecord } from '@ordo/core';
 import type { FileLogFileSystem, FileLogHandle } from './file-system.js';
-import { frameHeaderBytes, inspectFrame } from './frame-codec.js';
+import { frameHeaderBytes, inspectFrame, verifiedFrameEnd } from './frame-codec.js';
 import { ChunkSource } from './chunk-source.js';
 import { decodeRecords, PayloadError } from './record-codec.js';
 import { indexedStart, type Segment } from './segment.js';
@@ -60,18 +60,14 @@ export class SegmentReader {
       let spansFirst = Math.max(position, from);
       let local = offset - chunk.start;
       while (position <= segment.lastPosition && count < limit) {
-        const frame = inspectFrame(chunk.bytes, local, chunk.bytes.length, !chunk.verified);
-        if (frame.status === 'truncated' && (local > 0 || usable)) {
+        const end = chunk.verified ? verifiedFrameEnd(chunk.bytes, local) : this.checkedFrameEnd(chunk, local, usable, { path: segment.path, position });
+        if (end === undefined) {
           // The frame continues past this chunk: load a new chunk that starts with it.
           this.chunk = undefined;
           break;
         }
-        if (frame.status !== 'intact' || frame.position !== position) {
-          const reason = frame.status === 'damaged' ? frame.reason : `expected the intact frame of record ${position}`;
-          throw new LogCorruptError({ file: segment.path, offset: chunk.start + local, reason });
-        }
         if (position >= from) {
-          spans.push(frame.payloadStart, frame.end);
+          spans.push(local + frameHeaderBytes, end);
           count += 1;
           if (spans.length === decodeFramesMax * 2) {
             this.decode(chunk, { spans, first: spansFirst }, segment.path, into);
@@ -79,7 +75,7 @@ export class SegmentReader {
             spansFirst = position + 1;
           }
         }
-        local = frame.end;
+        local = end;
         position += 1;
       }
       this.decode(chunk, { spans, first: spansFirst }, segment.path, into);
@@ -87,6 +83,20 @@ export class SegmentReader {
     }
     this.resume = { path: segment.path, position, offset };
     return count;
+  }
+
+  /**
+   * Where the frame at `local` of a chunk read from disk ends, after checking it (checksum,
+   * length, position); undefined when it continues past the chunk.
+   */
+  private checkedFrameEnd(chunk: Chunk, local: number, usable: boolean, expected: { readonly path: string; readonly position: number }): number | undefined {
+    const frame = inspectFrame(chunk.bytes, local, chunk.bytes.length);
+    if (frame.status === 'truncated' && (local > 0 || usable)) return undefined;
+    if (frame.status !== 'intact' || frame.position !== expected.position) {
+      const reason = frame.status === 'damaged' ? frame.reason : `expected the intact frame of record ${expected.position}`;
+      throw new LogCorruptError({ file: expected.path, offset: chunk.start + local, reason });
+    }
+    return frame.end;
   }
 
   /** Decodes the payloads at `spans` of `chunk` into `into`, checking that each holds the record its frame names. */
