@@ -37,6 +37,15 @@ async function opened(options: FileLogOptions): Promise<LogStore> {
   return log;
 }
 
+/** A fresh directory holding a closed log of `count` records (`records(1, count)`). */
+async function writtenLog(count: number, options: Omit<FileLogOptions, 'dir'> = {}): Promise<string> {
+  const dir = freshDir();
+  const log = await opened({ dir, ...options });
+  await log.append(records(1, count));
+  await log.close();
+  return dir;
+}
+
 function segmentFiles(dir: string): string[] {
   return readdirSync(dir).filter((name) => name.endsWith('.seg')).sort();
 }
@@ -141,11 +150,8 @@ describe('file log: options', () => {
 
 describe('file log: recovery', () => {
   it('cuts a torn final frame and continues after it', async () => {
-    const dir = freshDir();
     // Without preallocated zeros the file is exactly its frames, so offsets follow from its size.
-    const log = await opened({ dir, preallocateBytes: 0 });
-    await log.append(records(1, 5));
-    await log.close();
+    const dir = await writtenLog(5, { preallocateBytes: 0 });
     const [segment] = segmentFiles(dir);
     const path = join(dir, segment!);
     const intactBytes = statSync(path).size;
@@ -162,10 +168,7 @@ describe('file log: recovery', () => {
   });
 
   it('removes a last segment that holds only a torn write, and tells of it', async () => {
-    const dir = freshDir();
-    const log = await opened({ dir });
-    await log.append(records(1, 4));
-    await log.close();
+    const dir = await writtenLog(4);
     // The next segment's file was created, and its first write (header and frames) torn early.
     const next = join(dir, '00000000000000000005.seg');
     writeFileSync(next, Buffer.from('ORDOLOG1'));
@@ -179,10 +182,7 @@ describe('file log: recovery', () => {
   });
 
   it('fails the open when onRecovery throws, and releases the directory', async () => {
-    const dir = freshDir();
-    const log = await opened({ dir, preallocateBytes: 0 });
-    await log.append(records(1, 2));
-    await log.close();
+    const dir = await writtenLog(2, { preallocateBytes: 0 });
     appendFileSync(join(dir, segmentFiles(dir)[0]!), Buffer.from([1, 2, 3]));
     const failing = fileLog({ dir, onRecovery: () => { throw new Error('no console here'); } });
     const error = await failureOf(failing.open());
@@ -368,10 +368,7 @@ describe('file log: snapshots', () => {
   });
 
   it('removes a snapshot left unfinished by a stopped process, tells of it, and keeps the log', async () => {
-    const dir = freshDir();
-    const log = await opened({ dir });
-    await log.append(records(1, 3));
-    await log.close();
+    const dir = await writtenLog(3);
     const unfinished = join(dir, 'snapshot-00000000000000000003.snap.tmp');
     writeFileSync(unfinished, 'half a snapshot');
     const events: FileLogRecoveryEvent[] = [];
@@ -604,10 +601,7 @@ describe('file log: lock and read-only', () => {
   });
 
   it('does not cut a torn tail when read-only', async () => {
-    const dir = freshDir();
-    const log = await opened({ dir });
-    await log.append(records(1, 2));
-    await log.close();
+    const dir = await writtenLog(2);
     const path = join(dir, segmentFiles(dir)[0]!);
     appendFileSync(path, Buffer.from([9, 9, 9]));
     const size = statSync(path).size;
