@@ -2,7 +2,7 @@ import type { EntityType } from './entity-type.js';
 import { assert } from './errors.js';
 import { deepFreeze } from './freeze.js';
 import type { Entity, Snapshot } from './record.js';
-import { State } from './state.js';
+import { requestOutcome, State } from './state.js';
 
 /** The state as a snapshot. Synchronous, so it is the state at exactly one position. */
 export function toSnapshot(state: State): Snapshot {
@@ -29,7 +29,7 @@ export function loadSnapshot(snapshot: Snapshot, types: ReadonlyMap<string, Enti
     state.kindState(kind).add(entity, snapshot.position);
   }
   for (const [requestId, position, txId, result] of snapshot.requests) {
-    state.requests.set(requestId, result === undefined ? { position, txId } : { position, txId, result });
+    state.requests.set(requestId, requestOutcome(position, txId, result));
   }
   state.position = snapshot.position;
   return state;

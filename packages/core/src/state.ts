@@ -95,8 +95,7 @@ export class State {
   private noteRequest(record: LogRecord): void {
     if (record.requestId === undefined) return;
     assert(!this.requests.has(record.requestId), `requestId ${record.requestId} logged twice`);
-    const outcome: RequestOutcome = { position: record.position, txId: record.txId };
-    this.requests.set(record.requestId, record.result === undefined ? outcome : { ...outcome, result: record.result });
+    this.requests.set(record.requestId, requestOutcome(record.position, record.txId, record.result));
   }
 
   private imagesOf(change: Change, prepared: EntityChange | undefined): EntityChange {
@@ -114,6 +113,14 @@ export class State {
     if (before === undefined) return { kind, id, op, after: after as Entity };
     return after === undefined ? { kind, id, op, before } : { kind, id, op, before, after };
   }
+}
+
+/**
+ * What a request answered, frozen: replays hand `result` to callers as it is, and a record read
+ * back from the log (or a snapshot) is not frozen yet.
+ */
+export function requestOutcome(position: number, txId: string, result: JsonValue | undefined): RequestOutcome {
+  return Object.freeze(result === undefined ? { position, txId } : { position, txId, result: deepFreeze(result) });
 }
 
 /** Each change of a record is to another entity: its images are computed from the state before the record. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryLog, openStore, type LogRecord } from '@ordo/core';
+import { memoryLog, openStore, type LogRecord, type LogStore, type Store } from '@ordo/core';
 import { Counter, failure, Host, open, Vm } from '../test-support/model.js';
 
 async function collect(iterator: AsyncIterableIterator<LogRecord>, count: number): Promise<LogRecord[]> {
@@ -66,6 +66,36 @@ describe('idempotency (I7)', () => {
     const fromSnapshot = await open(log);
     expect((await fromSnapshot.transact(() => 'never runs', { requestId: 'r1' })).value).toBe(replay.value);
     expect(fromSnapshot.position).toBe(1);
+  });
+
+  it('keeps the outcome of a request frozen when it comes back from a decoded log or snapshot', async () => {
+    const inner = memoryLog();
+    // Like the file and PostgreSQL stores: what is read back is new, unfrozen objects.
+    const decoding: LogStore = {
+      name: 'decoding',
+      multiWriter: inner.multiWriter,
+      open: async () => structuredClone(await inner.open()),
+      append: (records) => inner.append(records),
+      head: () => inner.head(),
+      subscribe: (listener) => inner.subscribe(listener),
+      writeSnapshot: (snapshot) => inner.writeSnapshot!(snapshot),
+      close: () => inner.close(),
+      read: async (from, limit) => structuredClone(await inner.read(from, limit)),
+    };
+    const run = (store: Store) => store.transact((tx) => ({ id: tx.create(Counter, { value: 1 }).id, tags: ['a'] }), { requestId: 'r1' });
+    const first = await open(decoding);
+    await run(first);
+    await first.close();
+    for (const source of ['log', 'snapshot'] as const) {
+      const store = await open(decoding);
+      const replay = await run(store);
+      expect(replay.replayed, source).toBe(true);
+      // A caller that changes what it got cannot change what the next replay answers (I7).
+      expect(Object.isFrozen(replay.value), source).toBe(true);
+      expect(Object.isFrozen(replay.value.tags), source).toBe(true);
+      if (source === 'log') await store.snapshot();
+      await store.close();
+    }
   });
 
   it('lets a failed request run again: nothing of it is in the log', async () => {
