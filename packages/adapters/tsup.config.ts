@@ -3,10 +3,10 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
-    'file/index': 'src/file/index.ts',
-    'postgres/index': 'src/postgres/index.ts',
-    'hypervisor/index': 'src/hypervisor/index.ts',
-    'storage/index': 'src/storage/index.ts',
+    'file/index': 'src/log-stores/file/index.ts',
+    'postgres/index': 'src/log-stores/postgres/index.ts',
+    'hypervisor/index': 'src/infrastructure/hypervisor/index.ts',
+    'storage/index': 'src/infrastructure/storage/index.ts',
   },
   format: ['esm'],
   dts: true,

@@ -8,4 +8,4 @@
  * - `@ordo/adapters/hypervisor`: a simulated hypervisor adapter with fault injection;
  * - `@ordo/adapters/storage`: a storage adapter keeping volumes as sparse files.
  */
-export { fileLog, type FileLogOptions, type FileLogRecoveryEvent } from './file/index.js';
+export { fileLog, type FileLogOptions, type FileLogRecoveryEvent } from './log-stores/file/index.js';

@@ -1,4 +1,3 @@
-import pg from 'pg';
 import {
   InternalError,
   InvalidArgumentError,
@@ -22,6 +21,7 @@ import { postgresTables, type PostgresTables } from './postgres-tables.js';
 import { decodeRecord, decodeSnapshot, encodeBatch, positionFromText, type EncodedBatch } from './record-codec.js';
 import { WriterConnection, type Writer } from './writer-connection.js';
 import { HeadAnnouncer } from './head-announcer.js';
+import { ownedPool } from './owned-pool.js';
 
 interface PostgresLogCommonOptions {
   /** The PostgreSQL schema that holds this log's tables. Default 'ordo'. One schema, one log. */
@@ -57,9 +57,6 @@ const notifyCoalesceMsDefault = 10;
 const notifyCoalesceMsMax = 1_000;
 // Snapshots kept in the table: the newest, and one more for an open racing with a write.
 const snapshotsKept = 2;
-// The owned pool: one connection for appends, one for LISTEN, the rest for reads and head().
-const ownedPoolConnectionsMax = 6;
-const connectTimeoutMs = 10_000;
 
 /**
  * A log store in PostgreSQL that many processes, on many hosts, append to at once: one table,
@@ -88,17 +85,7 @@ export function postgresLog(options: PostgresLogOptions): LogStore {
   if (typeof options.connectionString !== 'string' || options.connectionString.length === 0) {
     throw new InvalidArgumentError('connectionString', 'give a connection string or a pool');
   }
-  const pool = new pg.Pool({
-    connectionString: options.connectionString,
-    max: ownedPoolConnectionsMax,
-    connectionTimeoutMillis: connectTimeoutMs,
-    keepAlive: true,
-    application_name: 'ordo',
-  });
-  // An idle pooled connection that breaks emits 'error' on the pool; the pool already drops it,
-  // and the next query opens a new one. Without a listener Node would crash the process.
-  pool.on('error', () => undefined);
-  return new PostgresLog({ pool, owned: true, ...settings });
+  return new PostgresLog({ pool: ownedPool(options.connectionString), owned: true, ...settings });
 }
 
 class PostgresLog implements LogStore {
