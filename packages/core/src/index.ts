@@ -4,7 +4,7 @@ export type { LogOpenResult, LogStore } from './log-store.js';
 export { memoryLog, type MemoryLogOptions } from './memory-log.js';
 export { defineEntity, type AnyObjectSchema, type DataOf, type EntityType, type EntityTypeOptions, type InputOf, type KindOf } from './entity-type.js';
 export type { Transaction, EntityOf, Recipe, Where } from './transaction.js';
-export type { EntityChange } from './state.js';
+export type { EntityChange, RequestOutcome } from './state.js';
 export type { StateDump } from './state-dump.js';
 export type { WatchOptions } from './watch.js';
 export {

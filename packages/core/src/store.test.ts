@@ -98,6 +98,27 @@ describe('idempotency (I7)', () => {
     }
   });
 
+  it('answers store.outcome from the folded state: known after commit, frozen, and seen by another process after sync', async () => {
+    const log = memoryLog();
+    const writer = await open(log);
+    const reader = await open(log);
+    expect(writer.outcome('r-out')).toBeUndefined();
+    const committed = await writer.transact((tx) => ({ id: tx.create(Counter, { value: 1 }).id }), { requestId: 'r-out' });
+    const outcome = writer.outcome('r-out');
+    expect(outcome).toEqual({ position: committed.position, txId: committed.txId, result: committed.value });
+    expect(Object.isFrozen(outcome)).toBe(true);
+    expect(Object.isFrozen(outcome?.result)).toBe(true);
+    await writer.transact(() => undefined, { requestId: 'r-none' });
+    expect(writer.outcome('r-none')).toEqual({ position: 2, txId: expect.any(String), result: undefined });
+    // Another process on the same log knows the request once it has folded the record.
+    await reader.sync();
+    expect(reader.outcome('r-out')).toEqual(outcome);
+    expect((await failure(Promise.resolve().then(() => writer.outcome('')))).code).toBe('INVALID_ARGUMENT');
+    await writer.close();
+    expect(writer.outcome('r-out')).toEqual(outcome);
+    await reader.close();
+  });
+
   it('lets a failed request run again: nothing of it is in the log', async () => {
     const store = await open();
     await failure(store.transact(() => Promise.reject(new Error('first try fails')), { requestId: 'r' }));

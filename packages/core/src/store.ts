@@ -73,6 +73,16 @@ export interface Store {
   find<Type extends EntityType>(type: Type, where: Where<Type>): EntityOf<Type>[];
   list<Type extends EntityType>(type: Type): EntityOf<Type>[];
   read(range: { from: number; limit?: number }): Promise<LogRecord[]>;
+  /**
+   * Whether a requestId is known, and with what outcome (I7): the position and txId of the
+   * record that carries it and the transaction's value as frozen JSON, or undefined when no
+   * record folded into this store's state carries it. It reads this process's folded state:
+   * a request committed by another process on a shared log is seen after `sync()` (or after
+   * this store folded it on its own). A request still running in this process is not known
+   * until its record is folded. Synchronous, no I/O; works on a closed store too. Throws
+   * `InvalidArgumentError` when `requestId` is not a string `transact` would accept.
+   */
+  outcome(requestId: string): RequestOutcome | undefined;
   /** Folds every record the log store holds now (a catch-up on a shared log). */
   sync(): Promise<void>;
   watch(options?: WatchOptions): AsyncIterableIterator<LogRecord>;
@@ -191,7 +201,7 @@ class OrdoStore implements Store {
     checkKey('operation', options.operation);
     const { requestId } = options;
     if (requestId === undefined) return this.run(fn, options, retries);
-    const done = this.state.requests.get(requestId);
+    const done = this.outcome(requestId);
     if (done !== undefined) return replayResult<Value>(done);
     const running = this.inflight.get(requestId);
     if (running !== undefined) {
@@ -264,6 +274,11 @@ class OrdoStore implements Store {
     const conflicts = await this.staleReads(tx);
     if (conflicts.length > 0) return { type: 'conflict', conflicts };
     return { type: 'committed', record: { position: this.state.position, txId: this.ids() }, changes: [] };
+  }
+
+  outcome(requestId: string): RequestOutcome | undefined {
+    checkKey('requestId', requestId);
+    return this.state.requests.get(requestId);
   }
 
   get<Type extends EntityType>(type: Type, id: string): EntityOf<Type> | undefined {
