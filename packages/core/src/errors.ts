@@ -166,6 +166,31 @@ export class InvalidArgumentError extends OrdoError {
   }
 }
 
+/**
+ * `queuedCommitsMax` commits already wait for the next append: the log store does not keep up.
+ * Nothing of this transaction was written; it may be run again later.
+ */
+export class CommitQueueFullError extends OrdoError {
+  readonly queued: number;
+  readonly queuedMax: number;
+
+  constructor(input: { queued: number; queuedMax: number }) {
+    super('COMMIT_QUEUE_FULL', `${input.queued} commits already wait for the log store (queuedCommitsMax ${input.queuedMax}); try again later`);
+    this.queued = input.queued;
+    this.queuedMax = input.queuedMax;
+  }
+}
+
+/** `store.snapshot()` on a log store that keeps no snapshots (it has no `writeSnapshot`). */
+export class SnapshotUnsupportedError extends OrdoError {
+  readonly store: string;
+
+  constructor(store: string) {
+    super('SNAPSHOT_UNSUPPORTED', `the ${store} log store keeps no snapshots`);
+    this.store = store;
+  }
+}
+
 /** A transaction handle was used after its function returned. */
 export class TransactionFinishedError extends OrdoError {
   constructor() {

@@ -9,10 +9,15 @@ export type { StateDump } from './state-dump.js';
 export type { WatchOptions } from './watch.js';
 export {
   openStore,
+  queuedCommitsDefault,
   readRecordsMax,
   retriesDefault,
   retriesMax,
+  type CommittedResult,
   type OpenStoreOptions,
+  type ReadOnlyResult,
+  type RecordedResult,
+  type ReplayedResult,
   type Store,
   type TransactionFunction,
   type TransactOptions,

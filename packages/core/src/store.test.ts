@@ -133,6 +133,45 @@ describe('idempotency (I7)', () => {
   });
 });
 
+describe('transaction results', () => {
+  it('tells a committed run, a replay and a read-only run apart; a read-only run has no record and draws no id', async () => {
+    let drawn = 0;
+    const store = await open(memoryLog(), { ids: () => `id-${(drawn += 1)}` });
+    const committed = await store.transact((tx) => tx.create(Counter, { value: 1 }).id, { requestId: 'r' });
+    expect(committed).toMatchObject({ type: 'committed', position: 1, replayed: false });
+    expect(committed.changes).toHaveLength(1);
+    const replayed = await store.transact(() => 'never runs', { requestId: 'r' });
+    expect(replayed).toEqual({ type: 'replayed', value: committed.value, position: 1, txId: committed.txId, replayed: true, changes: [] });
+    const before = drawn;
+    const readOnly = await store.transact((tx) => tx.list(Counter).length);
+    expect(readOnly).toEqual({ type: 'read-only', value: 1, position: 1, replayed: false, changes: [] });
+    expect(readOnly.txId).toBeUndefined();
+    expect(drawn).toBe(before);
+    expect(store.position).toBe(1);
+    // Metadata alone is something to write: that run commits a record without changes.
+    const withMeta = await store.transact(() => 'noted', { meta: { note: 'x' } });
+    expect(withMeta).toMatchObject({ type: 'committed', position: 2, changes: [] });
+    await store.close();
+  });
+
+  it('refuses store.snapshot() with SNAPSHOT_UNSUPPORTED when the log store keeps no snapshots', async () => {
+    const inner = memoryLog();
+    const noSnapshots: LogStore = {
+      name: 'plain',
+      multiWriter: inner.multiWriter,
+      open: () => inner.open(),
+      append: (records) => inner.append(records),
+      read: (from, limit) => inner.read(from, limit),
+      head: () => inner.head(),
+      subscribe: (listener) => inner.subscribe(listener),
+      close: () => inner.close(),
+    };
+    const store = await open(noSnapshots);
+    expect(await failure(store.snapshot())).toMatchObject({ code: 'SNAPSHOT_UNSUPPORTED', store: 'plain' });
+    await store.close();
+  });
+});
+
 describe('watch (I9)', () => {
   it('delivers every record once, in order, from any position, while commits continue', async () => {
     const store = await open();
