@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineEntity, isOrdoError, openStore, type LogRecord, type LogStore } from '@ordo/core';
+import { defineEntity, isOrdoError, openStore, type LogRecord, type LogStore, type OrdoErrorCode } from '@ordo/core';
 
 const Counter = defineEntity('counter', z.object({ value: z.number() }));
 
@@ -29,7 +29,7 @@ export function records(from: number, count: number): LogRecord[] {
   return Array.from({ length: count }, (_, index) => record(from + index));
 }
 
-async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+async function expectCode(promise: Promise<unknown>, code: OrdoErrorCode): Promise<void> {
   const error = await promise.then(
     () => undefined,
     (caught: unknown) => caught,

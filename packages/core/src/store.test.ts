@@ -128,7 +128,7 @@ describe('idempotency (I7)', () => {
 
   it('requires a JSON result when a requestId is given', async () => {
     const store = await open();
-    expect(await failure(store.transact(() => 10n, { requestId: 'big' }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await failure(store.transact(() => 10n, { requestId: 'big' }))).toMatchObject({ code: 'RESULT_NOT_JSON', requestId: 'big' });
     expect(store.position).toBe(0);
   });
 });

@@ -2,6 +2,7 @@ import type { EntityType } from './entity-type.js';
 import {
   ConflictError,
   InvalidArgumentError,
+  ResultNotJsonError,
   StoreClosedError,
   UnknownEntityTypeError,
   type EntityRef,
@@ -259,12 +260,12 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /** The transaction's value as JSON, stored so that a replay can return it. */
-function toResult(value: unknown): JsonValue | undefined {
+function toResult(value: unknown, requestId: string): JsonValue | undefined {
   if (value === undefined) return undefined;
   try {
     return JSON.parse(JSON.stringify(value)) as JsonValue;
   } catch (error) {
-    throw new InvalidArgumentError('result', `a transaction with a requestId must return JSON data: ${String(error)}`);
+    throw new ResultNotJsonError({ requestId, reason: String(error) });
   }
 }
 
@@ -364,7 +365,7 @@ class OrdoStore implements Store {
       changes: tx.pendingChanges(),
       requestId: options.requestId,
       operation: options.operation,
-      result: options.requestId === undefined ? undefined : toResult(value),
+      result: options.requestId === undefined ? undefined : toResult(value, options.requestId),
       meta,
     });
   }

@@ -221,7 +221,7 @@ class PostgresLog implements LogStore {
       const position = positionFromText(this.tables.records, row.at);
       // Gapless by construction; a hole here means the table was damaged or edited by hand.
       if (position !== from + index) {
-        throw new LogCorruptError({ file: this.tables.records, offset: from + index, reason: `position ${from + index} is missing` });
+        throw new LogCorruptError({ store: 'postgres', location: this.tables.records, position: from + index, reason: `position ${from + index} is missing` });
       }
       return decodeRecord(this.tables.records, position, row.body);
     });

@@ -39,14 +39,14 @@ export function decodeRecord(where: string, position: number, text: string): Log
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new LogCorruptError({ file: where, offset: position, reason: `record is not JSON: ${String(error)}` });
+    throw new LogCorruptError({ store: 'postgres', location: where, position, reason: `record is not JSON: ${String(error)}` });
   }
   const candidate = parsed as Partial<LogRecord> | null;
   if (typeof candidate !== 'object' || candidate === null || candidate.position !== position) {
-    throw new LogCorruptError({ file: where, offset: position, reason: 'stored record does not carry its own position' });
+    throw new LogCorruptError({ store: 'postgres', location: where, position, reason: 'stored record does not carry its own position' });
   }
   if (typeof candidate.txId !== 'string' || !Array.isArray(candidate.changes)) {
-    throw new LogCorruptError({ file: where, offset: position, reason: 'stored record lacks txId or changes' });
+    throw new LogCorruptError({ store: 'postgres', location: where, position, reason: 'stored record lacks txId or changes' });
   }
   return candidate as LogRecord;
 }
@@ -56,7 +56,7 @@ export function decodeSnapshot(where: string, position: number, text: string): S
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new LogCorruptError({ file: where, offset: position, reason: `snapshot is not JSON: ${String(error)}` });
+    throw new LogCorruptError({ store: 'postgres', location: where, position, reason: `snapshot is not JSON: ${String(error)}` });
   }
   const candidate = parsed as Partial<Snapshot> | null;
   if (
@@ -67,7 +67,7 @@ export function decodeSnapshot(where: string, position: number, text: string): S
     !Array.isArray(candidate.entities) ||
     !Array.isArray(candidate.requests)
   ) {
-    throw new LogCorruptError({ file: where, offset: position, reason: 'stored snapshot is malformed' });
+    throw new LogCorruptError({ store: 'postgres', location: where, position, reason: 'stored snapshot is malformed' });
   }
   return candidate as Snapshot;
 }
@@ -76,7 +76,7 @@ export function decodeSnapshot(where: string, position: number, text: string): S
 export function positionFromText(where: string, text: unknown): number {
   const position = Number(text);
   if (typeof text !== 'string' || !Number.isSafeInteger(position) || position < 0) {
-    throw new LogCorruptError({ file: where, offset: 0, reason: `position ${String(text)} is not a safe integer` });
+    throw new LogCorruptError({ store: 'postgres', location: where, reason: `position ${String(text)} is not a safe integer` });
   }
   return position;
 }
