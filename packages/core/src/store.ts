@@ -41,13 +41,14 @@ export interface OpenStoreOptions {
   readonly ids?: () => string;
   /** Milliseconds since the epoch, stamped on records. Default: Date.now. */
   readonly clock?: () => number;
-  /** Default reruns of a conflicting transaction (0..retriesMax). Default: retriesDefault. */
+  /** Default reruns of a conflicting transaction, 0 to 10,000 (retriesMax). Default: 20 (retriesDefault). */
   readonly retries?: number;
   /** Errors of background work (automatic snapshots). Default: console.warn. */
   readonly onBackgroundError?: (error: unknown) => void;
   /**
    * Most commits that may wait for the next append; one more fails at once with
-   * `CommitQueueFullError` (code COMMIT_QUEUE_FULL). A positive integer. Default: queuedCommitsDefault.
+   * `CommitQueueFullError` (code COMMIT_QUEUE_FULL). A positive integer. Default: 100,000
+   * (queuedCommitsDefault).
    */
   readonly queuedCommitsMax?: number;
 }
@@ -55,7 +56,7 @@ export interface OpenStoreOptions {
 export interface TransactOptions {
   /** Idempotency key: a requestId already in the log returns the first outcome and runs nothing (I7). */
   readonly requestId?: string;
-  /** Reruns on conflict before ConflictError (0..retriesMax). */
+  /** Reruns on conflict before ConflictError, 0 to 10,000 (retriesMax). */
   readonly retries?: number;
   /** Operation name stored in the record. */
   readonly operation?: string;
