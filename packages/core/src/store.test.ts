@@ -310,4 +310,27 @@ describe('opening', () => {
     await expect(openStore({ entities: [Vm], log: failing })).rejects.toThrow('the network went away');
     expect(closes).toBe(1);
   });
+
+  it('closes the log store and ends its subscription when the first catch-up fails', async () => {
+    const log = memoryLog();
+    const listening = new Set<(head: number) => void>();
+    let closes = 0;
+    const failing = Object.assign(Object.create(log) as typeof log, {
+      read: () => Promise.reject(new Error('the disk went away')),
+      subscribe: (listener: (head: number) => void) => {
+        listening.add(listener);
+        return () => listening.delete(listener);
+      },
+      close: async () => {
+        closes += 1;
+        await log.close();
+      },
+    });
+    const writer = await open(log);
+    await writer.transact((tx) => tx.create(Counter, { value: 1 }));
+    await expect(openStore({ entities: [Counter], log: failing })).rejects.toThrow('the disk went away');
+    expect(closes).toBe(1);
+    expect(listening.size).toBe(0);
+    await writer.close();
+  });
 });

@@ -215,13 +215,16 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     await log.close().catch(() => undefined);
     throw error;
   }
+  let store: OrdoStore | undefined;
   try {
     const state = opened.snapshot === undefined ? new State(types) : loadSnapshot(opened.snapshot, types);
-    const store = new OrdoStore(state, log, options, { retries, queuedCommitsMax });
+    store = new OrdoStore(state, log, options, { retries, queuedCommitsMax });
     await store.sync();
     return store;
   } catch (error) {
-    await log.close();
+    // Closing the store also ends its subscription to the log store, which a shared log
+    // would otherwise keep calling.
+    await (store === undefined ? log.close() : store.close());
     throw error;
   }
 }
