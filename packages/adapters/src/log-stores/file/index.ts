@@ -3,3 +3,4 @@ export { nodeFileSystem, type FileLogFileSystem, type FileLogHandle, type FileOp
 export type { Durability } from './segment-writer.js';
 export type { FileLogRecoveryEvent } from './recover-dir.js';
 export type { FileLogWarning } from './file-log-warning.js';
+export { inspectFileLog, readFileLogSnapshot, type FileLogFile, type FileLogInspection } from './file-log-inspection.js';
