@@ -1,6 +1,7 @@
 export * from './errors.js';
 export type { Change, Entity, JsonObject, JsonPrimitive, JsonValue, LogRecord, Snapshot } from './record.js';
 export type { LogOpenResult, LogStore } from './log-store.js';
+export type { Telemetry, TelemetryAttributes, TelemetryStep } from './telemetry.js';
 export { memoryLog, type MemoryLogOptions } from './memory-log.js';
 export { defineEntity, type AnyObjectSchema, type DataOf, type EntityType, type EntityTypeOptions, type InputOf, type KindOf } from './entity-type.js';
 export type { Transaction, EntityOf, Recipe, Where } from './transaction.js';

@@ -13,6 +13,7 @@ import type { JsonObject, JsonValue, LogRecord } from './record.js';
 import { Sequencer, type CommitOutcome } from './sequencer.js';
 import { loadSnapshot, toSnapshot } from './snapshot-codec.js';
 import { State, type EntityChange, type RequestOutcome } from './state.js';
+import type { Telemetry, TelemetryAttributes } from './telemetry.js';
 import { dumpState, type StateDump } from './state-dump.js';
 import { jsonMeta, Transaction, type EntityOf, type Where } from './transaction.js';
 import { monotonicUlids } from './ulid-source.js';
@@ -39,6 +40,8 @@ export interface OpenStoreOptions {
   readonly retries?: number;
   /** Errors of background work (automatic snapshots). Default: console.warn. */
   readonly onBackgroundError?: (error: unknown) => void;
+  /** Told of every transaction and, through `observeLog`, every append (tracing, metrics). Default: none. */
+  readonly telemetry?: Telemetry;
 }
 
 export interface TransactOptions {
@@ -88,7 +91,7 @@ export interface Store {
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const types = registerTypes(options.entities);
   const retries = checkRetries(options.retries ?? retriesDefault);
-  const { log } = options;
+  const log = options.telemetry?.observeLog?.(options.log) ?? options.log;
   let opened: LogOpenResult;
   try {
     opened = await log.open();
@@ -160,6 +163,7 @@ class OrdoStore implements Store {
   private readonly inflight = new Map<string, Promise<TransactResult<unknown>>>();
   private readonly unsubscribe: () => void;
   private readonly onBackgroundError: (error: unknown) => void;
+  private readonly telemetry: Telemetry | undefined;
   private closed = false;
   private snapshotAt: number;
   private snapshotting: Promise<unknown> | undefined;
@@ -171,6 +175,7 @@ class OrdoStore implements Store {
     private readonly retries: number,
   ) {
     this.ids = options.ids ?? monotonicUlids();
+    this.telemetry = options.telemetry;
     this.onBackgroundError = options.onBackgroundError ?? ((error) => console.warn('ordo: background work failed:', error));
     this.snapshotAt = state.position;
     this.sequencer = new Sequencer(state, log, options.clock ?? Date.now, { folded: (records) => this.folded(records) });
@@ -183,24 +188,34 @@ class OrdoStore implements Store {
     return this.state.position;
   }
 
-  async transact<Value>(fn: TransactionFunction<Value>, options: TransactOptions = {}): Promise<TransactResult<Value>> {
+  transact<Value>(fn: TransactionFunction<Value>, options: TransactOptions = {}): Promise<TransactResult<Value>> {
+    const telemetry = this.telemetry;
+    if (telemetry === undefined) return this.transactOnce(fn, options);
+    const attributes = { operation: options.operation, requestId: options.requestId };
+    return telemetry.step('transact', attributes, (note) => this.transactOnce(fn, options, note));
+  }
+
+  private async transactOnce<Value>(fn: TransactionFunction<Value>, options: TransactOptions, note?: Note): Promise<TransactResult<Value>> {
     this.checkOpen();
     if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'transact needs a function');
     const retries = checkRetries(options.retries ?? this.retries);
     checkKey('requestId', options.requestId);
     checkKey('operation', options.operation);
     const { requestId } = options;
-    if (requestId === undefined) return this.run(fn, options, retries);
+    if (requestId === undefined) return this.run(fn, options, retries, note);
     const done = this.state.requests.get(requestId);
-    if (done !== undefined) return replayResult<Value>(done);
+    if (done !== undefined) {
+      note?.({ replayed: true, position: done.position });
+      return replayResult<Value>(done);
+    }
     const running = this.inflight.get(requestId);
     if (running !== undefined) {
       // The same request is running in this process: its outcome is this call's outcome.
       const first = await running.catch(() => undefined);
       if (first !== undefined) return { ...(first as TransactResult<Value>), replayed: true, changes: [] };
-      return this.transact(fn, options);
+      return this.transactOnce(fn, options, note);
     }
-    const promise = this.run(fn, options, retries);
+    const promise = this.run(fn, options, retries, note);
     this.inflight.set(requestId, promise);
     try {
       return await promise;
@@ -209,9 +224,10 @@ class OrdoStore implements Store {
     }
   }
 
-  private async run<Value>(fn: TransactionFunction<Value>, options: TransactOptions, retries: number): Promise<TransactResult<Value>> {
+  private async run<Value>(fn: TransactionFunction<Value>, options: TransactOptions, retries: number, note?: Note): Promise<TransactResult<Value>> {
     let conflicts: readonly EntityRef[] = [];
     for (let attempt = 0; attempt <= retries; attempt += 1) {
+      note?.({ attempts: attempt + 1, conflicts: attempt });
       this.checkOpen();
       const tx = new Transaction(this.state, this.ids);
       let value: Value;
@@ -231,10 +247,14 @@ class OrdoStore implements Store {
         conflicts = outcome.conflicts;
         continue;
       }
-      return outcome.type === 'replayed'
-        ? replayResult<Value>(outcome.outcome)
-        : { value, position: outcome.record.position, txId: outcome.record.txId, replayed: false, changes: outcome.changes };
+      if (outcome.type === 'replayed') {
+        note?.({ replayed: true, position: outcome.outcome.position });
+        return replayResult<Value>(outcome.outcome);
+      }
+      note?.({ position: outcome.record.position, committed: !('readOnly' in outcome) });
+      return { value, position: outcome.record.position, txId: outcome.record.txId, replayed: false, changes: outcome.changes };
     }
+    note?.({ conflicts: retries + 1 });
     throw new ConflictError({ conflicts, attempts: retries + 1 });
   }
 
@@ -263,7 +283,7 @@ class OrdoStore implements Store {
   private async readOnlyOutcome(tx: Transaction): Promise<CommitOutcome | ReadOnlyOutcome> {
     const conflicts = await this.staleReads(tx);
     if (conflicts.length > 0) return { type: 'conflict', conflicts };
-    return { type: 'committed', record: { position: this.state.position, txId: this.ids() }, changes: [] };
+    return { type: 'committed', record: { position: this.state.position, txId: this.ids() }, changes: [], readOnly: true };
   }
 
   get<Type extends EntityType>(type: Type, id: string): EntityOf<Type> | undefined {
@@ -382,8 +402,11 @@ class OrdoStore implements Store {
   }
 }
 
+type Note = (attributes: TelemetryAttributes) => void;
+
 interface ReadOnlyOutcome {
   readonly type: 'committed';
+  readonly readOnly: true;
   readonly record: { readonly position: number; readonly txId: string };
   readonly changes: readonly EntityChange[];
 }
