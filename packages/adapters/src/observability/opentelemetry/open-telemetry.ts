@@ -1,0 +1,110 @@
+import { metrics, SpanKind, trace, type Attributes, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
+import type { LogStore, Telemetry, TelemetryAttributes, TelemetryStep } from '@ordo/core';
+import type { FileLogFileSystem } from '../../log-stores/file/file-system.js';
+import { observedLog, type LagSource } from './observed-log.js';
+import { ordoInstruments, type OrdoInstruments } from './ordo-instruments.js';
+import { endSpan } from './span-end.js';
+
+export interface OpenTelemetryOptions {
+  /** Default: the global provider (`trace.getTracerProvider()`), a no-op until an SDK registers one. */
+  readonly tracerProvider?: TracerProvider;
+  /** Default: the global provider (`metrics.getMeterProvider()`). */
+  readonly meterProvider?: MeterProvider;
+}
+
+/** Ordo's telemetry over OpenTelemetry: pass it as `telemetry` to `openStore` and `createRuntime`. */
+export interface OrdoOpenTelemetry extends Telemetry {
+  /** A file log's file system whose every fdatasync is a span (`ordo.fsync`) and in `ordo.fsync.duration`. */
+  fileSystem(fileSystem: FileLogFileSystem): FileLogFileSystem;
+}
+
+const scopeName = '@ordo';
+
+/**
+ * Spans and metrics of the store, the runtime and the log store, through `@opentelemetry/api`
+ * (an optional peer dependency: only this module loads it). With no SDK registered the API's
+ * tracer and meter do nothing; without `telemetry` in `openStore`, Ordo calls nothing at all.
+ */
+export function openTelemetry(options: OpenTelemetryOptions = {}): OrdoOpenTelemetry {
+  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(scopeName);
+  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(scopeName);
+  const instruments = ordoInstruments(meter);
+  const lags = new Set<LagSource>();
+  instruments.catchUpLag.addCallback((result) => {
+    for (const lag of lags) result.observe(Math.max(0, lag.headSeen - lag.known), { 'ordo.log': lag.name });
+  });
+  return {
+    step<Value>(step: TelemetryStep, attributes: TelemetryAttributes, work: (note: (attributes: TelemetryAttributes) => void) => Promise<Value>): Promise<Value> {
+      return tracer.startActiveSpan(`ordo.${step}`, { kind: SpanKind.INTERNAL, attributes: spanAttributes(attributes) }, async (span) => {
+        const noted: Record<string, string | number | boolean | undefined> = {};
+        const note = (more: TelemetryAttributes): void => {
+          Object.assign(noted, more);
+          span.setAttributes(spanAttributes(more));
+        };
+        if (step === 'settle') instruments.unsettled.add(1);
+        try {
+          const value = await work(note);
+          countStep(instruments, step, noted, false);
+          return value;
+        } catch (error) {
+          countStep(instruments, step, noted, true);
+          endSpan(span, error);
+          throw error;
+        } finally {
+          if (step === 'settle') instruments.unsettled.add(-1);
+          span.end();
+        }
+      });
+    },
+    observeLog(log: LogStore): LogStore {
+      const lag: LagSource = { name: log.name, headSeen: 0, known: 0 };
+      lags.add(lag);
+      const observed = observedLog(log, tracer, instruments, lag);
+      // The gauge forgets a closed log.
+      return { ...observed, close: () => observed.close().finally(() => lags.delete(lag)) };
+    },
+    fileSystem(fileSystem: FileLogFileSystem): FileLogFileSystem {
+      return {
+        ...fileSystem,
+        async open(path, mode) {
+          const handle = await fileSystem.open(path, mode);
+          return {
+            ...handle,
+            datasync: (syncOptions) =>
+              tracer.startActiveSpan('ordo.fsync', { kind: SpanKind.INTERNAL, attributes: { 'ordo.file': path } }, async (span) => {
+                const started = performance.now();
+                try {
+                  await handle.datasync(syncOptions);
+                } catch (error) {
+                  endSpan(span, error);
+                  throw error;
+                } finally {
+                  instruments.fsyncDuration.record(performance.now() - started);
+                  span.end();
+                }
+              }),
+          };
+        },
+      };
+    },
+  };
+}
+
+/** Commits, conflicts and retries from what a transaction noted (attempts, conflicts, committed). */
+function countStep(instruments: OrdoInstruments, step: TelemetryStep, noted: TelemetryAttributes, failed: boolean): void {
+  if (step !== 'transact') return;
+  const conflicts = typeof noted.conflicts === 'number' ? noted.conflicts : 0;
+  const attempts = typeof noted.attempts === 'number' ? noted.attempts : 1;
+  if (conflicts > 0) instruments.conflicts.add(conflicts);
+  if (attempts > 1) instruments.retries.add(attempts - 1);
+  if (!failed && noted.committed === true) instruments.commits.add(1);
+}
+
+/** `requestId` -> `ordo.request_id`; undefined values are left out. */
+function spanAttributes(attributes: TelemetryAttributes): Attributes {
+  const result: Attributes = {};
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value !== undefined) result[`ordo.${key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)}`] = value;
+  }
+  return result;
+}
