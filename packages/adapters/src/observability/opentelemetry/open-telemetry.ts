@@ -1,4 +1,4 @@
-import { metrics, SpanKind, trace, type Attributes, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
+import { context, metrics, SpanKind, trace, type Attributes, type MeterProvider, type Span, type TracerProvider } from '@opentelemetry/api';
 import type { LogStore, Telemetry, TelemetryAttributes, TelemetryStep } from '@ordo/core';
 import type { FileLogFileSystem } from '../../log-stores/file/file-system.js';
 import { observedLog, type LagSource } from './observed-log.js';
@@ -35,26 +35,10 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OrdoOpenTelem
   });
   return {
     step<Value>(step: TelemetryStep, attributes: TelemetryAttributes, work: (note: (attributes: TelemetryAttributes) => void) => Promise<Value>): Promise<Value> {
-      return tracer.startActiveSpan(`ordo.${step}`, { kind: SpanKind.INTERNAL, attributes: spanAttributes(attributes) }, async (span) => {
-        const noted: Record<string, string | number | boolean | undefined> = {};
-        const note = (more: TelemetryAttributes): void => {
-          Object.assign(noted, more);
-          span.setAttributes(spanAttributes(more));
-        };
-        if (step === 'settle') instruments.unsettled.add(1);
-        try {
-          const value = await work(note);
-          countStep(instruments, step, noted, false);
-          return value;
-        } catch (error) {
-          countStep(instruments, step, noted, true);
-          endSpan(span, error);
-          throw error;
-        } finally {
-          if (step === 'settle') instruments.unsettled.add(-1);
-          span.end();
-        }
-      });
+      const span = tracer.startSpan(`ordo.${step}`, { kind: SpanKind.INTERNAL, attributes: spanAttributes(attributes) });
+      // No provider, or a sampler that dropped it: no attributes to set, no context to enter.
+      if (!span.isRecording()) return runStep(instruments, step, span, work, undefined);
+      return context.with(trace.setSpan(context.active(), span), () => runStep(instruments, step, span, work, span));
     },
     observeLog(log: LogStore): LogStore {
       const lag: LagSource = { name: log.name, headSeen: 0, known: 0 };
@@ -90,6 +74,34 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OrdoOpenTelem
   };
 }
 
+/** Runs a step's work inside its span; `recording` is the span when its attributes are wanted. */
+async function runStep<Value>(
+  instruments: OrdoInstruments,
+  step: TelemetryStep,
+  span: Span,
+  work: (note: (attributes: TelemetryAttributes) => void) => Promise<Value>,
+  recording: Span | undefined,
+): Promise<Value> {
+  const noted: Record<string, string | number | boolean | undefined> = {};
+  const note = (more: TelemetryAttributes): void => {
+    Object.assign(noted, more);
+    recording?.setAttributes(spanAttributes(more));
+  };
+  if (step === 'settle') instruments.unsettled.add(1);
+  try {
+    const value = await work(note);
+    countStep(instruments, step, noted, false);
+    return value;
+  } catch (error) {
+    countStep(instruments, step, noted, true);
+    endSpan(span, error);
+    throw error;
+  } finally {
+    if (step === 'settle') instruments.unsettled.add(-1);
+    span.end();
+  }
+}
+
 /** Commits, conflicts and retries from what a transaction noted (attempts, conflicts, committed). */
 function countStep(instruments: OrdoInstruments, step: TelemetryStep, noted: TelemetryAttributes, failed: boolean): void {
   if (step !== 'transact') return;
@@ -100,11 +112,21 @@ function countStep(instruments: OrdoInstruments, step: TelemetryStep, noted: Tel
   if (!failed && noted.committed === true) instruments.commits.add(1);
 }
 
+// Attribute names seen so far (a handful), so that each is converted once.
+const attributeNames = new Map<string, string>();
+
 /** `requestId` -> `ordo.request_id`; undefined values are left out. */
 function spanAttributes(attributes: TelemetryAttributes): Attributes {
   const result: Attributes = {};
-  for (const [key, value] of Object.entries(attributes)) {
-    if (value !== undefined) result[`ordo.${key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)}`] = value;
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (value === undefined) continue;
+    let name = attributeNames.get(key);
+    if (name === undefined) {
+      name = `ordo.${key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)}`;
+      attributeNames.set(key, name);
+    }
+    result[name] = value;
   }
   return result;
 }
