@@ -89,6 +89,21 @@ describePostgres('ordo against PostgreSQL logs', () => {
     expect(await readAll(postgresLog({ connectionString: pgUrl, schema: imported }))).toEqual(await readAll(postgresLog({ connectionString: pgUrl, schema })));
   });
 
+  it('a command that reads refuses a schema without a log and does not create one', async () => {
+    const schema = uniqueSchema('cli_missing');
+    const run = await runCli(['info', '--log', pgLogUrl(schema)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^ordo: LOG_STORE_FAILED: postgres log store: postgres:\/\/.* holds no Ordo log/);
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    try {
+      const found = await client.query('SELECT count(*)::int AS n FROM information_schema.schemata WHERE schema_name = $1', [schema]);
+      expect((found.rows[0] as { n: number }).n).toBe(0);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('verify names the table and position of a damaged row, exit 1, and changes nothing', async () => {
     const schema = uniqueSchema('cli_damaged');
     const url = pgLogUrl(schema);
