@@ -17,7 +17,7 @@ export interface LagSource {
  * durable acknowledgement) and in the append metrics, and with the heads and reads that the
  * catch-up lag gauge needs. Behaves exactly as the store it wraps.
  */
-export function observedLog(log: LogStore, tracer: Tracer, instruments: OrdoInstruments, lag: LagSource): LogStore {
+export function observedLog(log: LogStore, tracer: Tracer, instruments: OrdoInstruments, lag: LagSource, idle: () => boolean): LogStore {
   const noteKnown = (position: number): void => {
     if (position > lag.known) lag.known = position;
     if (position > lag.headSeen) lag.headSeen = position;
@@ -34,7 +34,7 @@ export function observedLog(log: LogStore, tracer: Tracer, instruments: OrdoInst
       lag.known = Math.max(lag.known, opened.snapshot?.position ?? 0);
       return opened;
     },
-    append: (records) => appendSpan(log, records, tracer, instruments, noteKnown),
+    append: (records) => (idle() ? appendQuietly(log, records, noteKnown) : appendSpan(log, records, tracer, instruments, noteKnown)),
     read: async (from, limit) => {
       const records = await log.read(from, limit);
       const last = records.at(-1);
@@ -56,6 +56,12 @@ export function observedLog(log: LogStore, tracer: Tracer, instruments: OrdoInst
   // The store takes snapshots only from a log store that has writeSnapshot: keep its absence.
   if (log.writeSnapshot === undefined) return observed;
   return { ...observed, snapshotEvery: log.snapshotEvery, writeSnapshot: async (snapshot) => log.writeSnapshot?.(snapshot) };
+}
+
+async function appendQuietly(log: LogStore, records: readonly LogRecord[], noteKnown: (position: number) => void): Promise<void> {
+  await log.append(records);
+  const last = records.at(-1);
+  if (last !== undefined) noteKnown(last.position);
 }
 
 function appendSpan(log: LogStore, records: readonly LogRecord[], tracer: Tracer, instruments: OrdoInstruments, noteKnown: (position: number) => void): Promise<void> {

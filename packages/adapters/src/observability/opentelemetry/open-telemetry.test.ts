@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { context } from '@opentelemetry/api';
+import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { DataPointType, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -162,11 +162,21 @@ describe('openTelemetry', () => {
     await observer.close();
   });
 
-  it('with no provider registered, everything runs and nothing is recorded', async () => {
+  it('with no provider registered it does nothing; a tracer provider registered later is used from then on', async () => {
     const telemetry = openTelemetry();
     const store = await openStore({ entities: [Counter], log: memoryLog(), telemetry });
-    const { position } = await store.transact((tx) => tx.create(Counter, { value: 1 }));
-    expect(position).toBe(1);
-    await store.close();
+    expect((await store.transact((tx) => tx.create(Counter, { value: 1 }))).position).toBe(1);
+    const exporter = new InMemorySpanExporter();
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    try {
+      expect((await store.transact((tx) => tx.create(Counter, { value: 2 }))).position).toBe(2);
+      expect(exporter.getFinishedSpans().map((span) => [span.name, span.attributes['ordo.position']])).toEqual([
+        ['ordo.append', 2],
+        ['ordo.transact', 2],
+      ]);
+    } finally {
+      trace.disable();
+      await store.close();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { context, metrics, SpanKind, trace, type Attributes, type MeterProvider, type Span, type TracerProvider } from '@opentelemetry/api';
+import { context, createNoopMeter, metrics, ProxyTracerProvider, SpanKind, trace, type Attributes, type Meter, type MeterProvider, type Span, type TracerProvider } from '@opentelemetry/api';
 import type { LogStore, Telemetry, TelemetryAttributes, TelemetryStep } from '@ordo/core';
 import type { FileLogFileSystem } from '../../log-stores/file/file-system.js';
 import { observedLog, type LagSource } from './observed-log.js';
@@ -26,15 +26,18 @@ const scopeName = '@ordo';
  * tracer and meter do nothing; without `telemetry` in `openStore`, Ordo calls nothing at all.
  */
 export function openTelemetry(options: OpenTelemetryOptions = {}): OrdoOpenTelemetry {
-  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(scopeName);
+  const tracerProvider = options.tracerProvider ?? trace.getTracerProvider();
+  const tracer = tracerProvider.getTracer(scopeName);
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(scopeName);
   const instruments = ordoInstruments(meter);
+  const idle = idleCheck(tracerProvider, meter);
   const lags = new Set<LagSource>();
   instruments.catchUpLag.addCallback((result) => {
     for (const lag of lags) result.observe(Math.max(0, lag.headSeen - lag.known), { 'ordo.log': lag.name });
   });
   return {
     step<Value>(step: TelemetryStep, attributes: TelemetryAttributes, work: (note: (attributes: TelemetryAttributes) => void) => Promise<Value>): Promise<Value> {
+      if (idle()) return work(ignoreNote);
       const span = tracer.startSpan(`ordo.${step}`, { kind: SpanKind.INTERNAL, attributes: spanAttributes(attributes) });
       // No provider, or a sampler that dropped it: no attributes to set, no context to enter.
       if (!span.isRecording()) return runStep(instruments, step, span, work, undefined);
@@ -43,7 +46,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OrdoOpenTelem
     observeLog(log: LogStore): LogStore {
       const lag: LagSource = { name: log.name, headSeen: 0, known: 0 };
       lags.add(lag);
-      const observed = observedLog(log, tracer, instruments, lag);
+      const observed = observedLog(log, tracer, instruments, lag, idle);
       // The gauge forgets a closed log.
       return { ...observed, close: () => observed.close().finally(() => lags.delete(lag)) };
     },
@@ -55,7 +58,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OrdoOpenTelem
           return {
             ...handle,
             datasync: (syncOptions) =>
-              tracer.startActiveSpan('ordo.fsync', { kind: SpanKind.INTERNAL, attributes: { 'ordo.file': path } }, async (span) => {
+              idle() ? handle.datasync(syncOptions) : tracer.startActiveSpan('ordo.fsync', { kind: SpanKind.INTERNAL, attributes: { 'ordo.file': path } }, async (span) => {
                 const started = performance.now();
                 try {
                   await handle.datasync(syncOptions);
@@ -72,6 +75,23 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OrdoOpenTelem
       };
     },
   };
+}
+
+const ignoreNote = (): void => undefined;
+// What the API hands out while no SDK is registered: a fresh proxy's delegate, a no-op meter.
+const noopTracerProvider = new ProxyTracerProvider().getDelegate();
+const noopMeterClass: unknown = createNoopMeter().constructor;
+
+/**
+ * True while nothing could record: the tracer provider is the API's global proxy with no SDK
+ * behind it (yet: one registered later is seen at the next step), and the meter is the API's
+ * no-op meter (the metrics API has no proxy: a meter provider registered later is not seen).
+ * Then a step costs one comparison: no span object, no attributes, no promise of its own.
+ */
+function idleCheck(tracerProvider: TracerProvider, meter: Meter): () => boolean {
+  const metricsIdle = meter.constructor === noopMeterClass;
+  if (!metricsIdle || !(tracerProvider instanceof ProxyTracerProvider)) return () => false;
+  return () => tracerProvider.getDelegate() === noopTracerProvider;
 }
 
 /** Runs a step's work inside its span; `recording` is the span when its attributes are wanted. */
