@@ -32,6 +32,7 @@ export {
 export type { Change, Entity, JsonObject, JsonValue, LogRecord, Snapshot } from './record.js';
 export type { LogOpenResult, LogStore } from './log-store.js';
 export { appendRecordsMax, checkAppendBatch, checkReadRange, checkSnapshot, snapshotBeyondHead } from './log-store-checks.js';
+export type { Telemetry, TelemetryAttributes, TelemetryStep } from './telemetry.js';
 export { memoryLog, type MemoryLogOptions } from './memory-log.js';
 export { defineEntity, type AnyObjectSchema, type DataOf, type EntityType, type EntityTypeOptions, type InputOf, type KindOf } from './entity-type.js';
 export type { Transaction, EntityOf, Recipe, Where } from './transaction.js';

@@ -13,6 +13,7 @@ import type { JsonObject, JsonValue, LogRecord } from './record.js';
 import { Sequencer, type CommitOutcome } from './sequencer.js';
 import { loadSnapshot } from './snapshot-codec.js';
 import { State, type EntityChange, type RequestOutcome } from './state.js';
+import type { Telemetry, TelemetryAttributes } from './telemetry.js';
 import { dumpState, type StateDump } from './state-dump.js';
 import { jsonMeta, Transaction, type EntityOf, type Where } from './transaction.js';
 import { monotonicUlids } from './ulid-source.js';
@@ -51,6 +52,8 @@ export interface OpenStoreOptions {
    * (queuedCommitsDefault).
    */
   readonly queuedCommitsMax?: number;
+  /** Told of every transaction and, through `observeLog`, every append (tracing, metrics). Default: none. */
+  readonly telemetry?: Telemetry;
 }
 
 export interface TransactOptions {
@@ -205,7 +208,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const retries = checkRetries(options.retries ?? retriesDefault);
   const queuedCommitsMax = options.queuedCommitsMax ?? queuedCommitsDefault;
   if (!Number.isSafeInteger(queuedCommitsMax) || queuedCommitsMax < 1) throw new InvalidArgumentError('queuedCommitsMax', 'must be a positive integer');
-  const { log } = options;
+  const log = options.telemetry?.observeLog?.(options.log) ?? options.log;
   let opened: LogOpenResult;
   try {
     opened = await log.open();
@@ -281,6 +284,7 @@ class OrdoStore implements Store {
   private readonly followers: FoldFollowers;
   private readonly ids: () => string;
   private readonly retries: number;
+  private readonly telemetry: Telemetry | undefined;
   /** Requests with a requestId running in this process, so that a second call waits for the first. */
   private readonly inflight = new Map<string, Promise<RecordedResult<unknown>>>();
   private closed = false;
@@ -293,6 +297,7 @@ class OrdoStore implements Store {
   ) {
     this.ids = options.ids ?? monotonicUlids();
     this.retries = limits.retries;
+    this.telemetry = options.telemetry;
     const onBackgroundError = options.onBackgroundError ?? ((error: unknown) => console.warn('ordo: background work failed:', error));
     this.followers = new FoldFollowers(state, log, onBackgroundError);
     this.sequencer = new Sequencer(state, log, this.followers, { clock: options.clock ?? Date.now, queuedCommitsMax: limits.queuedCommitsMax });
@@ -304,25 +309,35 @@ class OrdoStore implements Store {
 
   transact<Value>(fn: TransactionFunction<Value>, options: TransactOptions & { readonly requestId: string }): Promise<RecordedResult<Value>>;
   transact<Value>(fn: TransactionFunction<Value>, options?: TransactOptions): Promise<TransactResult<Value>>;
-  async transact<Value>(fn: TransactionFunction<Value>, options: TransactOptions = {}): Promise<TransactResult<Value>> {
+  transact<Value>(fn: TransactionFunction<Value>, options: TransactOptions = {}): Promise<TransactResult<Value>> {
+    const telemetry = this.telemetry;
+    if (telemetry === undefined) return this.transactOnce(fn, options);
+    const attributes = { operation: options.operation, requestId: options.requestId };
+    return telemetry.step('transact', attributes, (note) => this.transactOnce(fn, options, note));
+  }
+
+  private async transactOnce<Value>(fn: TransactionFunction<Value>, options: TransactOptions, note?: Note): Promise<TransactResult<Value>> {
     this.checkOpen();
     if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'transact needs a function');
     const retries = checkRetries(options.retries ?? this.retries);
     checkKey('requestId', options.requestId);
     checkKey('operation', options.operation);
     const { requestId } = options;
-    if (requestId === undefined) return this.run(fn, options, retries);
+    if (requestId === undefined) return this.run(fn, options, retries, note);
     const done = this.outcome(requestId);
-    if (done !== undefined) return replayResult<Value>(done);
+    if (done !== undefined) {
+      note?.({ replayed: true, position: done.position });
+      return replayResult<Value>(done);
+    }
     const running = this.inflight.get(requestId);
     if (running !== undefined) {
       // The same request is running in this process: its outcome is this call's outcome.
       const first = await running.catch(() => undefined);
-      if (first === undefined) return this.transact(fn, options);
+      if (first === undefined) return this.transactOnce(fn, options, note);
       return { type: 'replayed', value: first.value as Value, position: first.position, txId: first.txId, replayed: true, changes: [] };
     }
     // With a requestId a record is always written (it remembers the outcome): never read-only.
-    const promise = this.run(fn, options, retries) as Promise<RecordedResult<Value>>;
+    const promise = this.run(fn, options, retries, note) as Promise<RecordedResult<Value>>;
     this.inflight.set(requestId, promise);
     try {
       return await promise;
@@ -331,9 +346,10 @@ class OrdoStore implements Store {
     }
   }
 
-  private async run<Value>(fn: TransactionFunction<Value>, options: TransactOptions, retries: number): Promise<TransactResult<Value>> {
+  private async run<Value>(fn: TransactionFunction<Value>, options: TransactOptions, retries: number, note?: Note): Promise<TransactResult<Value>> {
     let conflicts: readonly EntityRef[] = [];
     for (let attempt = 0; attempt <= retries; attempt += 1) {
+      note?.({ attempts: attempt + 1, conflicts: attempt });
       this.checkOpen();
       const tx = new Transaction(this.state, this.ids);
       let value: Value;
@@ -353,8 +369,11 @@ class OrdoStore implements Store {
         conflicts = outcome.conflicts;
         continue;
       }
-      return resultOf(outcome, value);
+      const result = resultOf(outcome, value);
+      note?.({ position: result.position, committed: result.type === 'committed', replayed: result.replayed });
+      return result;
     }
+    note?.({ conflicts: retries + 1 });
     throw new ConflictError({ conflicts, attempts: retries + 1 });
   }
 
@@ -463,6 +482,8 @@ function resultOf<Value>(outcome: Exclude<AttemptOutcome, { type: 'conflict' }>,
   const { record, changes } = outcome;
   return { type: 'committed', value, position: record.position, txId: record.txId, replayed: false, changes };
 }
+
+type Note = (attributes: TelemetryAttributes) => void;
 
 function replayResult<Value>(outcome: RequestOutcome): ReplayedResult<Value> {
   return { type: 'replayed', value: outcome.result as Value, position: outcome.position, txId: outcome.txId, replayed: true, changes: [] };

@@ -18,6 +18,7 @@ import {
 } from '@ordo/core';
 import { acquireDirLock, type DirLock } from './dir-lock.js';
 import { pathIn, segmentFileName } from './dir-layout.js';
+import { checkDirectoryPermissions, warnOnConsole, type FileLogWarning } from './file-log-warning.js';
 import { nodeFileSystem, type FileLogFileSystem } from './file-system.js';
 import { RecordCache } from './record-cache.js';
 import { recoverDir, type FileLogRecoveryEvent } from './recover-dir.js';
@@ -70,6 +71,12 @@ export interface FileLogOptions {
    * after the change is made; an exception it throws fails the open. Default: none.
    */
   readonly onRecovery?: (event: FileLogRecoveryEvent) => void;
+  /**
+   * Told, during `open()`, of what an operator should fix and Ordo leaves alone: today, an
+   * existing log directory that other users may read (a new one is made 0700, its files
+   * 0600). Default: the warning's one-line message on `console.warn`.
+   */
+  readonly onWarning?: (warning: FileLogWarning) => void;
 }
 
 const defaults = {
@@ -98,9 +105,10 @@ export function fileLog(options: FileLogOptions): LogStore {
   return new FileLog(checkOptions(options));
 }
 
-type CheckedOptions = Required<Omit<FileLogOptions, 'fileSystem' | 'onRecovery'>> & {
+type CheckedOptions = Required<Omit<FileLogOptions, 'fileSystem' | 'onRecovery' | 'onWarning'>> & {
   readonly fileSystem: FileLogFileSystem;
   readonly onRecovery: ((event: FileLogRecoveryEvent) => void) | undefined;
+  readonly onWarning: (warning: FileLogWarning) => void;
 };
 
 function checkOptions(options: FileLogOptions): CheckedOptions {
@@ -110,6 +118,7 @@ function checkOptions(options: FileLogOptions): CheckedOptions {
   };
   if (typeof options.dir !== 'string' || options.dir === '') throw new InvalidArgumentError('dir', 'must be a non-empty path');
   if (options.onRecovery !== undefined && typeof options.onRecovery !== 'function') throw new InvalidArgumentError('onRecovery', 'must be a function');
+  if (options.onWarning !== undefined && typeof options.onWarning !== 'function') throw new InvalidArgumentError('onWarning', 'must be a function');
   const durability = options.durability ?? 'fsync';
   if (durability !== 'fsync' && durability !== 'none') throw new InvalidArgumentError('durability', "must be 'fsync' or 'none'");
   return {
@@ -124,6 +133,7 @@ function checkOptions(options: FileLogOptions): CheckedOptions {
     preallocateBytes: positive('preallocateBytes', options.preallocateBytes ?? defaults.preallocateBytes, 0),
     fileSystem: options.fileSystem ?? nodeFileSystem,
     onRecovery: options.onRecovery,
+    onWarning: options.onWarning ?? warnOnConsole,
   };
 }
 
@@ -167,6 +177,7 @@ class FileLog implements LogStore {
         if (durability === 'fsync') await fileSystem.syncDirectory(dirname(resolve(dir)));
         this.lock = await acquireDirLock(fileSystem, dir);
       }
+      await checkDirectoryPermissions(fileSystem, dir, this.options.onWarning);
       const recovered = await recoverDir({
         fileSystem,
         dir,
