@@ -23,13 +23,19 @@ const childScript = fileURLToPath(new URL('../postgres-writer-process.ts', impor
 // A child that has not answered by then is stuck: fail the row instead of hanging the run.
 const childTimeoutMs = 120_000;
 
-type System = 'raw' | 'ordo';
-const systemNames: Record<System, string> = { raw: 'raw-pg-insert', ordo: 'ordo-postgres' };
+// ordo-postgres is the default commit path (writers race for head + 1); ordo-postgres-turns
+// sets writerTurns (writers take turns on an advisory lock, see append-turn.ts).
+const systemNames = { raw: 'raw-pg-insert', ordo: 'ordo-postgres', 'ordo-turns': 'ordo-postgres-turns' } as const;
+type System = keyof typeof systemNames;
+const systems = Object.keys(systemNames) as System[];
 
 interface ChildReport {
   readonly commits: number;
   readonly seconds: number;
   readonly latencies: number[];
+  /** Appends the store's log was asked for while measuring, and those that lost the race. */
+  readonly appends: number;
+  readonly headMoved: number;
 }
 
 class WriterChild {
@@ -73,7 +79,14 @@ class WriterChild {
   }
 }
 
-async function runRow(context: BenchContext, system: System, processes: number, schema: string): Promise<{ result: BenchResult; split: number[] }> {
+interface Row {
+  readonly result: BenchResult;
+  readonly split: number[];
+  readonly appends: number;
+  readonly headMoved: number;
+}
+
+async function runRow(context: BenchContext, system: System, processes: number, schema: string): Promise<Row> {
   const callers = callersTotal / processes;
   const measuredMs = Math.round(durationMs * context.scale);
   const children = Array.from(
@@ -100,7 +113,12 @@ async function runRow(context: BenchContext, system: System, processes: number, 
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),
     };
-    return { result, split: reports.map((report) => (commits === 0 ? 0 : Math.round((1000 * report.commits) / commits) / 10)) };
+    return {
+      result,
+      split: reports.map((report) => (commits === 0 ? 0 : Math.round((1000 * report.commits) / commits) / 10)),
+      appends: reports.reduce((sum, report) => sum + report.appends, 0),
+      headMoved: reports.reduce((sum, report) => sum + report.headMoved, 0),
+    };
   } finally {
     children.forEach((child) => child.kill());
   }
@@ -118,20 +136,25 @@ async function run(context: BenchContext): Promise<void> {
   const oneProcess = new Map<System, number>();
   try {
     for (const processes of processCounts) {
-      context.log(`  ${processes} process(es) x ${callersTotal / processes} callers: raw-pg-insert, then ordo-postgres...`);
+      context.log(`  ${processes} process(es) x ${callersTotal / processes} callers: ${systems.map((system) => systemNames[system]).join(', ')}...`);
       let raw = 0;
-      for (const system of ['raw', 'ordo'] as const) {
-        const schema = `bench_writers_${system}_${processes}_${process.pid}_${Date.now()}`;
+      for (const system of systems) {
+        const schema = `bench_writers_${schemas.length}_${process.pid}_${Date.now()}`;
         schemas.push(schema);
         await admin.query(`CREATE SCHEMA "${schema}"`);
         if (system === 'raw') await admin.query(`CREATE TABLE "${schema}".rows (id bigserial PRIMARY KEY, body json NOT NULL)`);
-        const { result, split } = await runRow(context, system, processes, schema);
+        const { result, split, appends, headMoved } = await runRow(context, system, processes, schema);
         if (processes === 1) oneProcess.set(system, result.opsPerSec);
         if (system === 'raw') raw = result.opsPerSec;
         const extra: Record<string, string> = { processes: `${processes}x${callersTotal / processes}` };
         extra.ofOneProcess = ratio(result.opsPerSec, oneProcess.get(system));
-        if (system === 'ordo') extra.ofRaw = ratio(result.opsPerSec, raw);
+        if (system !== 'raw') extra.ofRaw = ratio(result.opsPerSec, raw);
         extra.split = split.join('/');
+        // Commits per append (the group-commit batch) and the share of appends that lost the race.
+        if (system !== 'raw' && appends > 0) {
+          extra.perAppend = ((result.opsPerSec * context.scale * durationMs) / 1000 / appends).toFixed(1);
+          extra.lost = `${Math.round((100 * headMoved) / appends)}%`;
+        }
         context.report({ ...result, extra });
       }
     }
