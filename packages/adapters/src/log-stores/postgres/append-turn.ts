@@ -35,8 +35,8 @@ const turnLockKey = 0x4f524454;
  * What it costs, measured with the postgres-writers benchmark on the shared 2-core machine:
  * the split of commits between processes is even (for 8 x 8, 11.5% to 12.8% each, against
  * 0.5% to 52% when racing, in runs of 2026-12-02), but aggregate throughput is lower than
- * racing. Under contention nearly every turn is granted to a writer whose batch is stale (it was built before the previous
- * holder's insert), so a turn spans a catch-up (head and read, two round trips) and the
+ * racing. Under contention nearly every turn is granted to a writer whose batch is stale (it
+ * was built before the previous holder's insert), so a turn spans a catch-up (head and read, two round trips) and the
  * holder's own WAL flush, and turns run one after the other. Hence it is an option, off by
  * default. Making the turn cheaper needs the catch-up before the batch is built, which the
  * LogStore interface (append of a finished batch) does not offer today.
