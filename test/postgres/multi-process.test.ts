@@ -6,7 +6,7 @@ import { Counter, counterIds } from './counter-model.js';
 import { describePostgres, dropSchemas, pgUrl, uniqueSchema } from './pg-test-env.js';
 import { StoreChildProcess, type ChildEvent } from './store-child-process.js';
 
-const schema = uniqueSchema('multi');
+const schemas = { race: uniqueSchema('multi'), turns: uniqueSchema('multi_turns') };
 const requestsSchema = uniqueSchema('requests');
 const survivors = 4;
 const incrementsPerWorker = 250; // 4 survivors x 250 = 1,000 read-modify-write transactions
@@ -14,7 +14,7 @@ const createsPerWorker = 40;
 const countersCount = 8;
 const killAfterAcks = 40;
 
-async function readWholeLog(): Promise<LogRecord[]> {
+async function readWholeLog(schema: string): Promise<LogRecord[]> {
   const log = postgresLog({ connectionString: pgUrl, schema });
   const { head } = await log.open();
   const records = await log.read(1, head + 1);
@@ -56,13 +56,19 @@ function checkCountersAndNames(records: readonly LogRecord[]): { increments: num
 }
 
 describePostgres('postgres log: many processes on one log', () => {
-  afterAll(() => dropSchemas([schema, requestsSchema]));
+  afterAll(() => dropSchemas([schemas.race, schemas.turns, requestsSchema]));
 
-  it('keeps one gapless total order with contended transactions, and survives a killed process', async () => {
+  // Both commit paths: writers racing for head + 1 (the default), and writers taking turns on
+  // the advisory lock (writerTurns), where the killed process may die holding its turn.
+  it.each([
+    ['racing for the head', false],
+    ['taking turns', true],
+  ] as const)('keeps one gapless total order with contended transactions, and survives a killed process (%s)', async (_, writerTurns) => {
+    const schema = writerTurns ? schemas.turns : schemas.race;
     const setup = await openStore({ entities: [Counter], log: postgresLog({ connectionString: pgUrl, schema }) });
     await setup.transact((tx) => counterIds(countersCount).forEach((id) => tx.create(Counter, { value: 0 }, { id })));
 
-    const children = await Promise.all(Array.from({ length: survivors + 1 }, (_, worker) => StoreChildProcess.start(schema, worker)));
+    const children = await Promise.all(Array.from({ length: survivors + 1 }, (_, worker) => StoreChildProcess.start(schema, worker, { writerTurns })));
     const [victim, ...others] = children as [StoreChildProcess, ...StoreChildProcess[]];
     const contend = { cmd: 'contend', increments: incrementsPerWorker, creates: createsPerWorker, callers: 4, counters: countersCount, names: 120 };
     for (const child of children) child.send(contend);
@@ -79,7 +85,7 @@ describePostgres('postgres log: many processes on one log', () => {
     const attempts = results.reduce((sum, result) => sum + (result.attempts as number), 0);
     expect(attempts).toBeGreaterThan(survivors * incrementsPerWorker);
 
-    const records = await readWholeLog();
+    const records = await readWholeLog(schema);
     records.forEach((record, index) => expect(record.position).toBe(index + 1));
 
     // Every process read the same order: its digest equals the log's prefix up to its head.

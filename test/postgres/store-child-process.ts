@@ -32,8 +32,9 @@ export class StoreChildProcess {
     );
   }
 
-  static async start(schema: string, worker: number): Promise<StoreChildProcess> {
-    const child = spawn(process.execPath, ['--conditions=@ordo/source', '--import', 'tsx', childScript, pgUrl, schema, String(worker)], {
+  static async start(schema: string, worker: number, options: { writerTurns?: boolean } = {}): Promise<StoreChildProcess> {
+    const turns = options.writerTurns === true ? ['turns'] : [];
+    const child = spawn(process.execPath, ['--conditions=@ordo/source', '--import', 'tsx', childScript, pgUrl, schema, String(worker), ...turns], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const started = new StoreChildProcess(child);

@@ -12,14 +12,15 @@ import { Counter, counterIds, Item } from './counter-model.js';
  * - { cmd: 'contend', ... }             -> many { event: 'ack', ... }, then { event: 'contended', ... }
  * - { cmd: 'requests', count, startAt, children } -> { event: 'requested', outcomes: [{ requestId, position, txId, value }] }
  * - { cmd: 'close' }                    -> exits
- * Started as `node --conditions=@ordo/source --import tsx store-child.ts <url> <schema> <worker>`.
+ * Started as `node --conditions=@ordo/source --import tsx store-child.ts <url> <schema> <worker> [turns]`;
+ * `turns` opens the log with writerTurns.
  */
-const [url, schema, workerText] = process.argv.slice(2);
+const [url, schema, workerText, turnsText] = process.argv.slice(2);
 if (url === undefined || schema === undefined || workerText === undefined) throw new Error('usage: store-child <url> <schema> <worker>');
 const worker = Number(workerText);
 const readPageRecords = 5_000;
 
-const store = await openStore({ entities: [Counter, Item], log: postgresLog({ connectionString: url, schema }), retries: 5_000 });
+const store = await openStore({ entities: [Counter, Item], log: postgresLog({ connectionString: url, schema, writerTurns: turnsText === 'turns' }), retries: 5_000 });
 send({ event: 'ready', position: store.position });
 
 function send(message: object): void {

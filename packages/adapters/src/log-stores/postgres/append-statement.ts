@@ -10,6 +10,13 @@ export interface AppendStatementOptions {
    * itself (rows are never deleted, so a row once seen is there for good).
    */
   readonly guarded: boolean;
+  /**
+   * For a writer holding its turn (append-turn.ts): insert nothing, rather than fail on the
+   * primary key, when position first is already taken, so that a writer that lost the race
+   * keeps its turn for the retry. The guard checks position first - 1 and first together, so
+   * the batch goes in whole at exactly head + 1 or not at all.
+   */
+  readonly vacant?: boolean;
 }
 
 /**
@@ -60,10 +67,27 @@ export class AppendStatements {
     // of an array literal, which would cost the client and the server a pass over every byte.
     return { name, text, values: [batch.first, batch.txIds, batch.requestIds, batch.records.join('\n'), ...channel] };
   }
+
+  /**
+   * The same statement as a server-side prepared statement, for appends that go as a simple
+   * query of several statements (append-turn.ts): its name (the writer session serves one log,
+   * so the name needs no schema) and the PREPARE that creates it.
+   */
+  prepared(batch: EncodedBatch, options: AppendStatementOptions): { readonly name: string; readonly prepare: string } {
+    const one = batch.records.length === 1;
+    const name = `ordo_turn_${one ? 'one' : 'many'}_${options.guarded ? 'guarded' : 'seen'}_${options.notify ? 'notify' : 'quiet'}`;
+    options = { ...options, vacant: true };
+    const types = [one ? 'bigint, text, text, text' : 'bigint, text[], text[], text', ...(options.notify ? ['text'] : [])].join(', ');
+    const text = one ? appendOneText(this.tables, options) : appendManyText(this.tables, options);
+    return { name, prepare: `PREPARE ${name} (${types}) AS ${text}` };
+  }
 }
 
 function guardOf(tables: PostgresTables, options: AppendStatementOptions): string {
-  return options.guarded ? `WHERE $1::bigint = 1 OR EXISTS (SELECT 1 FROM ${tables.records} WHERE position = $1::bigint - 1)` : '';
+  const below = `($1::bigint = 1 OR EXISTS (SELECT 1 FROM ${tables.records} WHERE position = $1::bigint - 1))`;
+  const vacant = `NOT EXISTS (SELECT 1 FROM ${tables.records} WHERE position = $1::bigint)`;
+  if (options.vacant === true) return options.guarded ? `WHERE ${below} AND ${vacant}` : `WHERE ${vacant}`;
+  return options.guarded ? `WHERE ${below}` : '';
 }
 
 /**

@@ -7,6 +7,10 @@ export interface Writer {
   readonly backendPid: number;
   /** When that session started: a pid alone may be reused by a later, unrelated session. */
   readonly backendStart: string;
+  /** Server-side prepared statements made on this session (append-turn.ts). */
+  readonly prepared: Set<string>;
+  /** Whether this session holds the writers' turn lock (append-turn.ts). */
+  turnHeld: boolean;
 }
 
 /**
@@ -50,7 +54,7 @@ export class WriterConnection {
       });
       const row = result.rows[0] as { pid: number; started: string } | undefined;
       if (typeof row?.pid !== 'number' || typeof row.started !== 'string') throw new Error('the session does not show in pg_stat_activity');
-      this.writer = { client, backendPid: row.pid, backendStart: row.started };
+      this.writer = { client, backendPid: row.pid, backendStart: row.started, prepared: new Set(), turnHeld: false };
       this.lostError = undefined;
       return this.writer;
     } catch (error) {
@@ -69,7 +73,7 @@ export class WriterConnection {
 
   /**
    * Closes the connection (on close). It is not handed back: its session carries our
-   * statement_timeout, which must not leak into whatever a caller's pool runs on it next.
+   * statement_timeout (and may hold the writers' turn), which must not leak into whatever a caller's pool runs on it next.
    */
   release(): void {
     const writer = this.writer;

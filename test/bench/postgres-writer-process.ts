@@ -1,0 +1,95 @@
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { isOrdoError, openStore, type LogStore } from '@ordo/core';
+import { postgresLog } from '@ordo/adapters/postgres';
+import { createItem, Item } from './workloads.js';
+
+// One writer process of the postgres-writers suite (see suites/postgres-writers.ts):
+//
+//   postgres-writer-process.ts <ordo|ordo-turns|raw> <pgUrl> <schema> <callers> <warmupMs> <durationMs>
+//
+// It opens its own store (or, for raw, its own pool), prints {"ready":true}, waits for a line on
+// stdin so that every process of a row starts together, runs `callers` callers in a closed loop
+// for the warm-up and then the measured time, and prints one JSON line with its commit count,
+// the measured seconds and every latency in milliseconds (the parent merges them).
+const [system, pgUrl, schema, callersText, warmupText, durationText] = process.argv.slice(2);
+if ((system !== 'ordo' && system !== 'ordo-turns' && system !== 'raw') || pgUrl === undefined || schema === undefined) {
+  throw new Error('usage: postgres-writer-process.ts <ordo|ordo-turns|raw> <pgUrl> <schema> <callers> <warmupMs> <durationMs>');
+}
+const callers = Number(callersText);
+const warmupMs = Number(warmupText);
+const durationMs = Number(durationText);
+// Raw inserts: one connection per caller up to this many per process; 8 processes x 8 is then
+// 64 connections, which the shared server (max_connections 100) can still give.
+const rawConnectionsMax = 8;
+
+/** Appends the log store was asked for, and how many of them lost the race for the head. */
+const appends = { tried: 0, headMoved: 0 };
+
+function counted(log: LogStore): LogStore {
+  const append = log.append.bind(log);
+  log.append = async (records) => {
+    appends.tried += 1;
+    try {
+      await append(records);
+    } catch (error) {
+      if (isOrdoError(error, 'LOG_HEAD_MOVED')) appends.headMoved += 1;
+      throw error;
+    }
+  };
+  return log;
+}
+
+interface Writer {
+  operation(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+async function openWriter(): Promise<Writer> {
+  if (system !== 'raw') {
+    const writerTurns = system === 'ordo-turns';
+    const store = await openStore({ entities: [Item], log: counted(postgresLog({ connectionString: pgUrl!, schema: schema!, writerTurns })) });
+    return { operation: () => createItem(store), close: () => store.close() };
+  }
+  const pool = new pg.Pool({ connectionString: pgUrl, max: Math.min(callers, rawConnectionsMax) });
+  let counter = 0;
+  return {
+    operation: () =>
+      pool.query({
+        name: 'raw_insert',
+        text: `INSERT INTO "${schema}".rows (body) VALUES ($1::json)`,
+        values: [JSON.stringify({ kind: 'item', id: `${process.pid}-${counter}`, data: { name: `n${counter++}`, value: 1 } })],
+      }),
+    close: () => pool.end(),
+  };
+}
+
+async function runFor(writer: Writer, ms: number, latencies: number[] | undefined): Promise<number> {
+  const deadline = performance.now() + ms;
+  let count = 0;
+  const caller = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      const begun = performance.now();
+      await writer.operation();
+      latencies?.push(performance.now() - begun);
+      count += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: callers }, () => caller()));
+  return count;
+}
+
+const writer = await openWriter();
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+const lines = createInterface({ input: process.stdin });
+await new Promise<void>((resolve) => lines.once('line', () => resolve()));
+lines.close();
+await runFor(writer, warmupMs, undefined);
+const latencies: number[] = [];
+const started = performance.now();
+appends.tried = 0;
+appends.headMoved = 0;
+const commits = await runFor(writer, durationMs, latencies);
+const seconds = (performance.now() - started) / 1000;
+await writer.close();
+process.stdout.write(`${JSON.stringify({ commits, seconds, appends: appends.tried, headMoved: appends.headMoved, latencies: latencies.map((ms) => Math.round(ms * 1000) / 1000) })}\n`);
