@@ -14,6 +14,7 @@ import { Sequencer, type CommitOutcome } from './sequencer.js';
 import { loadSnapshot, toSnapshot } from './snapshot-codec.js';
 import { State, type EntityChange, type RequestOutcome } from './state.js';
 import { dumpState, type StateDump } from './state-dump.js';
+import { migrateEntities, type MigrateOptions } from './migrate-entities.js';
 import { jsonMeta, Transaction, type EntityOf, type Where } from './transaction.js';
 import { monotonicUlids } from './ulid-source.js';
 import { Watcher, type WatchOptions } from './watch.js';
@@ -82,6 +83,12 @@ export interface Store {
   dump(): StateDump;
   /** The registered entity type of a kind, for layers that work by kind name (the operation runtime). */
   entityType(kind: string): EntityType | undefined;
+  /**
+   * Rewrites every entity of `type` stored at an older schema version as ordinary updates at
+   * the current one, in records of `batchEntities`; returns how many it rewrote. Resumable.
+   * Afterwards (and after a snapshot, with pruning) no record needs the old migration steps.
+   */
+  migrate(type: EntityType, options?: MigrateOptions): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -324,6 +331,12 @@ class OrdoStore implements Store {
 
   entityType(kind: string): EntityType | undefined {
     return this.state.types.get(kind);
+  }
+
+  migrate(type: EntityType, options: MigrateOptions = {}): Promise<number> {
+    this.checkOpen();
+    this.checkType(type);
+    return migrateEntities(this, this.state.kindState(type.kind), type, options);
   }
 
   async close(): Promise<void> {
