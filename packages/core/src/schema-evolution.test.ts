@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineEntity, memoryLog, openStore, type EntityType, type LogStore, type Store } from '@ordo/core';
@@ -96,6 +97,20 @@ describe('opening an older log (I3, I6)', () => {
       expect(duplicate).toMatchObject({ code: 'UNIQUE_VIOLATION', kind: 'host', field: 'hostname', value: 'h1' });
     }
     await fromSnapshot.close();
+    await fromReplay.close();
+  });
+
+  it('reads logs and snapshots from before schema versions as version 1', async () => {
+    const log = await versionOneLog();
+    const { snapshot } = await log.open();
+    const { schemas, ...legacy } = snapshot ?? { format: 1, position: 0, entities: [], requests: [] };
+    expect(schemas).toBeDefined();
+    await log.writeSnapshot?.(legacy);
+    const fromLegacy = await openAt(HostV3, log);
+    const fromReplay = await openAt(HostV3, await copyWithoutSnapshot(log));
+    expect(fromLegacy.dump()).toEqual(fromReplay.dump());
+    expect(fromLegacy.find(HostV3, { hostname: 'h1' })).toHaveLength(1);
+    await fromLegacy.close();
     await fromReplay.close();
   });
 
@@ -256,5 +271,73 @@ describe('a rolling upgrade (writeVersion)', () => {
     expect(await failure(old.transact((tx) => tx.create(HostV1, { name: 'late', memoryMiB: 1 })))).toMatchObject({ code: 'SCHEMA_VERSION_UNSUPPORTED' });
     expect(old.list(HostV1)).toHaveLength(1);
     for (const store of [old, upgraded, second]) await store.close();
+  });
+});
+
+describe('property: random version-1 data and random migration chains', () => {
+  const fields = ['f0', 'f1', 'f2', 'f3'] as const;
+  type Data = Partial<Record<(typeof fields)[number], number>>;
+  const schema = z.object({ f0: z.number().int().optional(), f1: z.number().int().optional(), f2: z.number().int().optional(), f3: z.number().int().optional() });
+  const field = fc.constantFrom(...fields);
+  const step = fc.oneof(
+    fc.record({ type: fc.constant('copy' as const), from: field, to: field, add: fc.integer({ min: -5, max: 5 }) }),
+    fc.record({ type: fc.constant('drop' as const), field }),
+    fc.record({ type: fc.constant('double' as const), field }),
+  );
+  type Step = typeof step extends fc.Arbitrary<infer T> ? T : never;
+
+  function apply(data: Data, one: Step): Data {
+    const next: Data = { ...data };
+    if (one.type === 'drop') delete next[one.field];
+    else if (one.type === 'double') {
+      if (next[one.field] !== undefined) next[one.field] = (next[one.field] as number) * 2;
+    } else if (data[one.from] === undefined) delete next[one.to];
+    else next[one.to] = (data[one.from] as number) + one.add;
+    return next;
+  }
+
+  const values = fc.record({ f0: fc.integer({ min: -9, max: 9 }), f1: fc.integer({ min: -99, max: 99 }), f2: fc.integer({ min: -99, max: 99 }) }, { requiredKeys: ['f0'] });
+  const command = fc.oneof(
+    fc.record({ type: fc.constant('create' as const), values }),
+    fc.record({ type: fc.constant('update' as const), target: fc.nat(), values }),
+    fc.record({ type: fc.constant('delete' as const), target: fc.nat() }),
+  );
+
+  it('replay, v1 snapshot then replay, and a snapshot of the migrated state agree, and equal the chain applied to the data', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 25 }), fc.nat(), fc.array(step, { minLength: 1, maxLength: 4 }), async (commands, snapshotAt, chain) => {
+        const V1 = defineEntity('rec', schema, { index: ['f0'] });
+        const migrations = Object.fromEntries(chain.map((one, index) => [index + 1, (data: object) => apply(data, one) as never]));
+        const Vk = defineEntity('rec', schema, { index: ['f0'], version: chain.length + 1, migrations });
+        const log = memoryLog();
+        const writer = await openAt(V1, log);
+        const ids: string[] = [];
+        for (const [index, one] of commands.entries()) {
+          if (index === snapshotAt % commands.length) await writer.snapshot();
+          const live = ids.filter((id) => writer.get(V1, id) !== undefined);
+          const target = one.type === 'create' ? undefined : live[one.target % Math.max(live.length, 1)];
+          if (one.type === 'create') ids.push((await writer.transact((tx) => tx.create(V1, one.values).id)).value);
+          else if (target !== undefined && one.type === 'update') await writer.transact((tx) => tx.update(V1, target, () => one.values));
+          else if (target !== undefined) await writer.transact((tx) => tx.delete(V1, target));
+        }
+        const expected = writer.list(V1).map((entity) => ({ id: entity.id, data: chain.reduce(apply, entity.data as Data) }));
+        await writer.close();
+        const fromSnapshot = await openAt(Vk, log);
+        const fromReplay = await openAt(Vk, await copyWithoutSnapshot(log));
+        expect(fromSnapshot.dump()).toEqual(fromReplay.dump());
+        expect(fromReplay.list(Vk).map((entity) => ({ id: entity.id, data: entity.data }))).toEqual(expected);
+        await fromReplay.snapshot();
+        await fromReplay.close();
+        await fromSnapshot.close();
+        const replayLog = await copyWithoutSnapshot(log);
+        const again = await openAt(Vk, replayLog);
+        await again.snapshot();
+        await again.close();
+        const fromMigratedSnapshot = await openAt(Vk, replayLog);
+        expect(fromMigratedSnapshot.dump()).toEqual(fromSnapshot.dump());
+        await fromMigratedSnapshot.close();
+      }),
+      { numRuns: 60 },
+    );
   });
 });
