@@ -39,6 +39,12 @@ export class KindState {
    * this is false, so the common case costs one comparison per change.
    */
   trusted = true;
+  /**
+   * The schema version whose stored data folding takes as it is: the type's version while
+   * `trusted`, 1 for a kind without a type (its data is kept as stored), otherwise none (-1).
+   * One number, so that the fast path of replay is one comparison.
+   */
+  trustedVersion: number;
   /** The log's latest schema mark for the kind. */
   mark: string | undefined = undefined;
   /**
@@ -55,6 +61,7 @@ export class KindState {
     /** The registered entity type, or undefined for a kind this store was not opened with. */
     readonly type?: EntityType,
   ) {
+    this.trustedVersion = type?.version ?? 1;
     for (const field of uniqueFields) this.unique.set(field, new Map());
     for (const field of indexFields) this.index.set(field, new Map());
     this.uniqueEntries = [...this.unique];
@@ -111,6 +118,7 @@ export class KindState {
   setMark(mark: string | undefined): void {
     this.mark = mark;
     this.trusted = mark === undefined || (this.type !== undefined && mark === this.type.fingerprint);
+    this.trustedVersion = this.type === undefined ? 1 : this.trusted ? this.type.version : -1;
   }
 }
 

@@ -53,11 +53,13 @@ export function loadSnapshot(snapshot: Snapshot, types: ReadonlyMap<string, Enti
     const [kind, id, version, stored] = row;
     if (plan?.kind !== kind) plan = kindPlan(state.kindState(kind), schemas);
     const { kindState, type } = plan;
-    const schemaVersion = row[4] ?? plan.version;
+    // Most rows have four elements: reading a fifth that is not there is a slow element load.
+    const own = row.length > 4 ? row[4] : undefined;
+    const schemaVersion = own ?? plan.version;
     let data: JsonObject;
     if (type === undefined || (schemaVersion === type.version && plan.trusted)) data = deepFreeze(stored);
     else data = type.readStored(stored, schemaVersion, { kind, id, position });
-    if (row[4] !== undefined) noteStoredVersion(kindState, id, schemaVersion);
+    if (own !== undefined) noteStoredVersion(kindState, id, schemaVersion);
     kindState.add(Object.freeze({ id, kind: kindState.kind, version, data }), position);
   }
   for (const [requestId, outcome, txId, result] of snapshot.requests) {

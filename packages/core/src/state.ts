@@ -164,13 +164,16 @@ function checkVersion(change: Change, before: Entity | undefined): void {
  */
 function storedEntity(change: DataChange, kindState: KindState, position: number): Entity {
   const schemaVersion = change.schemaVersion ?? 1;
-  const { type, kind } = kindState;
-  const data =
-    type === undefined || (schemaVersion === type.version && kindState.trusted)
-      ? deepFreeze(change.data)
-      : type.readStored(change.data, schemaVersion, { kind, id: change.id, position });
-  noteStoredVersion(kindState, change.id, schemaVersion);
-  return Object.freeze({ id: change.id, kind, version: change.version, data });
+  let data: JsonObject;
+  if (schemaVersion === kindState.trustedVersion) {
+    data = deepFreeze(change.data);
+    if (kindState.storedVersions.size > 0) kindState.storedVersions.delete(change.id);
+  } else {
+    const { type } = kindState;
+    data = type === undefined ? deepFreeze(change.data) : type.readStored(change.data, schemaVersion, { kind: kindState.kind, id: change.id, position });
+    noteStoredVersion(kindState, change.id, schemaVersion);
+  }
+  return Object.freeze({ id: change.id, kind: kindState.kind, version: change.version, data });
 }
 
 /** Keeps `storedVersions` (what `store.migrate` rewrites, what snapshots of unknown kinds record) current. */
