@@ -1,5 +1,6 @@
 import { assert, type EntityRef } from './errors.js';
 import { deepFreeze } from './freeze.js';
+import type { EntityType } from './entity-type.js';
 import { fieldValue } from './kind-state.js';
 import { Touched, type ReadSet } from './read-set.js';
 import type { Change, Entity, JsonObject, JsonValue, LogRecord } from './record.js';
@@ -54,20 +55,22 @@ export function admitBatch<Item extends { readonly request: CommitRequest }>(sta
       admission.refused.push({ item, refusal: { type: 'conflict', conflicts } });
       continue;
     }
-    records.push(buildRecord(request, state.position + records.length + 1, time));
+    records.push(buildRecord(request, state.position + records.length + 1, time, state));
     admission.accepted.push(item);
     addTouched(touched, request.changes, state);
   }
   return admission;
 }
 
-function buildRecord(request: CommitRequest, position: number, time: number): LogRecord {
+function buildRecord(request: CommitRequest, position: number, time: number, state: State): LogRecord {
   const record: { -readonly [Key in keyof LogRecord]: LogRecord[Key] } = {
     position,
     txId: request.txId,
     time,
-    changes: Object.freeze(request.changes.map(toChange)),
+    changes: Object.freeze(request.changes.map((change) => toChange(change, state.types.get(change.kind)))),
   };
+  const schemas = schemaMarks(request.changes, state);
+  if (schemas !== undefined) record.schemas = schemas;
   if (request.requestId !== undefined) record.requestId = request.requestId;
   if (request.operation !== undefined) record.operation = request.operation;
   if (request.result !== undefined) record.result = deepFreeze(request.result);
@@ -75,14 +78,35 @@ function buildRecord(request: CommitRequest, position: number, time: number): Lo
   return Object.freeze(record);
 }
 
-function toChange(change: EntityChange): Change {
+function toChange(change: EntityChange, type: EntityType | undefined): Change {
   const { kind, id, op, before, after } = change;
   if (after === undefined) {
     assert(before !== undefined && op === 'delete', 'a delete needs a before image');
     return Object.freeze({ op: 'delete', kind, id, version: before.version + 1 });
   }
   assert(op !== 'delete', 'only a delete lacks an after image');
-  return Object.freeze({ op, kind, id, version: after.version, data: after.data });
+  const schemaVersion = type?.writeVersion ?? 1;
+  if (schemaVersion === 1 && type?.version === 1) return Object.freeze({ op, kind, id, version: after.version, data: after.data });
+  // A type that writes an older version than its own stores the form its transaction made.
+  const data = schemaVersion === type?.version ? after.data : type?.storedFormOf(after.data);
+  assert(data !== undefined, `${kind} ${id}: no stored form for version ${schemaVersion}`);
+  return Object.freeze(schemaVersion === 1 ? { op, kind, id, version: after.version, data } : { op, kind, id, version: after.version, data, schemaVersion });
+}
+
+/**
+ * The schema marks a record carries: its writer's fingerprint for each kind it writes data of
+ * whose mark in the log is another (see `LogRecord.schemas`). A type that writes an older
+ * version vouches for no schema of that version, so readers of it check what it wrote.
+ */
+function schemaMarks(changes: readonly EntityChange[], state: State): Record<string, string> | undefined {
+  let marks: Record<string, string> | undefined;
+  for (const { kind, after } of changes) {
+    const type = state.types.get(kind);
+    if (after === undefined || type === undefined) continue;
+    const mark = type.writeVersion === type.version ? type.fingerprint : `${type.writeVersion}:unverified`;
+    if (state.kindState(kind).mark !== mark) (marks ??= {})[kind] = mark;
+  }
+  return marks;
 }
 
 /** Records what a change invalidates for later requests of the same batch. */

@@ -117,23 +117,122 @@ export class VersionMismatchError extends OrdoError<'VERSION_MISMATCH'> {
   }
 }
 
+/**
+ * A unique value is taken. From a write, nothing was written. From folding (a unique constraint
+ * new to this code, or one on migrated values, that the log's data breaks), the store refuses
+ * to open or, in catch-up, stops; `ids` then names every entity found holding the value.
+ */
 export class UniqueViolationError extends OrdoError<'UNIQUE_VIOLATION'> {
   readonly kind: string;
   readonly field: string;
   readonly value: unknown;
   readonly existingId: string;
+  readonly ids: readonly string[];
 
-  constructor(input: { kind: string; field: string; value: unknown; existingId: string }) {
+  constructor(input: { kind: string; field: string; value: unknown; existingId: string; ids?: readonly string[] }) {
+    const others = input.ids === undefined ? '' : ` (held by ${input.ids.join(' and ')} in the folded log)`;
     super(
       'UNIQUE_VIOLATION',
-      `${input.kind}.${input.field} = ${JSON.stringify(input.value)} is already taken by ${input.kind} ${input.existingId}`,
+      `${input.kind}.${input.field} = ${JSON.stringify(input.value)} is already taken by ${input.kind} ${input.existingId}${others}`,
     );
     this.kind = input.kind;
     this.field = input.field;
     this.value = input.value;
     this.existingId = input.existingId;
+    this.ids = input.ids ?? [input.existingId];
   }
 }
+
+/** Where folding met data it refused: the entity and the record (or snapshot) position. */
+export interface StoredDataRef {
+  readonly kind: string;
+  readonly id: string;
+  readonly position: number;
+}
+
+/**
+ * A migration step threw, returned something that is not a JSON object, or the migrated data
+ * fails the current schema. `from` is the version the data was stored at, `to` the version
+ * the failing step leads to. The log is unchanged; fix the migration and open again.
+ */
+export class MigrationFailedError extends OrdoError<'MIGRATION_FAILED'> {
+  readonly kind: string;
+  readonly id: string;
+  readonly position: number;
+  readonly from: number;
+  readonly to: number;
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(input: StoredDataRef & { from: number; to: number; issues?: readonly ValidationIssue[]; cause?: unknown }) {
+    const first = input.issues?.[0];
+    const detail = first !== undefined ? `${first.path.join('.') || '(root)'}: ${first.message}` : String((input.cause as Error | undefined)?.message ?? input.cause);
+    super(
+      'MIGRATION_FAILED',
+      `migration of ${input.kind} ${input.id} (record ${input.position}) from version ${input.from} to ${input.to} failed: ${detail}`,
+      { cause: input.cause },
+    );
+    this.kind = input.kind;
+    this.id = input.id;
+    this.position = input.position;
+    this.from = input.from;
+    this.to = input.to;
+    this.issues = input.issues ?? [];
+  }
+}
+
+/**
+ * The log or a snapshot holds data of a schema version this code cannot read: newer than the
+ * entity type's `version` (another process runs newer code), or older than its oldest
+ * migration step (the step was deleted while data still needs it). Nothing was folded.
+ */
+export class SchemaVersionUnsupportedError extends OrdoError<'SCHEMA_VERSION_UNSUPPORTED'> {
+  readonly kind: string;
+  readonly found: number;
+  /** The entity type's version: the newest this code reads. */
+  readonly supported: number;
+  /** The oldest version this code can migrate from. */
+  readonly oldest: number;
+  readonly id: string | undefined;
+  readonly position: number | undefined;
+
+  constructor(input: { kind: string; found: number; supported: number; oldest: number; id?: string; position?: number }) {
+    const where = input.id === undefined ? '' : ` (${input.kind} ${input.id}, record ${String(input.position)})`;
+    super(
+      'SCHEMA_VERSION_UNSUPPORTED',
+      `${input.kind} data of schema version ${String(input.found)}${where} cannot be read: this code reads versions ${input.oldest} to ${input.supported}`,
+    );
+    this.kind = input.kind;
+    this.found = input.found;
+    this.supported = input.supported;
+    this.oldest = input.oldest;
+    this.id = input.id;
+    this.position = input.position;
+  }
+}
+
+/**
+ * Stored data of the type's current version fails the current schema: the schema changed
+ * without a version bump. Bump `version` and add a migration step, or restore the schema.
+ */
+export class SchemaMismatchError extends OrdoError<'SCHEMA_MISMATCH'> {
+  readonly kind: string;
+  readonly id: string;
+  readonly position: number;
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(input: StoredDataRef & { issues: readonly ValidationIssue[] }) {
+    const first = input.issues[0];
+    const detail = first === undefined ? 'invalid' : `${first.path.join('.') || '(root)'}: ${first.message}`;
+    super('SCHEMA_MISMATCH', `${input.kind} ${input.id} (record ${input.position}) fails the current schema of its version: ${detail}`);
+    this.kind = input.kind;
+    this.id = input.id;
+    this.position = input.position;
+    this.issues = input.issues;
+  }
+}
+
+/** The codes of the refusals of folding stored data this code cannot read (I6): they stop a store. */
+export const foldRefusalCodes: ReadonlySet<string> = new Set<OrdoErrorCode>(['MIGRATION_FAILED', 'SCHEMA_VERSION_UNSUPPORTED', 'SCHEMA_MISMATCH', 'UNIQUE_VIOLATION']);
 
 export class StoreClosedError extends OrdoError<'STORE_CLOSED'> {
   constructor() {
@@ -341,6 +440,9 @@ interface OrdoErrorsByCode {
   CONFLICT: ConflictError;
   VERSION_MISMATCH: VersionMismatchError;
   UNIQUE_VIOLATION: UniqueViolationError;
+  MIGRATION_FAILED: MigrationFailedError;
+  SCHEMA_VERSION_UNSUPPORTED: SchemaVersionUnsupportedError;
+  SCHEMA_MISMATCH: SchemaMismatchError;
   STORE_CLOSED: StoreClosedError;
   UNKNOWN_ENTITY_TYPE: UnknownEntityTypeError;
   NOT_INDEXED: NotIndexedError;

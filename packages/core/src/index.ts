@@ -12,11 +12,14 @@ export {
   LogLockedError,
   LogReadOnlyError,
   LogStoreError,
+  MigrationFailedError,
   NotFoundError,
   NotIndexedError,
   OrdoError,
   RecordTooLargeError,
   ResultNotJsonError,
+  SchemaMismatchError,
+  SchemaVersionUnsupportedError,
   SnapshotUnsupportedError,
   StoreClosedError,
   TransactionFinishedError,
@@ -25,16 +28,19 @@ export {
   ValidationError,
   VersionMismatchError,
   type EntityRef,
+  type StoredDataRef,
   type OrdoErrorCode,
   type OrdoErrorOf,
   type ValidationIssue,
 } from './errors.js';
-export type { Change, Entity, JsonObject, JsonValue, LogRecord, Snapshot } from './record.js';
+export type { Change, Entity, JsonObject, JsonValue, LogRecord, Snapshot, SnapshotKindSchema } from './record.js';
 export type { LogOpenResult, LogStore } from './log-store.js';
 export { appendRecordsMax, checkAppendBatch, checkReadRange, checkSnapshot, snapshotBeyondHead } from './log-store-checks.js';
 export type { Telemetry, TelemetryAttributes, TelemetryStep } from './telemetry.js';
 export { memoryLog, type MemoryLogOptions } from './memory-log.js';
-export { defineEntity, type AnyObjectSchema, type DataOf, type EntityType, type EntityTypeOptions, type InputOf, type KindOf } from './entity-type.js';
+export { defineEntity, type AnyObjectSchema, type DataOf, type EntityType, type EntityTypeOptions, type InputOf, type KindOf, type Migration } from './entity-type.js';
+export { schemaVersionMax } from './schema-steps.js';
+export { migrateBatchEntitiesDefault, migrateBatchEntitiesMax, type MigrateOptions } from './migrate-entities.js';
 export type { Transaction, EntityOf, Recipe, Where } from './transaction.js';
 export type { EntityChange, RequestOutcome } from './state.js';
 export type { StateDump } from './state-dump.js';

@@ -1,4 +1,5 @@
-import { InternalError } from './errors.js';
+import type { EntityType } from './entity-type.js';
+import { UniqueViolationError } from './errors.js';
 import type { Entity } from './record.js';
 
 export type IndexValue = string | number | boolean | null | undefined;
@@ -31,11 +32,36 @@ export class KindState {
   private readonly uniqueEntries: readonly (readonly [string, Map<IndexValue, Entity>])[];
   private readonly indexEntries: readonly (readonly [string, Map<IndexValue, Bucket>])[];
 
+  /**
+   * True while the kind's stored data of the type's current version is known to pass its
+   * schema: the log's mark for the kind (`LogRecord.schemas`) is this type's fingerprint, or
+   * there is no mark (data from before schema versions). Folding validates such data only when
+   * this is false, so the common case costs one comparison per change.
+   */
+  trusted = true;
+  /**
+   * The schema version whose stored data folding takes as it is: the type's version while
+   * `trusted`, 1 for a kind without a type (its data is kept as stored), otherwise none (-1).
+   * One number, so that the fast path of replay is one comparison.
+   */
+  trustedVersion: number;
+  /** The log's latest schema mark for the kind. */
+  mark: string | undefined = undefined;
+  /**
+   * id -> the schema version of the entity's stored data, for entities whose stored version is
+   * not the one their data in memory has: of a registered type, entities migrated from an
+   * older version (what `store.migrate` rewrites); of a kind without a type, entities not at 1.
+   */
+  readonly storedVersions = new Map<string, number>();
+
   constructor(
     readonly kind: string,
     uniqueFields: readonly string[],
     indexFields: readonly string[],
+    /** The registered entity type, or undefined for a kind this store was not opened with. */
+    readonly type?: EntityType,
   ) {
+    this.trustedVersion = type?.version ?? 1;
     for (const field of uniqueFields) this.unique.set(field, new Map());
     for (const field of indexFields) this.index.set(field, new Map());
     this.uniqueEntries = [...this.unique];
@@ -71,8 +97,12 @@ export class KindState {
       const value = fieldValue(after, field);
       if (!isClaimable(value)) continue;
       const owner = owners.get(value);
-      // I6: a unique value is never held by two entities at any position.
-      if (owner !== undefined && owner.id !== after.id) throw new InternalError(`${this.kind}.${field} value ${String(value)} held twice`);
+      // I6: a unique value is never held by two entities at any position. Transactions check it
+      // before they commit, so only stored data read with a constraint (or a migration) new to
+      // this code gets here: the store refuses it.
+      if (owner !== undefined && owner.id !== after.id) {
+        throw new UniqueViolationError({ kind: this.kind, field, value, existingId: owner.id, ids: [owner.id, after.id] });
+      }
       owners.set(value, after);
     }
     for (const [field, buckets] of this.indexEntries) addToBucket(buckets, fieldValue(after, field), after, position);
@@ -80,7 +110,15 @@ export class KindState {
 
   remove(id: string, position: number): void {
     this.entities.delete(id);
+    if (this.storedVersions.size > 0) this.storedVersions.delete(id);
     this.stamp = position;
+  }
+
+  /** Notes the log's schema mark for the kind: data of the current version is trusted only under this type's own mark. */
+  setMark(mark: string | undefined): void {
+    this.mark = mark;
+    this.trusted = mark === undefined || (this.type !== undefined && mark === this.type.fingerprint);
+    this.trustedVersion = this.type === undefined ? 1 : this.trusted ? this.type.version : -1;
   }
 }
 

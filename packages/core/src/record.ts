@@ -21,9 +21,11 @@ export interface Entity<Data = JsonObject, Kind extends string = string> {
  * (`data`): folding never has to interpret patches, and a record alone says what an entity is.
  */
 export type Change =
-  | { readonly op: 'create'; readonly kind: string; readonly id: string; readonly version: number; readonly data: JsonObject }
-  | { readonly op: 'update'; readonly kind: string; readonly id: string; readonly version: number; readonly data: JsonObject }
+  | { readonly op: 'create'; readonly kind: string; readonly id: string; readonly version: number; readonly data: JsonObject; readonly schemaVersion?: number }
+  | { readonly op: 'update'; readonly kind: string; readonly id: string; readonly version: number; readonly data: JsonObject; readonly schemaVersion?: number }
   | { readonly op: 'delete'; readonly kind: string; readonly id: string; readonly version: number };
+// `schemaVersion` is the entity type's schema version the data was written at; absent means 1
+// (logs from before schema versions read as version 1), and writers leave it out at 1.
 
 /** One committed transaction. */
 export interface LogRecord {
@@ -41,17 +43,37 @@ export interface LogRecord {
   readonly result?: JsonValue;
   /** Free-form metadata for layers above the store (the operation runtime keeps its outcomes here). */
   readonly meta?: JsonObject;
+  /**
+   * kind -> the fingerprint of the schema the writer wrote this record's data of that kind with
+   * (`EntityType.fingerprint`), present only where it differs from the kind's mark before. A
+   * reader whose type has the same fingerprint trusts the kind's current-version data without
+   * validating it again; any other reader validates it (I6).
+   */
+  readonly schemas?: { readonly [kind: string]: string };
   readonly changes: readonly Change[];
 }
 
 /**
  * The state at a position, in a form a log store can persist as JSON and the core can load
- * without replaying the log. `entities` rows are `[kind, id, version, data]`; `requests` rows
- * are `[requestId, position, txId, result?]`.
+ * without replaying the log. `entities` rows are `[kind, id, version, data, schemaVersion?]`
+ * (the schema version when it differs from the kind's in `schemas`); `requests` rows are
+ * `[requestId, position, txId, result?]`. Snapshots from before schema versions have no
+ * `schemas`: their data reads as version 1, written by the current schema.
  */
 export interface Snapshot {
   readonly format: 1;
   readonly position: number;
-  readonly entities: readonly (readonly [string, string, number, JsonObject])[];
+  readonly entities: readonly (readonly [string, string, number, JsonObject, number?])[];
   readonly requests: readonly (readonly [string, number, string, JsonValue?])[];
+  readonly schemas?: { readonly [kind: string]: SnapshotKindSchema };
+}
+
+/** What a snapshot says about one kind's data. */
+export interface SnapshotKindSchema {
+  /** The schema version of the kind's rows (unless a row says otherwise). */
+  readonly version: number;
+  /** The fingerprint of the schema the rows passed, when the writer's code had the kind. */
+  readonly fingerprint?: string;
+  /** The kind's mark in the log at the snapshot's position (see `LogRecord.schemas`). */
+  readonly mark?: string;
 }

@@ -1,5 +1,5 @@
 import { admitBatch, type CommitRequest, type Refusal } from './admission.js';
-import { assert, CommitQueueFullError, InternalError, isOrdoError, StoreClosedError, type EntityRef } from './errors.js';
+import { assert, CommitQueueFullError, foldRefusalCodes, InternalError, isOrdoError, StoreClosedError, type EntityRef } from './errors.js';
 import type { FoldFollowers } from './fold-followers.js';
 import type { LogStore } from './log-store.js';
 import type { ReadSet } from './read-set.js';
@@ -140,7 +140,9 @@ export class Sequencer {
       await this.readNewRecords();
       return true;
     } catch (error) {
-      if (isOrdoError(error, 'INTERNAL')) throw error;
+      // Stored data this code refuses to fold (I6) is not a passing failure either: the store
+      // stops, as for a broken invariant, rather than write from a state it cannot build.
+      if (isOrdoError(error, 'INTERNAL') || (isOrdoError(error) && foldRefusalCodes.has(error.code))) throw error;
       this.rejectQueued(error);
       this.catchUpWanted = true;
       return false;

@@ -4,6 +4,9 @@ import { deepFreeze } from './freeze.js';
 import { KindState } from './kind-state.js';
 import type { Change, Entity, JsonObject, JsonValue, LogRecord } from './record.js';
 
+/** A create or update: a change that carries data. */
+type DataChange = Exclude<Change, { readonly op: 'delete' }>;
+
 /**
  * What a record with a requestId answered, kept so that a replay returns it (I7): the record's
  * position and txId, and the transaction's value as frozen JSON (undefined when it returned
@@ -34,7 +37,7 @@ export class State {
   readonly requests = new Map<string, RequestOutcome>();
 
   constructor(readonly types: ReadonlyMap<string, EntityType>) {
-    for (const type of types.values()) this.kinds.set(type.kind, new KindState(type.kind, type.unique, type.index));
+    for (const type of types.values()) this.kinds.set(type.kind, new KindState(type.kind, type.unique, type.index, type));
   }
 
   kindState(kind: string): KindState {
@@ -58,7 +61,10 @@ export class State {
     // A record built from this store's transaction changes each entity once by construction.
     if (prepared === undefined && record.changes.length > 1) checkDistinct(record);
     const { position } = record;
-    const changes = record.changes.map((change, index) => this.imagesOf(change, prepared?.[index]));
+    if (record.schemas !== undefined) this.noteMarks(record.schemas);
+    // Every change's image is built (migrated, checked) before any is applied: data this code
+    // refuses leaves the state as it was.
+    const changes = record.changes.map((change, index) => this.imagesOf(change, position, prepared?.[index]));
     for (const { kind, before } of changes) if (before !== undefined) this.kindState(kind).unindex(before, position);
     for (const { kind, id, after } of changes) {
       if (after === undefined) this.kindState(kind).remove(id, position);
@@ -82,12 +88,14 @@ export class State {
     }
     this.checkNext(record);
     const { position } = record;
+    if (record.schemas !== undefined) this.noteMarks(record.schemas);
     const kindState = this.kindState(change.kind);
     const before = kindState.entities.get(change.id);
     checkVersion(change, before);
+    const after = change.op === 'delete' ? undefined : storedEntity(change, kindState, position);
     if (before !== undefined) kindState.unindex(before, position);
-    if (change.op === 'delete') kindState.remove(change.id, position);
-    else kindState.add(entityOf(change, kindState.kind), position);
+    if (after === undefined) kindState.remove(change.id, position);
+    else kindState.add(after, position);
     this.noteRequest(record);
     this.position = position;
   }
@@ -96,13 +104,17 @@ export class State {
     if (record.position !== this.position + 1) throw new InternalError(`fold of record ${record.position} at position ${this.position}`);
   }
 
+  private noteMarks(schemas: { readonly [kind: string]: string }): void {
+    for (const kind of Object.keys(schemas)) this.kindState(kind).setMark(schemas[kind]);
+  }
+
   private noteRequest(record: LogRecord): void {
     if (record.requestId === undefined) return;
     assert(!this.requests.has(record.requestId), `requestId ${record.requestId} logged twice`);
     this.requests.set(record.requestId, requestOutcome(record.position, record.txId, record.result));
   }
 
-  private imagesOf(change: Change, prepared: EntityChange | undefined): EntityChange {
+  private imagesOf(change: Change, position: number, prepared: EntityChange | undefined): EntityChange {
     const kindState = this.kindState(change.kind);
     const before = kindState.entities.get(change.id);
     const { kind, id, op } = change;
@@ -111,9 +123,12 @@ export class State {
     // exactly this change from exactly the current entity (which its validation ensured).
     if (prepared !== undefined && prepared.before === before && prepared.op === op && prepared.id === id) {
       const after = prepared.after;
-      if (op === 'delete' ? after === undefined : after?.version === change.version && after.data === change.data) return prepared;
+      if (op === 'delete' ? after === undefined : after?.version === change.version && isStoredForm(kindState, after.data, change)) {
+        if (op !== 'delete') noteStoredVersion(kindState, id, change.schemaVersion ?? 1);
+        return prepared;
+      }
     }
-    const after = op === 'delete' ? undefined : entityOf(change, kindState.kind);
+    const after = op === 'delete' ? undefined : storedEntity(change, kindState, position);
     if (before === undefined) return { kind, id, op, after: after as Entity };
     return after === undefined ? { kind, id, op, before } : { kind, id, op, before, after };
   }
@@ -145,10 +160,33 @@ function checkVersion(change: Change, before: Entity | undefined): void {
 }
 
 /**
- * The frozen entity a create or update change makes. `kind` is the state's own string for the
- * change's kind: a record read back from the log carries a copy per change, and a million
+ * The frozen entity a create or update change makes. Data of the type's current version under
+ * a trusted mark is taken as it is (the fast path of replay); anything else is migrated and
+ * checked against the current schema, or refused (I6). `kind` is the state's own string for
+ * the change's kind: a record read back from the log carries a copy per change, and a million
  * entities should not keep a million copies.
  */
-function entityOf(change: Change & { readonly data: JsonObject }, kind: string): Entity {
-  return Object.freeze({ id: change.id, kind, version: change.version, data: deepFreeze(change.data) });
+function storedEntity(change: DataChange, kindState: KindState, position: number): Entity {
+  const schemaVersion = change.schemaVersion ?? 1;
+  let data: JsonObject;
+  if (schemaVersion === kindState.trustedVersion) {
+    data = deepFreeze(change.data);
+    if (kindState.storedVersions.size > 0) kindState.storedVersions.delete(change.id);
+  } else {
+    const { type } = kindState;
+    data = type === undefined ? deepFreeze(change.data) : type.readStored(change.data, schemaVersion, { kind: kindState.kind, id: change.id, position });
+    noteStoredVersion(kindState, change.id, schemaVersion);
+  }
+  return Object.freeze({ id: change.id, kind: kindState.kind, version: change.version, data });
+}
+
+/** Keeps `storedVersions` (what `store.migrate` rewrites, what snapshots of unknown kinds record) current. */
+export function noteStoredVersion(kindState: KindState, id: string, schemaVersion: number): void {
+  if (schemaVersion !== (kindState.type?.version ?? 1)) kindState.storedVersions.set(id, schemaVersion);
+  else if (kindState.storedVersions.size > 0) kindState.storedVersions.delete(id);
+}
+
+/** The committing transaction's image holds what the change stores: the same data, or data written back to an older version. */
+function isStoredForm(kindState: KindState, data: JsonObject, change: DataChange): boolean {
+  return data === change.data || kindState.type?.storedFormOf(data) === change.data;
 }

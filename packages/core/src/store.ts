@@ -15,6 +15,7 @@ import { loadSnapshot } from './snapshot-codec.js';
 import { State, type EntityChange, type RequestOutcome } from './state.js';
 import type { Telemetry, TelemetryAttributes } from './telemetry.js';
 import { dumpState, type StateDump } from './state-dump.js';
+import { migrateEntities, type MigrateOptions } from './migrate-entities.js';
 import { jsonMeta, Transaction, type EntityOf, type Where } from './transaction.js';
 import { monotonicUlids } from './ulid-source.js';
 import type { WatchOptions } from './watch.js';
@@ -196,6 +197,12 @@ export interface Store {
   dump(): StateDump;
   /** The registered entity type of a kind, for layers that work by kind name (the operation runtime). */
   entityType(kind: string): EntityType | undefined;
+  /**
+   * Rewrites every entity of `type` stored at an older schema version as ordinary updates at
+   * the current one, in records of `batchEntities`; returns how many it rewrote. Resumable.
+   * Afterwards (and after a snapshot, with pruning) no record needs the old migration steps.
+   */
+  migrate(type: EntityType, options?: MigrateOptions): Promise<number>;
   /**
    * Lets the append in flight settle, rejects queued commits with `StoreClosedError`, ends
    * watchers, waits for an automatic snapshot and closes the log store. Idempotent.
@@ -448,6 +455,12 @@ class OrdoStore implements Store {
 
   entityType(kind: string): EntityType | undefined {
     return this.state.types.get(kind);
+  }
+
+  migrate(type: EntityType, options: MigrateOptions = {}): Promise<number> {
+    this.checkOpen();
+    this.checkType(type);
+    return migrateEntities(this, this.state.kindState(type.kind), type, options);
   }
 
   async close(): Promise<void> {

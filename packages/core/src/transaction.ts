@@ -96,7 +96,7 @@ export class Transaction {
       }
       if (this.get(type, id) !== undefined) throw new AlreadyExistsError({ kind: type.kind, id });
     }
-    const parsed = type.parse(data, id);
+    const parsed = writtenData(type, type.parse(data, id), id);
     // Deleted and created again in this transaction: one record holds one change per
     // entity, so this becomes an update of the committed entity.
     const base = this.pending(type.kind, id)?.base;
@@ -116,7 +116,7 @@ export class Transaction {
     const current = this.require(type, id) as unknown as Entity;
     checkExpectedVersion(current, options.expectedVersion);
     const next = typeof change === 'function' ? applyRecipe(type, current, change) : mergePatch(type, current, change);
-    const parsed = type.parse(next, id);
+    const parsed = writtenData(type, type.parse(next, id), id);
     // One record is one change per entity: several updates in one transaction add one version.
     const pending = this.pending(type.kind, id);
     const base = pending === undefined ? current : pending.base;
@@ -256,6 +256,15 @@ export class Transaction {
 
 function byId(a: Entity, b: Entity): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * The data an entity has once written: what was given, or, for a type that writes an older
+ * schema version than its own (a rolling upgrade), what folding the stored older form gives
+ * back, so that the transaction sees the state its record will make.
+ */
+function writtenData(type: EntityType, parsed: JsonObject, id: string): JsonObject {
+  return type.writeVersion === type.version ? parsed : type.toStored(parsed, id).data;
 }
 
 function checkWhere(type: EntityType, where: object): string[] {

@@ -5,7 +5,7 @@ import { Volume } from './volume.js';
 import { Vm } from './vm.js';
 
 export { Host, StorageContainer, Subnet, Volume, Vm };
-export { vmDisksMax, vmNicsMax } from './vm.js';
+export { vmDisksMax, vmLabelsMax, vmNicsMax } from './vm.js';
 
 /** Every entity type of the control plane, for `openStore`. */
 export const entityTypes = [Host, StorageContainer, Volume, Subnet, Vm] as const;

@@ -25,6 +25,7 @@ export const vmCreate = defineOperation({
       disks: z.array(z.string().min(1)).max(vmDisksMax).default([]),
       newDisks: z.array(newDiskInput).max(vmDisksMax).default([]),
       nics: z.array(nicInput).max(vmNicsMax).default([]),
+      labels: Vm.schema.shape.labels,
     })
     .strict(),
   plan(tx, input) {
@@ -40,6 +41,7 @@ export const vmCreate = defineOperation({
       ...(input.hostId === undefined ? {} : { hostId: input.hostId }),
       disks: input.disks,
       nics,
+      labels: input.labels,
     });
     for (const volumeId of input.disks) tx.update(Volume, volumeId, { attachment: { vmId: vm.id } });
     const created = input.newDisks.map((disk) => {

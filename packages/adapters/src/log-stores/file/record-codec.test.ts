@@ -14,9 +14,12 @@ describe('record codec', () => {
       operation: 'vm.create',
       result: null,
       meta: { step: ['a', 1, false] },
+      schemas: { vm: '3:0badf00d' },
       changes: [
         { op: 'create', kind: 'vm', id: 'v1', version: 1, data: { name: 'a', nested: { list: [1.5, -2] } } },
         { op: 'update', kind: 'vm', id: 'v2', version: 4, data: {} },
+        { op: 'create', kind: 'vm', id: 'v3', version: 1, data: { a: 1 }, schemaVersion: 3 },
+        { op: 'update', kind: 'vm', id: 'v4', version: 2, data: {}, schemaVersion: 2 },
         { op: 'delete', kind: 'host', id: 'h1', version: 2 },
       ],
     };
@@ -33,9 +36,11 @@ describe('record codec', () => {
     const data = fc.dictionary(fc.string(), json).map((value) => JSON.parse(JSON.stringify(value)) as JsonObject);
     const change = fc.oneof(
       fc.record({ op: fc.constantFrom('create' as const, 'update' as const), kind: fc.string(), id: fc.string(), version: fc.nat(), data }),
+      // At schema version 1 a change leaves the version out; above it, the version round-trips.
+      fc.record({ op: fc.constantFrom('create' as const, 'update' as const), kind: fc.string(), id: fc.string(), version: fc.nat(), data, schemaVersion: fc.integer({ min: 2, max: 1000 }) }),
       fc.record({ op: fc.constant('delete' as const), kind: fc.string(), id: fc.string(), version: fc.nat() }),
     );
-    const extras = fc.record({ requestId: fc.string(), operation: fc.string(), result: json, meta: data }, { requiredKeys: [] });
+    const extras = fc.record({ requestId: fc.string(), operation: fc.string(), result: json, meta: data, schemas: fc.dictionary(fc.string().filter((key) => key !== '__proto__'), fc.string()) }, { requiredKeys: [] });
     const record = fc
       .tuple(fc.nat(), fc.string(), fc.nat(), fc.array(change, { maxLength: 4 }), extras)
       .map(([position, txId, time, changes, more]): LogRecord => ({ position, txId, time, changes, ...more }));

@@ -11,20 +11,29 @@ import type { Change, JsonObject, JsonValue, LogRecord } from '@ordo/core';
  *   change: 0, kind, id, version, data   create
  *           1, kind, id, version, data   update
  *           2, kind, id, version, 0      delete
- *   extras: { requestId?, operation?, result?, meta? }, or 0 when the record has none of them
+ *           3, kind, id, version, data, schemaVersion   create at a schema version above 1
+ *           4, kind, id, version, data, schemaVersion   update at a schema version above 1
+ *   extras: { requestId?, operation?, result?, meta?, schemas? }, or 0 when the record has none of them
+ *
+ * Changes at schema version 1 (every change written before schema versions) keep the short
+ * form, so such logs are byte for byte what they were.
  *
  * Logs written before this form hold one JSON array per payload (`legacy` below); they are
  * read as well. Every payload of a batch is checked to be exactly one record.
  */
-type Extras = { requestId?: string; operation?: string; result?: JsonValue; meta?: JsonObject };
+type Extras = { requestId?: string; operation?: string; result?: JsonValue; meta?: JsonObject; schemas?: { [kind: string]: string } };
 
 const opCodes = { create: 0, update: 1, delete: 2 } as const;
+/** The codes of a create and an update followed by their schema version. */
+const versionedCodes = { create: 3, update: 4 } as const;
 const valuesPerChange = 5;
 
 export function encodeRecord(record: LogRecord): string {
   const values: JsonValue[] = [record.position, record.txId, record.time, record.changes.length];
   for (const change of record.changes) {
-    values.push(opCodes[change.op], change.kind, change.id, change.version, change.op === 'delete' ? 0 : change.data);
+    if (change.op === 'delete') values.push(opCodes.delete, change.kind, change.id, change.version, 0);
+    else if (change.schemaVersion === undefined || change.schemaVersion === 1) values.push(opCodes[change.op], change.kind, change.id, change.version, change.data);
+    else values.push(versionedCodes[change.op], change.kind, change.id, change.version, change.data, change.schemaVersion);
   }
   values.push(extrasOf(record) ?? 0);
   const text = JSON.stringify(values);
@@ -32,12 +41,14 @@ export function encodeRecord(record: LogRecord): string {
 }
 
 function extrasOf(record: LogRecord): Extras | undefined {
-  if (record.requestId === undefined && record.operation === undefined && record.result === undefined && record.meta === undefined) return undefined;
+  const { requestId, operation, result, meta, schemas } = record;
+  if (requestId === undefined && operation === undefined && result === undefined && meta === undefined && schemas === undefined) return undefined;
   const extras: Extras = {};
-  if (record.requestId !== undefined) extras.requestId = record.requestId;
-  if (record.operation !== undefined) extras.operation = record.operation;
-  if (record.result !== undefined) extras.result = record.result;
-  if (record.meta !== undefined) extras.meta = record.meta;
+  if (requestId !== undefined) extras.requestId = requestId;
+  if (operation !== undefined) extras.operation = operation;
+  if (result !== undefined) extras.result = result;
+  if (meta !== undefined) extras.meta = meta;
+  if (schemas !== undefined) extras.schemas = schemas;
   return extras;
 }
 
@@ -142,10 +153,21 @@ class RecordWalk {
     if (typeof position !== 'number' || typeof txId !== 'string' || typeof time !== 'number' || typeof count !== 'number') {
       throw new Error('payload has malformed record fields');
     }
-    const end = at + 4 + count * valuesPerChange;
-    if (!Number.isSafeInteger(count) || count < 0 || end >= values.length) throw new Error('payload has a malformed change count');
+    // Each change takes at least valuesPerChange values (one more with a schema version).
+    if (!Number.isSafeInteger(count) || count < 0 || at + 4 + count * valuesPerChange >= values.length) throw new Error('payload has a malformed change count');
     const changes: Change[] = new Array<Change>(count);
-    for (let index = 0; index < count; index += 1) changes[index] = flatChange(values, at + 4 + index * valuesPerChange);
+    let end = at + 4;
+    for (let index = 0; index < count; index += 1) {
+      const code: unknown = values[end];
+      if (code === versionedCodes.create || code === versionedCodes.update) {
+        changes[index] = versionedChange(values, end);
+        end += valuesPerChange + 1;
+      } else {
+        changes[index] = flatChange(values, end);
+        end += valuesPerChange;
+      }
+    }
+    if (end >= values.length) throw new Error('payload has a malformed change count');
     const record: { -readonly [Key in keyof LogRecord]: LogRecord[Key] } = { position, txId, time, changes };
     const extras: unknown = values[end];
     if (extras !== 0) addExtras(record, extras);
@@ -156,6 +178,15 @@ class RecordWalk {
 
 function flatChange(values: readonly unknown[], at: number): Change {
   return change(values[at], values[at + 1], values[at + 2], values[at + 3], values[at + 4], 0);
+}
+
+/** A create or update written at a schema version above 1: the version follows the data. */
+function versionedChange(values: readonly unknown[], at: number): Change {
+  const schemaVersion: unknown = values[at + 5];
+  if (typeof schemaVersion !== 'number' || !Number.isSafeInteger(schemaVersion) || schemaVersion < 2) throw new Error('payload has a malformed schema version');
+  const op = values[at] === versionedCodes.create ? opCodes.create : opCodes.update;
+  const plain = change(op, values[at + 1], values[at + 2], values[at + 3], values[at + 4], 0);
+  return { ...(plain as Exclude<Change, { op: 'delete' }>), schemaVersion };
 }
 
 /** Builds a change from its values; `absent` is what stands for a delete's missing data. */
@@ -190,9 +221,10 @@ function legacy(parsed: readonly unknown[]): LogRecord {
 
 function addExtras(record: { -readonly [Key in keyof LogRecord]: LogRecord[Key] }, extras: unknown): void {
   if (typeof extras !== 'object' || extras === null || Array.isArray(extras)) throw new Error('payload has malformed extras');
-  const { requestId, operation, result, meta } = extras as Extras;
+  const { requestId, operation, result, meta, schemas } = extras as Extras;
   if (requestId !== undefined) record.requestId = requestId;
   if (operation !== undefined) record.operation = operation;
   if (result !== undefined) record.result = result;
   if (meta !== undefined) record.meta = meta;
+  if (schemas !== undefined) record.schemas = schemas;
 }

@@ -26,6 +26,19 @@ describe('snapshot file', () => {
     expect(await readSnapshotFile(nodeFileSystem, path)).toEqual({ snapshot });
   });
 
+  it('keeps the schema version per kind and the rows that carry their own', async () => {
+    const path = join(dir, 'schemas.snap');
+    const snapshot: Snapshot = {
+      format: 1,
+      position: 4,
+      entities: [['vm', 'a', 2, { name: 'a' }], ['disk', 'b', 1, { size: 1 }, 3]],
+      requests: [],
+      schemas: { vm: { version: 2, fingerprint: '2:00c0ffee', mark: '2:00c0ffee' }, disk: { version: 1 } },
+    };
+    await writeSnapshotFile(nodeFileSystem, path, snapshot, false);
+    expect(await readSnapshotFile(nodeFileSystem, path)).toEqual({ snapshot });
+  });
+
   it('keeps an empty state', async () => {
     const path = join(dir, 'empty.snap');
     const snapshot: Snapshot = { format: 1, position: 0, entities: [], requests: [] };

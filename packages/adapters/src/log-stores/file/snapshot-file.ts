@@ -9,6 +9,7 @@ import { readFully } from './read-fully.js';
  *   header (24 bytes):   'ORDOSNP1', position (f64), crc32 of the 16 bytes before (u32), 4 zero bytes
  *   sections:            length (u32), crc32 of kind + payload (u32), kind (u32), payload (UTF-8 JSON)
  *                        kind 1: an array of entity rows, kind 2: an array of request rows,
+ *                        kind 4 (at most one): the schema version per kind (`Snapshot.schemas`),
  *                        kind 3 (last): { position, entities, requests } counts that close the file
  *
  * Rows go in sections of `snapshotRowsPerSection` so that one JSON.parse handles thousands of
@@ -27,6 +28,7 @@ const writeBufferBytes = 1024 * 1024;
 const sectionEntities = 1;
 const sectionRequests = 2;
 const sectionEnd = 3;
+const sectionSchemas = 4;
 
 type EntityRow = Snapshot['entities'][number];
 type RequestRow = Snapshot['requests'][number];
@@ -68,6 +70,7 @@ function* sections(snapshot: Snapshot): Generator<Buffer> {
     const rows = snapshot.requests.slice(start, start + snapshotRowsPerSection).map((row) => (row[3] === undefined ? row.slice(0, 3) : row));
     yield section(sectionRequests, JSON.stringify(rows));
   }
+  if (snapshot.schemas !== undefined) yield section(sectionSchemas, JSON.stringify(snapshot.schemas));
   const counts = { position: snapshot.position, entities: snapshot.entities.length, requests: snapshot.requests.length };
   yield section(sectionEnd, JSON.stringify(counts));
 }
@@ -115,6 +118,7 @@ function decodeSnapshot(bytes: Buffer): SnapshotReadResult {
   const position = bytes.readDoubleLE(8);
   const entities: EntityRow[] = [];
   const requests: RequestRow[] = [];
+  let schemas: Snapshot['schemas'];
   let offset = headerBytes;
   while (offset + sectionHeaderBytes <= bytes.length) {
     const length = bytes.readUInt32LE(offset);
@@ -123,19 +127,42 @@ function decodeSnapshot(bytes: Buffer): SnapshotReadResult {
     if (bytes.readUInt32LE(offset + 4) !== crc32(bytes.subarray(offset + 8, end))) return { damaged: `section at byte ${offset} checksum mismatch` };
     const kind = bytes.readUInt32LE(offset + 8);
     const payload: unknown = JSON.parse(bytes.toString('utf8', offset + sectionHeaderBytes, end));
-    if (kind === sectionEnd) return closeSnapshot({ position, entities, requests, payload, trailing: bytes.length - end });
-    const added = kind === sectionEntities ? addEntityRows(entities, payload) : kind === sectionRequests ? addRequestRows(requests, payload) : false;
+    if (kind === sectionEnd) return closeSnapshot({ position, entities, requests, schemas, payload, trailing: bytes.length - end });
+    let added: boolean;
+    if (kind === sectionSchemas) {
+      added = schemas === undefined && isSchemas(payload);
+      schemas = payload as Snapshot['schemas'];
+    } else {
+      added = kind === sectionEntities ? addEntityRows(entities, payload) : kind === sectionRequests ? addRequestRows(requests, payload) : false;
+    }
     if (!added) return { damaged: `section at byte ${offset} has unexpected content` };
     offset = end;
   }
   return { damaged: 'the closing section is missing' };
 }
 
-function closeSnapshot(input: { position: number; entities: EntityRow[]; requests: RequestRow[]; payload: unknown; trailing: number }): SnapshotReadResult {
+function closeSnapshot(input: {
+  position: number;
+  entities: EntityRow[];
+  requests: RequestRow[];
+  schemas: Snapshot['schemas'];
+  payload: unknown;
+  trailing: number;
+}): SnapshotReadResult {
   const counts = input.payload as { position?: unknown; entities?: unknown; requests?: unknown };
   const matches = counts.position === input.position && counts.entities === input.entities.length && counts.requests === input.requests.length;
   if (!matches || input.trailing !== 0) return { damaged: 'the closing section does not match the content' };
-  return { snapshot: { format: 1, position: input.position, entities: input.entities, requests: input.requests } };
+  const snapshot: Snapshot = { format: 1, position: input.position, entities: input.entities, requests: input.requests };
+  return { snapshot: input.schemas === undefined ? snapshot : { ...snapshot, schemas: input.schemas } };
+}
+
+/** kind -> { version, fingerprint?, mark? }. */
+function isSchemas(payload: unknown): boolean {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return false;
+  return Object.values(payload).every((schema: unknown) => {
+    const { version, fingerprint, mark } = (schema ?? {}) as { version?: unknown; fingerprint?: unknown; mark?: unknown };
+    return typeof version === 'number' && (fingerprint === undefined || typeof fingerprint === 'string') && (mark === undefined || typeof mark === 'string');
+  });
 }
 
 function addEntityRows(into: EntityRow[], payload: unknown): boolean {
@@ -148,8 +175,10 @@ function addEntityRows(into: EntityRow[], payload: unknown): boolean {
 }
 
 function isEntityRow(row: unknown): row is EntityRow {
-  if (!Array.isArray(row) || row.length !== 4) return false;
-  const [kind, id, version, data] = row as unknown[];
+  // A fifth element is the row's own schema version (an entity of a kind without a type).
+  if (!Array.isArray(row) || row.length < 4 || row.length > 5) return false;
+  const [kind, id, version, data, schemaVersion] = row as unknown[];
+  if (schemaVersion !== undefined && typeof schemaVersion !== 'number') return false;
   return typeof kind === 'string' && typeof id === 'string' && typeof version === 'number' && typeof data === 'object' && data !== null && !Array.isArray(data);
 }
 
