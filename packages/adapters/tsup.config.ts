@@ -7,6 +7,7 @@ export default defineConfig({
     'postgres/index': 'src/log-stores/postgres/index.ts',
     'hypervisor/index': 'src/infrastructure/hypervisor/index.ts',
     'storage/index': 'src/infrastructure/storage/index.ts',
+    'libvirt/index': 'src/infrastructure/libvirt/index.ts',
   },
   format: ['esm'],
   dts: true,
