@@ -30,6 +30,11 @@ export interface DomainDefinition {
   readonly metadata: OrdoMetadata;
 }
 
+export interface DiskInfo {
+  readonly path: string;
+  readonly target: string;
+}
+
 /** A domain as libvirt reports it (`virsh dumpxml`). */
 export interface DomainInfo {
   readonly name: string;
@@ -38,7 +43,9 @@ export interface DomainInfo {
   readonly memoryMiB: number;
   readonly vcpus: number;
   /** The image files of its disks, with their target device names, in order. */
-  readonly disks: readonly { readonly path: string; readonly target: string }[];
+  readonly disks: readonly DiskInfo[];
+  /** The disks of the running domain (its definition may differ until it is restarted); `disks` when stopped. */
+  readonly liveDisks: readonly DiskInfo[];
   /** Undefined for a domain Ordo did not make: such a domain is never touched. */
   readonly metadata: OrdoMetadata | undefined;
 }
@@ -125,6 +132,7 @@ export function parseDomainXml(xml: string): DomainInfo {
     memoryMiB: Math.round(memoryKiB / 1024),
     vcpus: Number(/<vcpu\b[^>]*>(\d+)<\/vcpu>/.exec(xml)?.[1] ?? '0'),
     disks,
+    liveDisks: disks,
     metadata: parseMetadata(xml),
   };
 }

@@ -1,7 +1,7 @@
 import { OperationError, type EntityRef } from '@ordo/core';
 import { libvirtErrorCode, type LibvirtAction } from './libvirt-error-code.js';
 import { parseDomainXml, type DomainInfo } from './domain-xml.js';
-import { VirshError, type VirshRunner } from './virsh.js';
+import { inputFile, VirshError, type VirshRunner } from './virsh.js';
 
 /**
  * One libvirt connection URI, spoken to through virsh. Every failure becomes an
@@ -19,10 +19,21 @@ export class LibvirtConnection {
     return new LibvirtConnection(this.uri, this.virsh, { adapter: this.context.adapter, entity });
   }
 
-  /** The domain's live XML (the persistent one when it is stopped), or undefined when there is none. */
+  /**
+   * The domain as libvirt has it, or undefined when there is none: its persistent
+   * definition (configuration and metadata: what the last define wrote) and, for a running
+   * one, the disks it really has now.
+   */
   async domain(name: string): Promise<DomainInfo | undefined> {
+    const live = await this.readXml(name, []);
+    if (live === undefined || !live.running) return live;
+    const persistent = await this.readXml(name, ['--inactive']);
+    return persistent === undefined ? undefined : { ...persistent, running: true, liveDisks: live.disks };
+  }
+
+  private async readXml(name: string, flags: readonly string[]): Promise<DomainInfo | undefined> {
     try {
-      return parseDomainXml(await this.virsh(this.uri, ['dumpxml', name]));
+      return parseDomainXml(await this.virsh(this.uri, ['dumpxml', ...flags, name]));
     } catch (error) {
       const failure = this.failure('read', error);
       if (failure.code === 'DOMAIN_NOT_FOUND') return undefined;
@@ -44,7 +55,7 @@ export class LibvirtConnection {
   }
 
   async define(xml: string): Promise<void> {
-    await this.call('define', ['define', '/dev/stdin'], xml);
+    await this.call('define', ['define', inputFile], xml);
   }
 
   async start(name: string): Promise<void> {
@@ -62,11 +73,11 @@ export class LibvirtConnection {
 
   /** Attaches a disk to the running domain only: its persistent definition is written by define. */
   async attachLive(name: string, diskXml: string): Promise<void> {
-    await this.call('attach', ['attach-device', name, '/dev/stdin', '--live'], diskXml);
+    await this.call('attach', ['attach-device', name, inputFile, '--live'], diskXml);
   }
 
   async detachLive(name: string, diskXml: string): Promise<void> {
-    await this.call('detach', ['detach-device', name, '/dev/stdin', '--live'], diskXml);
+    await this.call('detach', ['detach-device', name, inputFile, '--live'], diskXml);
   }
 
   private async call(action: LibvirtAction, args: readonly string[], stdin?: string): Promise<string> {

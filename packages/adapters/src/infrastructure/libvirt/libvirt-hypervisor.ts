@@ -67,7 +67,12 @@ export function libvirtHypervisor(options: LibvirtHypervisorOptions): Infrastruc
     async apply({ changes, view, position }) {
       for (const change of changes) {
         if (change.kind !== context.kinds.vm) continue;
-        await converge(context, change.id, change.after === undefined ? undefined : parseVm(change.after, context.name), change.after?.version, view, position);
+        // Only the hosts the VM was and is to be on: a host that does not answer blocks only its own VMs.
+        const was = change.before === undefined ? undefined : parseVm(change.before, context.name).hostId;
+        const wasHost = was === undefined ? undefined : view.get(context.kinds.host, was);
+        const wasUri = wasHost === undefined ? undefined : context.hostUri(wasHost);
+        const elsewhere = wasUri === undefined ? [] : [wasUri];
+        await converge(context, change.id, change.after === undefined ? undefined : parseVm(change.after, context.name), change.after?.version, view, position, elsewhere);
       }
     },
     async reconcile({ view }) {
@@ -106,11 +111,11 @@ function hostConnection(context: Context, view: StateView, hostId: string, entit
  * connection, on no other. The target first, the old host after: a move that fails halfway
  * leaves the VM defined twice (which the revert cleans up), never nowhere.
  */
-async function converge(context: Context, id: string, desired: VmSpec | undefined, version: number | undefined, view: StateView, position: number): Promise<void> {
+async function converge(context: Context, id: string, desired: VmSpec | undefined, version: number | undefined, view: StateView, position: number, elsewhere: readonly string[]): Promise<void> {
   const entity: EntityRef = { kind: context.kinds.vm, id };
   const target = desired?.hostId === undefined ? undefined : hostConnection(context, view, desired.hostId, entity);
   if (target !== undefined && desired !== undefined) await place(context, target, { spec: desired, version: version ?? 0, view, position });
-  for (const uri of allUris(context, view)) {
+  for (const uri of new Set(elsewhere)) {
     if (uri !== target?.uri) await remove(context, new LibvirtConnection(uri, context.virsh, { adapter: context.name, entity }), id, position);
   }
 }
@@ -168,13 +173,13 @@ async function place(context: Context, connection: LibvirtConnection, placement:
     }),
   );
   const running = current?.running ?? false;
-  if (running) await syncLiveDisks(connection, name, current?.disks ?? [], disks);
+  if (running) await syncLiveDisks(connection, name, current?.liveDisks ?? [], disks);
   if (spec.power === 'on' && !running) await connection.start(name);
   if (spec.power === 'off' && running) await connection.destroy(name);
 }
 
 /** A running domain gets its disks attached and detached live; a stopped one reads its definition at start. */
-async function syncLiveDisks(connection: LibvirtConnection, name: string, live: DomainInfo['disks'], wanted: readonly DomainDisk[]): Promise<void> {
+async function syncLiveDisks(connection: LibvirtConnection, name: string, live: DomainInfo['liveDisks'], wanted: readonly DomainDisk[]): Promise<void> {
   const wantedPaths = new Set(wanted.map((disk) => disk.path));
   const kept = live.filter((disk) => wantedPaths.has(disk.path));
   for (const disk of live) {
@@ -204,6 +209,7 @@ async function remove(context: Context, connection: LibvirtConnection, id: strin
 /** Creates what the view has and libvirt lacks, removes Ordo's domains the view does not know. */
 async function reconcileAll(context: Context, view: StateView): Promise<void> {
   const vms = new Map(view.list(context.kinds.vm).map((vm) => [vm.id, vm]));
+  // A VM's old host may have been deleted from the log since: every host's connection is scanned.
   for (const uri of allUris(context, view)) {
     const connection = new LibvirtConnection(uri, context.virsh, { adapter: context.name });
     for (const name of await connection.domainNames()) {
@@ -214,5 +220,6 @@ async function reconcileAll(context: Context, view: StateView): Promise<void> {
       await remove(context, connection.about({ kind: context.kinds.vm, id: entityId }), entityId, view.position);
     }
   }
-  for (const vm of vms.values()) await converge(context, vm.id, parseVm(vm, context.name), vm.version, view, view.position);
+  const uris = allUris(context, view);
+  for (const vm of vms.values()) await converge(context, vm.id, parseVm(vm, context.name), vm.version, view, view.position, uris);
 }

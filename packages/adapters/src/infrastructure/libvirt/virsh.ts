@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** How long one `virsh` call may take before it counts as failed (a hung libvirtd must not hang apply). */
 export const virshCallMsMax = 60_000;
@@ -19,7 +22,7 @@ export class VirshError extends Error {
 }
 
 export interface VirshRunner {
-  /** Runs `virsh -c <uri> <args>` with `stdin` as its input; resolves to its standard output. */
+  /** Runs `virsh -c <uri> <args>`; with `stdin`, the argument `inputFile` names a file holding it. Resolves to its standard output. */
   (uri: string, args: readonly string[], stdin?: string): Promise<string>;
 }
 
@@ -29,18 +32,33 @@ export interface VirshRunner {
  * `libvirtErrorCode` maps to codes. About 15 to 20 ms per call.
  */
 export function virshRunner(binary = 'virsh'): VirshRunner {
-  return (uri, args, stdin) =>
-    new Promise((resolve, reject) => {
-      const child = execFile(binary, ['-q', '-c', uri, ...args], { timeout: virshCallMsMax, maxBuffer: virshOutputBytesMax, encoding: 'utf8' }, (error, stdout, stderr) => {
-        if (error === null) {
-          resolve(stdout);
-          return;
-        }
-        const message = cleanMessage(stderr) || error.message;
-        reject(new VirshError(message, uri, args.filter((arg) => arg !== '/dev/stdin').join(' ')));
-      });
-      child.stdin?.end(stdin ?? '');
+  return async (uri, args, stdin) => {
+    if (stdin === undefined) return run(binary, uri, args);
+    // virsh reads XML from a file only, and Node's stdin pipes are sockets, which /dev/stdin cannot open.
+    const dir = await mkdtemp(join(tmpdir(), 'ordo-virsh-'));
+    try {
+      const file = join(dir, 'input.xml');
+      await writeFile(file, stdin);
+      return await run(binary, uri, args.map((arg) => (arg === inputFile ? file : arg)));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+/** Stands for the file that holds a call's `stdin` in its arguments. */
+export const inputFile = '@input';
+
+function run(binary: string, uri: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(binary, ['-q', '-c', uri, ...args], { timeout: virshCallMsMax, maxBuffer: virshOutputBytesMax, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error === null) {
+        resolve(stdout);
+        return;
+      }
+      reject(new VirshError(cleanMessage(stderr) || error.message, uri, args.join(' ')));
     });
+  });
 }
 
 /** virsh prints `error: Failed to start domain 'x'` then `error: <libvirt's reason>`: keep both, in one line. */
