@@ -115,10 +115,13 @@ export function diskXml(disk: DomainDisk, target: string): string {
   return `<disk type='file' device='disk'><driver name='qemu' type='${disk.format}'/><source file='${escapeXml(disk.path)}'/><target dev='${target}' bus='scsi'/></disk>`;
 }
 
+const memoryUnitsKiB: Readonly<Record<string, number>> = { b: 1 / 1024, bytes: 1 / 1024, KiB: 1, k: 1, MiB: 1024, M: 1024, GiB: 1024 ** 2, G: 1024 ** 2 };
+
 /** Reads what the adapter needs from `virsh dumpxml` (libvirt's own, regular serialisation). */
 export function parseDomainXml(xml: string): DomainInfo {
   const root = /<domain\b([^>]*)>/.exec(xml)?.[1] ?? '';
-  const memoryKiB = Number(/<memory\b[^>]*>(\d+)<\/memory>/.exec(xml)?.[1] ?? '0');
+  const memory = /<memory\b(?:[^>]*unit=['"](\w+)['"])?[^>]*>(\d+)<\/memory>/.exec(xml);
+  const memoryKiB = Number(memory?.[2] ?? '0') * (memoryUnitsKiB[memory?.[1] ?? 'KiB'] ?? 1);
   const disks = [...xml.matchAll(/<disk\b[^>]*device=['"]disk['"][^>]*>([\s\S]*?)<\/disk>/g)].flatMap((match) => {
     const body = match[1] ?? '';
     const path = /<source\b[^>]*file=['"]([^'"]*)['"]/.exec(body)?.[1];
