@@ -43,7 +43,8 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
   try {
     const runtime = await createRuntime({
       store,
-      adapters: [directoryStorage({ root: options.storageRoot }), hypervisorFor(options)],
+      // On libvirt, a volume of a running VM is resized by the hypervisor (its image is locked).
+      adapters: [directoryStorage({ root: options.storageRoot, ...(options.hypervisor instanceof SimulatedHypervisor ? {} : { lockedImageResize: 'hypervisor' as const }) }), hypervisorFor(options)],
     });
     return {
       store,

@@ -50,6 +50,12 @@ describe.skipIf(!available)('libvirt adapter: every VM operation of the example 
     expect(virsh('dumpxml', '--inactive', domainName(vmId))).toContain(`${data.value}.raw`);
     await expectLibvirtAgreement(fixture);
 
+    // The root image is locked by the running QEMU: the hypervisor resizes it live.
+    await runtime.run(volumeResize, { volumeId: rootId, sizeBytes: 96 * mebibyte });
+    expect(virsh('domblkinfo', domainName(vmId), 'sda')).toMatch(new RegExp(`Capacity:\\s+${96 * mebibyte}`));
+    expect(qcow2VirtualSizeOf(domain(vmId).disks[0]?.path ?? '')).toBe(96 * mebibyte);
+    await expectLibvirtAgreement(fixture);
+
     await runtime.run(vmDetachDisk, { vmId, volumeId: data.value });
     expect(virsh('domblklist', domainName(vmId))).not.toContain(`${data.value}.raw`);
     await expectLibvirtAgreement(fixture);

@@ -80,6 +80,11 @@ export class LibvirtConnection {
     await this.call('detach', ['detach-device', name, inputFile, '--live'], diskXml);
   }
 
+  /** Resizes a disk of the running domain (its image is locked against qemu-img while it runs). */
+  async resizeLive(name: string, path: string, sizeBytes: number): Promise<void> {
+    await this.call('resize', ['blockresize', name, path, `${sizeBytes}B`]);
+  }
+
   private async call(action: LibvirtAction, args: readonly string[], stdin?: string): Promise<string> {
     try {
       return await this.virsh(this.uri, args, stdin);

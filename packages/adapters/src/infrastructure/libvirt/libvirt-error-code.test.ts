@@ -16,6 +16,7 @@ const cases: readonly [LibvirtAction, string, string][] = [
   ['undefine', "Failed to undefine domain 'x': some reason", 'DOMAIN_UNDEFINE_FAILED'],
   ['attach', 'Failed to attach device from /tmp/d.xml: some reason', 'DISK_ATTACH_FAILED'],
   ['detach', 'Failed to detach device from /tmp/d.xml: some reason', 'DISK_DETACH_FAILED'],
+  ['resize', "Failed to resize block device '/x.qcow2': some reason", 'DISK_RESIZE_FAILED'],
   ['nodeinfo', 'some reason', 'LIBVIRT_FAILED'],
 ];
 

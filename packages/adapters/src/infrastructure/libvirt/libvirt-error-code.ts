@@ -1,5 +1,5 @@
 /** What the adapter asked libvirt to do when it failed. */
-export type LibvirtAction = 'connect' | 'read' | 'define' | 'start' | 'destroy' | 'undefine' | 'attach' | 'detach' | 'nodeinfo';
+export type LibvirtAction = 'connect' | 'read' | 'define' | 'start' | 'destroy' | 'undefine' | 'attach' | 'detach' | 'resize' | 'nodeinfo';
 
 /** The codes of the libvirt adapter's errors; libvirt's own message is in `details.libvirtMessage`. */
 export type LibvirtErrorCode =
@@ -13,6 +13,7 @@ export type LibvirtErrorCode =
   | 'DOMAIN_UNDEFINE_FAILED'
   | 'DISK_ATTACH_FAILED'
   | 'DISK_DETACH_FAILED'
+  | 'DISK_RESIZE_FAILED'
   | 'LIBVIRT_FAILED';
 
 const byAction: Readonly<Record<LibvirtAction, LibvirtErrorCode>> = {
@@ -25,6 +26,7 @@ const byAction: Readonly<Record<LibvirtAction, LibvirtErrorCode>> = {
   undefine: 'DOMAIN_UNDEFINE_FAILED',
   attach: 'DISK_ATTACH_FAILED',
   detach: 'DISK_DETACH_FAILED',
+  resize: 'DISK_RESIZE_FAILED',
 };
 
 /**

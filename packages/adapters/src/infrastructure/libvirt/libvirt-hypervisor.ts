@@ -1,4 +1,5 @@
-import { InvalidArgumentError, OperationError, type Entity, type EntityRef, type InfrastructureAdapter, type StateView } from '@ordo/core';
+import { InvalidArgumentError, OperationError, type Entity, type EntityChange, type EntityRef, type InfrastructureAdapter, type StateView } from '@ordo/core';
+import { parseEntity, volumeSpecSchema } from '../storage/storage-spec.js';
 import { parseVm, type VmSpec } from '../hypervisor/vm-spec.js';
 import { checkHostMemory } from './host-memory.js';
 import { LibvirtConnection } from './libvirt-connection.js';
@@ -58,7 +59,8 @@ export function libvirtHypervisor(options: LibvirtHypervisorOptions): Infrastruc
   };
   return Object.freeze({
     name: context.name,
-    kinds: Object.freeze([context.kinds.vm]),
+    // Volumes too: a resized volume attached to a running VM is resized live (its image is locked).
+    kinds: Object.freeze([context.kinds.vm, context.kinds.volume]),
     async prepare({ changes, view }) {
       const planned = changes.filter((change) => change.kind === context.kinds.vm).map((change) => ({ id: change.id, spec: change.after === undefined ? undefined : parseVm(change.after, context.name) }));
       for (const vm of planned) if (vm.spec?.hostId !== undefined) hostConnection(context, view, vm.spec.hostId, { kind: context.kinds.vm, id: vm.id });
@@ -66,6 +68,7 @@ export function libvirtHypervisor(options: LibvirtHypervisorOptions): Infrastruc
     },
     async apply({ changes, view, position }) {
       for (const change of changes) {
+        if (change.kind === context.kinds.volume) await resizeAttached(context, change, view);
         if (change.kind !== context.kinds.vm) continue;
         // Only the hosts the VM was and is to be on: a host that does not answer blocks only its own VMs.
         const was = change.before === undefined ? undefined : parseVm(change.before, context.name).hostId;
@@ -222,4 +225,26 @@ async function reconcileAll(context: Context, view: StateView): Promise<void> {
   }
   const uris = allUris(context, view);
   for (const vm of vms.values()) await converge(context, vm.id, parseVm(vm, context.name), vm.version, view, view.position, uris);
+}
+
+/**
+ * A volume resized while a running VM has it: qemu-img cannot (QEMU holds the image's lock,
+ * so the storage adapter leaves it, with `lockedImageResize: 'hypervisor'`), `virsh
+ * blockresize` does it live. Stopped VMs read the new size at their next start.
+ */
+async function resizeAttached(context: Context, change: EntityChange, view: StateView): Promise<void> {
+  if (change.before === undefined || change.after === undefined) return;
+  const sizeBytes = parseEntity(volumeSpecSchema, change.after, context.name).sizeBytes;
+  if (parseEntity(volumeSpecSchema, change.before, context.name).sizeBytes === sizeBytes) return;
+  for (const entity of view.list(context.kinds.vm)) {
+    const vm = parseVm(entity, context.name);
+    if (vm.power !== 'on' || vm.hostId === undefined || !vm.domain.disks.includes(change.id)) continue;
+    const volume: EntityRef = { kind: context.kinds.volume, id: change.id };
+    const connection = hostConnection(context, view, vm.hostId, volume);
+    const name = domainName(vm.id);
+    const current = await connection.domain(name);
+    const disk = diskImage({ view, volumeId: change.id, storageRoot: context.storageRoot, kinds: context.kinds, adapter: context.name, vm: { kind: context.kinds.vm, id: vm.id } });
+    if (current?.running !== true || current.metadata?.entityId !== vm.id) continue;
+    if (current.liveDisks.some((live) => live.path === disk.path)) await connection.resizeLive(name, disk.path, sizeBytes);
+  }
 }

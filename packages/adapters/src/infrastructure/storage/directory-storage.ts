@@ -2,6 +2,7 @@ import { statfs } from 'node:fs/promises';
 import { InvalidArgumentError, OperationError, type EntityChange, type InfrastructureAdapter, type StateView } from '@ordo/core';
 import { containerSpecSchema, parseEntity, volumeSpecSchema, type VolumeFormat } from './storage-spec.js';
 import { ensureImage, moveImage } from './volume-image.js';
+import type { LockedImageResize } from './qemu-img.js';
 import { checkCapacity } from './storage-capacity.js';
 import {
   containerDir,
@@ -22,6 +23,12 @@ export interface DirectoryStorageOptions {
   readonly volumeKind?: string;
   /** Default 'storageContainer'. */
   readonly containerKind?: string;
+  /**
+   * A qcow2 image a running VM holds cannot be resized by qemu-img. 'hypervisor' leaves that
+   * resize to the hypervisor adapter (`libvirtHypervisor` does it live with `virsh
+   * blockresize`); 'fail' (the default) fails the apply.
+   */
+  readonly lockedImageResize?: LockedImageResize;
   /** Free bytes the file system must keep after a change; prepare vetoes changes that would eat into them. Default 0. */
   readonly reserveBytes?: number;
 }
@@ -74,7 +81,7 @@ export function directoryStorage(options: DirectoryStorageOptions): Infrastructu
       await moveImage(volumePath(root, before.containerId, change.id, formatOf(view, before.containerId)), target, format);
       await syncDir(containerDir(root, before.containerId));
     }
-    await ensureImage(target, format, after.sizeBytes);
+    await ensureImage(target, format, after.sizeBytes, options.lockedImageResize);
     await syncDir(containerDir(root, after.containerId));
   };
   return Object.freeze({

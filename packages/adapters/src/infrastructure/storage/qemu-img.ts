@@ -27,12 +27,21 @@ export async function qcow2VirtualSize(path: string): Promise<number> {
  * `--shrink`: the log says the smaller size, so it is asked for). A running VM locks its
  * image: resizing then fails with qemu-img's message.
  */
-export async function ensureQcow2(path: string, sizeBytes: number, exists: boolean): Promise<void> {
+export async function ensureQcow2(path: string, sizeBytes: number, exists: boolean, lockedResize: LockedImageResize = 'fail'): Promise<void> {
   if (!exists) {
     await qemuImg(['create', '-q', '-f', 'qcow2', path, String(sizeBytes)]);
     return;
   }
   const current = await qcow2VirtualSize(path);
   if (current === sizeBytes) return;
-  await qemuImg(['resize', '-q', ...(sizeBytes < current ? ['--shrink'] : []), '-f', 'qcow2', path, String(sizeBytes)]);
+  try {
+    await qemuImg(['resize', '-q', ...(sizeBytes < current ? ['--shrink'] : []), '-f', 'qcow2', path, String(sizeBytes)]);
+  } catch (error) {
+    // A running VM holds the image's write lock; its hypervisor adapter resizes it (virsh blockresize).
+    if (lockedResize === 'hypervisor' && error instanceof Error && /Failed to get "write" lock/.test(error.message)) return;
+    throw error;
+  }
 }
+
+/** What a resize of a qcow2 image that a running VM holds does: fail, or leave it to the hypervisor adapter. */
+export type LockedImageResize = 'fail' | 'hypervisor';

@@ -1,16 +1,16 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { ensureQcow2, qemuImg } from './qemu-img.js';
+import { ensureQcow2, qemuImg, type LockedImageResize } from './qemu-img.js';
 import type { VolumeFormat } from './storage-spec.js';
 import { ensureSparseFile, exists, moveIfExists, removeIfExists } from './volume-files.js';
 
 /** Creates or resizes a volume's image to exactly `sizeBytes` (what the VM sees), durably. */
-export async function ensureImage(path: string, format: VolumeFormat, sizeBytes: number): Promise<void> {
+export async function ensureImage(path: string, format: VolumeFormat, sizeBytes: number, lockedResize: LockedImageResize = 'fail'): Promise<void> {
   if (format === 'raw') {
     await ensureSparseFile(path, sizeBytes);
     return;
   }
-  await ensureQcow2(path, sizeBytes, await exists(path));
+  await ensureQcow2(path, sizeBytes, await exists(path), lockedResize);
   // qemu-img does not fsync what it wrote.
   const handle = await open(path, constants.O_RDONLY);
   try {
