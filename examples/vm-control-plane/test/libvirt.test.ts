@@ -73,6 +73,12 @@ describe.skipIf(!available)('libvirt adapter: every VM operation of the example 
     expect(domain(vmId).metadata?.position).toBe(moved.position);
     await expectLibvirtAgreement(fixture);
 
+    // h3 names the same libvirtd by another URI: the move defines the domain "there" and must
+    // not then remove it "here" (the old host's domain carries an older position than the move's).
+    const h3 = await runtime.run(hostAdd, { name: 'h3', cpuThreads: 4, memoryMiB: 4096, libvirtUri: 'qemu+unix:///system' });
+    const aliased = await runtime.run(vmMigrate, { vmId, targetHostId: h3.value });
+    expect(domain(vmId).metadata?.position).toBe(aliased.position);
+
     await runtime.run(vmDelete, { vmId });
     expect(() => virsh('domstate', domainName(vmId))).toThrow(/failed to get domain/);
     await expectLibvirtAgreement(fixture);

@@ -119,7 +119,7 @@ async function converge(context: Context, id: string, desired: VmSpec | undefine
   const target = desired?.hostId === undefined ? undefined : hostConnection(context, view, desired.hostId, entity);
   if (target !== undefined && desired !== undefined) await place(context, target, { spec: desired, version: version ?? 0, view, position });
   for (const uri of new Set(elsewhere)) {
-    if (uri !== target?.uri) await remove(context, new LibvirtConnection(uri, context.virsh, { adapter: context.name, entity }), id, position);
+    if (uri !== target?.uri) await remove(context, new LibvirtConnection(uri, context.virsh, { adapter: context.name, entity }), id, position, target !== undefined);
   }
 }
 
@@ -200,11 +200,14 @@ async function syncLiveDisks(connection: LibvirtConnection, name: string, live: 
 }
 
 /** Destroys and undefines the VM's domain on this connection, if Ordo made it. */
-async function remove(context: Context, connection: LibvirtConnection, id: string, position: number): Promise<void> {
+async function remove(context: Context, connection: LibvirtConnection, id: string, position: number, justPlaced = false): Promise<void> {
   const name = domainName(id);
   const current = await connection.domain(name);
   if (current === undefined) return;
   if (!checkOwnership(connection, current, id, position, { kind: context.kinds.vm, id }, context.name)) return;
+  // An old host's domain was defined by an earlier record. One carrying this very position was
+  // just defined on the target: both URIs reach the same libvirtd, and it must stay.
+  if (justPlaced && current.metadata?.position === position) return;
   if (current.running) await connection.destroy(name);
   await connection.undefine(name);
 }
@@ -220,7 +223,7 @@ async function reconcileAll(context: Context, view: StateView): Promise<void> {
       const domain = await connection.domain(name);
       const entityId = domain?.metadata?.entityId;
       if (entityId === undefined || vms.has(entityId)) continue;
-      await remove(context, connection.about({ kind: context.kinds.vm, id: entityId }), entityId, view.position);
+      await remove(context, connection.about({ kind: context.kinds.vm, id: entityId }), entityId, view.position, false);
     }
   }
   const uris = allUris(context, view);
