@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { InvalidArgumentError, StoreClosedError, ValidationError, isOrdoError } from '../errors.js';
 import type { JsonObject } from '../record.js';
-import type { Store, TransactResult } from '../store.js';
+import type { ReplayedResult, Store, TransactResult } from '../store.js';
 import type { InfrastructureAdapter, StateView } from './adapter.js';
 import { adapterBatches, prepareBatches } from './adapter-calls.js';
 import type { Operation, OperationValue } from './define-operation.js';
@@ -146,7 +146,8 @@ class Runtime implements OperationRuntime {
     if (this.broken !== undefined) throw this.broken;
     await this.settleEarlierRevert();
     const result = await this.commit(operation, input, options);
-    if (result.replayed) return this.replay(result);
+    if (result.type === 'replayed') return this.replay(result);
+    if (result.type === 'read-only') return { value: result.value, position: result.position, replayed: false };
     const batches = adapterBatches(this.context.adapters, result.changes);
     if (batches.length > 0) {
       const committed = { name: operation.name, txId: result.txId, position: result.position, changes: result.changes, adapters: batches.map((batch) => batch.adapter.name) };
@@ -215,7 +216,7 @@ class Runtime implements OperationRuntime {
   }
 
   /** The first outcome of a requestId: its value, or the error it failed with at apply. */
-  private async replay<Value>(result: TransactResult<Value>): Promise<RunResult<Value>> {
+  private async replay<Value>(result: ReplayedResult<Value>): Promise<RunResult<Value>> {
     const outcome = await this.outcomeOf(result.txId);
     if (outcome?.outcome === 'reverted') {
       const error = outcome.error;

@@ -1,5 +1,8 @@
 import { dirname, resolve } from 'node:path';
 import {
+  checkAppendBatch,
+  checkReadRange,
+  checkSnapshot,
   HistoryUnavailableError,
   InternalError,
   InvalidArgumentError,
@@ -83,9 +86,6 @@ const defaults = {
   verifiedBytesMax: 64 * 1024 * 1024,
 };
 const segmentBytesMin = 4096;
-// The core sends at most a few thousand records per append; a batch this large is a bug, and
-// it would be encoded into one buffer.
-const appendRecordsMax = 65_536;
 // A read-only log picks up at most this many new segments per look; the next look continues.
 const followSegmentsMax = 64;
 
@@ -194,18 +194,13 @@ class FileLog implements LogStore {
 
   async append(records: readonly LogRecord[]): Promise<void> {
     this.checkWritable();
-    const first = records[0];
-    if (first === undefined) throw new InternalError('append of an empty batch');
-    if (records.length > appendRecordsMax) throw new InternalError(`append of ${records.length} records, more than ${appendRecordsMax}`);
-    records.forEach((record, index) => {
-      if (record.position !== first.position + index) throw new InternalError('append batch positions are not consecutive');
-    });
+    const first = checkAppendBatch(records);
     // The core reads what it needs before its first append: the bytes kept for it can go.
     this.reader.forgetTrusted();
     await this.appends.run(async () => {
       this.checkWritable();
-      if (first.position !== this.headPosition + 1) throw new LogHeadMovedError({ expected: first.position, actual: this.headPosition });
-      await this.writeBatch(records, first.position);
+      if (first !== this.headPosition + 1) throw new LogHeadMovedError({ expected: first, actual: this.headPosition });
+      await this.writeBatch(records, first);
     });
   }
 
@@ -239,8 +234,7 @@ class FileLog implements LogStore {
   }
 
   async read(from: number, limit: number): Promise<LogRecord[]> {
-    if (!Number.isSafeInteger(from) || from < 1) throw new InvalidArgumentError('from', 'must be an integer >= 1');
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError('limit', 'must be an integer >= 1');
+    checkReadRange(from, limit);
     if (this.phase === 'closed') throw new StoreClosedError();
     if (this.phase !== 'open') throw new InternalError('read before open() of the file log');
     if (from > this.headPosition && this.options.readOnly) await this.reads.run(() => this.followWriter());
@@ -305,9 +299,7 @@ class FileLog implements LogStore {
 
   async writeSnapshot(snapshot: Snapshot): Promise<void> {
     this.checkWritable();
-    if (!Number.isSafeInteger(snapshot.position) || snapshot.position < 0 || snapshot.position > this.headPosition) {
-      throw new InternalError(`snapshot at ${snapshot.position} is beyond the head ${this.headPosition}`);
-    }
+    checkSnapshot(snapshot, this.headPosition);
     await this.snapshotWrites.run(async () => {
       let oldestKept: number;
       try {
