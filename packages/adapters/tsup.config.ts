@@ -8,6 +8,7 @@ export default defineConfig({
     'hypervisor/index': 'src/infrastructure/hypervisor/index.ts',
     'storage/index': 'src/infrastructure/storage/index.ts',
     'opentelemetry/index': 'src/observability/opentelemetry/index.ts',
+    'libvirt/index': 'src/infrastructure/libvirt/index.ts',
   },
   format: ['esm'],
   dts: true,

@@ -1,12 +1,22 @@
-import { createRuntime, openStore, type LogStore, type OperationRuntime, type Store } from '@ordo/core';
-import { hypervisorAdapter, type SimulatedHypervisor } from '@ordo/adapters/hypervisor';
+import { createRuntime, openStore, type InfrastructureAdapter, type LogStore, type OperationRuntime, type Store } from '@ordo/core';
+import { hypervisorAdapter, SimulatedHypervisor } from '@ordo/adapters/hypervisor';
+import { libvirtHypervisor, type VirshRunner } from '@ordo/adapters/libvirt';
 import { directoryStorage } from '@ordo/adapters/storage';
 import { entityTypes } from './entities/index.js';
 
+/** Real hosts through libvirt: each host entity's `libvirtUri` names its connection. */
+export interface LibvirtChoice {
+  readonly libvirt: {
+    /** How much more memory than a host really has its running VMs may claim. Default 1. */
+    readonly memoryOvercommit?: number;
+    readonly virsh?: VirshRunner;
+  };
+}
+
 export interface ControlPlaneOptions {
   readonly log: LogStore;
-  /** The hosts' agents (simulated infrastructure). */
-  readonly hypervisor: SimulatedHypervisor;
+  /** The hosts: simulated agents, or real ones through libvirt. */
+  readonly hypervisor: SimulatedHypervisor | LibvirtChoice;
   /** The directory that holds the storage containers' volume files. */
   readonly storageRoot: string;
 }
@@ -15,6 +25,13 @@ export interface ControlPlane {
   readonly store: Store;
   readonly runtime: OperationRuntime;
   close(): Promise<void>;
+}
+
+/** The hypervisor adapter for the chosen hosts. */
+export function hypervisorFor(options: Pick<ControlPlaneOptions, 'hypervisor' | 'storageRoot'>): InfrastructureAdapter {
+  const { hypervisor } = options;
+  if (hypervisor instanceof SimulatedHypervisor) return hypervisorAdapter({ hypervisor });
+  return libvirtHypervisor({ storageRoot: options.storageRoot, ...hypervisor.libvirt });
 }
 
 /**
@@ -26,7 +43,8 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
   try {
     const runtime = await createRuntime({
       store,
-      adapters: [directoryStorage({ root: options.storageRoot }), hypervisorAdapter({ hypervisor: options.hypervisor })],
+      // On libvirt, a volume of a running VM is resized by the hypervisor (its image is locked).
+      adapters: [directoryStorage({ root: options.storageRoot, ...(options.hypervisor instanceof SimulatedHypervisor ? {} : { lockedImageResize: 'hypervisor' as const }) }), hypervisorFor(options)],
     });
     return {
       store,

@@ -6,6 +6,7 @@
  * - `@ordo/adapters/file`: `fileLog`, the crash-safe embedded log store (also exported here);
  * - `@ordo/adapters/postgres`: `postgresLog`, one log shared by many processes and hosts;
  * - `@ordo/adapters/hypervisor`: a simulated hypervisor adapter with fault injection;
- * - `@ordo/adapters/storage`: a storage adapter keeping volumes as sparse files.
+ * - `@ordo/adapters/storage`: a storage adapter keeping volumes as sparse files or qcow2 images;
+ * - `@ordo/adapters/libvirt`: a hypervisor adapter over libvirt and QEMU, driving `virsh`.
  */
 export { fileLog, type FileLogOptions, type FileLogRecoveryEvent } from './log-stores/file/index.js';

@@ -1,55 +1,15 @@
-import { z } from 'zod';
-import { createRuntime, defineEntity, defineOperation, memoryLog, openStore, OperationError, type LogStore } from '@ordo/core';
+import { createRuntime, memoryLog, openStore, type LogStore } from '@ordo/core';
 import { fileLog } from '@ordo/adapters/file';
 import { hypervisorAdapter, SimulatedHypervisor } from '@ordo/adapters/hypervisor';
 import { closedLoop, type BenchContext, type BenchSuite } from '../harness.js';
+import { measureLifecycles } from '../vm-lifecycle.js';
+import { Host, hostCount, Vm, vmCreate, vmPowerOn } from '../vm-model.js';
 
 // The issue 5 benchmark: imperative operations through the runtime (validate, plan in a
 // transaction, prepare, commit, apply on the simulated hypervisor, outcome record). One
 // iteration is vm.create (defined on a host) followed by vm.powerOn (capacity check on that
 // host, then the agent starts it): 2 operations, 4 records. The runtime runs operations one at
 // a time, so one caller is the meaningful concurrency.
-const Host = defineEntity('host', z.object({ name: z.string(), cpuThreads: z.number().int(), memoryMiB: z.number().int() }), { unique: ['name'] });
-const Vm = defineEntity(
-  'vm',
-  z.object({
-    name: z.string(),
-    vcpus: z.number().int(),
-    memoryMiB: z.number().int(),
-    power: z.enum(['on', 'off']),
-    hostId: z.string().optional(),
-    disks: z.array(z.string()),
-    nics: z.array(z.object({ subnetId: z.string(), mac: z.string(), ip: z.string() })),
-  }),
-  { unique: ['name'], index: ['hostId'] },
-);
-const hostCount = 64;
-
-const vmCreate = defineOperation({
-  name: 'vm.create',
-  input: z.object({ name: z.string(), vcpus: z.number().int(), memoryMiB: z.number().int(), hostId: z.string() }),
-  plan(tx, input) {
-    if (tx.find(Vm, { name: input.name }).length > 0) throw new OperationError({ code: 'NAME_CONFLICT', message: input.name });
-    tx.require(Host, input.hostId);
-    return tx.create(Vm, { ...input, power: 'off', disks: [], nics: [] }).id;
-  },
-});
-
-const vmPowerOn = defineOperation({
-  name: 'vm.powerOn',
-  input: z.object({ vmId: z.string() }),
-  plan(tx, input) {
-    const vm = tx.require(Vm, input.vmId);
-    const hostId = vm.data.hostId ?? '';
-    const host = tx.require(Host, hostId);
-    const used = tx.find(Vm, { hostId }).reduce((sum, other) => sum + (other.data.power === 'on' ? other.data.memoryMiB : 0), 0);
-    if (used + vm.data.memoryMiB > host.data.memoryMiB) {
-      throw new OperationError({ code: 'INSUFFICIENT_HOST_MEMORY', message: host.data.name, details: { requested: vm.data.memoryMiB, available: host.data.memoryMiB - used } });
-    }
-    tx.update(Vm, vm.id, { power: 'on' });
-  },
-});
-
 async function measure(context: BenchContext, label: string, log: LogStore): Promise<void> {
   const store = await openStore({ entities: [Host, Vm], log });
   const hypervisor = new SimulatedHypervisor();
@@ -83,6 +43,7 @@ const suite: BenchSuite = {
   async run(context) {
     await measure(context, 'mem', memoryLog());
     await measure(context, 'file', fileLog({ dir: context.tempDir('operations') }));
+    await measureLifecycles(context);
   },
 };
 

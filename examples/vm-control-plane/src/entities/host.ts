@@ -9,6 +9,8 @@ export const Host = defineEntity(
     cpuThreads: z.number().int().positive(),
     memoryMiB: z.number().int().positive(),
     maintenance: z.boolean(),
+    /** Where the libvirt adapter reaches the host (`qemu:///system`, `qemu+ssh://h2/system`); the simulated hypervisor ignores it. */
+    libvirtUri: z.string().min(1).optional(),
   }),
   { unique: ['name'] },
 );

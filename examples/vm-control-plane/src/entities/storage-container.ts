@@ -8,6 +8,8 @@ export const StorageContainer = defineEntity(
     name: z.string().min(1).max(63),
     maxCapacityBytes: z.number().int().nonnegative(),
     thin: z.boolean(),
+    /** How the storage adapter keeps its volumes: raw sparse files (the default) or qcow2 images. */
+    format: z.enum(['raw', 'qcow2']).optional(),
   }),
   { unique: ['name'] },
 );

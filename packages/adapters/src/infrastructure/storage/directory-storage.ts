@@ -1,13 +1,13 @@
 import { statfs } from 'node:fs/promises';
 import { InvalidArgumentError, OperationError, type EntityChange, type InfrastructureAdapter, type StateView } from '@ordo/core';
-import { containerSpecSchema, parseEntity, volumeSpecSchema } from './storage-spec.js';
+import { containerSpecSchema, parseEntity, volumeSpecSchema, type VolumeFormat } from './storage-spec.js';
+import { ensureImage, moveImage } from './volume-image.js';
+import type { LockedImageResize } from './qemu-img.js';
 import { checkCapacity } from './storage-capacity.js';
 import {
   containerDir,
   ensureDir,
-  ensureSparseFile,
   listVolumeFiles,
-  moveIfExists,
   removeDirIfEmpty,
   removeIfExists,
   syncDir,
@@ -23,13 +23,22 @@ export interface DirectoryStorageOptions {
   readonly volumeKind?: string;
   /** Default 'storageContainer'. */
   readonly containerKind?: string;
+  /**
+   * A qcow2 image a running VM holds cannot be resized by qemu-img. 'hypervisor' leaves that
+   * resize to the hypervisor adapter (`libvirtHypervisor` does it live with `virsh
+   * blockresize`); 'fail' (the default) fails the apply.
+   */
+  readonly lockedImageResize?: LockedImageResize;
   /** Free bytes the file system must keep after a change; prepare vetoes changes that would eat into them. Default 0. */
   readonly reserveBytes?: number;
 }
 
+const volumeFormats: readonly VolumeFormat[] = ['raw', 'qcow2'];
+
 /**
- * A storage adapter whose volumes are real sparse files, one directory per storage
- * container: `<root>/<containerId>/<volumeId>.raw`. `apply` creates, resizes, moves and
+ * A storage adapter whose volumes are real files, one directory per storage container:
+ * `<root>/<containerId>/<volumeId>.raw` (sparse files) or `.qcow2` (images made with
+ * `qemu-img`, for containers whose `format` is 'qcow2'). `apply` creates, resizes, moves and
  * deletes them (with fsync); `prepare` vetoes a change that would exceed the container's
  * `maxCapacityBytes` or the file system's real free space (thick containers count the full
  * size; thin ones only the reserve). Stateless (I10): containers and volumes come from the
@@ -44,7 +53,11 @@ export function directoryStorage(options: DirectoryStorageOptions): Infrastructu
   const { root } = options;
   const kinds = { name, volumeKind, containerKind };
 
-  const applyChange = async (change: EntityChange): Promise<void> => {
+  const formatOf = (view: StateView, containerId: string): VolumeFormat => {
+    const container = view.get(containerKind, containerId);
+    return container === undefined ? 'raw' : parseEntity(containerSpecSchema, container, name).format;
+  };
+  const applyChange = async (change: EntityChange, view: StateView): Promise<void> => {
     if (change.kind === containerKind) {
       if (change.after !== undefined) await ensureDir(containerDir(root, change.id));
       else await removeDirIfEmpty(containerDir(root, change.id));
@@ -54,21 +67,23 @@ export function directoryStorage(options: DirectoryStorageOptions): Infrastructu
     const before = change.before === undefined ? undefined : parseEntity(volumeSpecSchema, change.before, name);
     const after = change.after === undefined ? undefined : parseEntity(volumeSpecSchema, change.after, name);
     if (after === undefined) {
-      if (before !== undefined && (await removeIfExists(volumePath(root, before.containerId, change.id)))) {
-        await syncDir(containerDir(root, before.containerId));
-      }
+      if (before === undefined) return;
+      // Its container may be gone with it, and with it the format: remove the image of either format.
+      let removed = false;
+      for (const format of volumeFormats) removed = (await removeIfExists(volumePath(root, before.containerId, change.id, format))) || removed;
+      if (removed) await syncDir(containerDir(root, before.containerId));
       return;
     }
-    const target = volumePath(root, after.containerId, change.id);
+    const format = formatOf(view, after.containerId);
+    const target = volumePath(root, after.containerId, change.id, format);
     await ensureDir(containerDir(root, after.containerId));
     if (before !== undefined && before.containerId !== after.containerId) {
-      await moveIfExists(volumePath(root, before.containerId, change.id), target);
+      await moveImage(volumePath(root, before.containerId, change.id, formatOf(view, before.containerId)), target, format);
       await syncDir(containerDir(root, before.containerId));
     }
-    await ensureSparseFile(target, after.sizeBytes);
+    await ensureImage(target, format, after.sizeBytes, options.lockedImageResize);
     await syncDir(containerDir(root, after.containerId));
   };
-
   return Object.freeze({
     name,
     kinds: Object.freeze([containerKind, volumeKind]),
@@ -79,11 +94,11 @@ export function directoryStorage(options: DirectoryStorageOptions): Infrastructu
       });
       checkCapacity({ changes, view, kinds, freeBytes: fileSystem.bavail * fileSystem.bsize, reserveBytes });
     },
-    async apply({ changes }) {
+    async apply({ changes, view }) {
       await ensureDir(root);
       for (const change of changes) {
         try {
-          await applyChange(change);
+          await applyChange(change, view);
         } catch (error) {
           if (error instanceof OperationError) throw error;
           throw new OperationError({
@@ -107,20 +122,19 @@ async function reconcileDirectory(root: string, view: StateView, kinds: { name: 
   await ensureDir(root);
   const containers = view.list(kinds.containerKind);
   for (const container of containers) await ensureDir(containerDir(root, container.id));
-  const wanted = new Map<string, number>();
+  const formats = new Map(containers.map((container) => [container.id, parseEntity(containerSpecSchema, container, kinds.name).format]));
+  const wanted = new Set<string>();
   for (const volume of view.list(kinds.volumeKind)) {
     const spec = parseEntity(volumeSpecSchema, volume, kinds.name);
-    const path = volumePath(root, spec.containerId, volume.id);
-    wanted.set(path, spec.sizeBytes);
+    const format = formats.get(spec.containerId) ?? 'raw';
+    const path = volumePath(root, spec.containerId, volume.id, format);
+    wanted.add(path);
     await ensureDir(containerDir(root, spec.containerId));
-    await ensureSparseFile(path, spec.sizeBytes);
+    await ensureImage(path, format, spec.sizeBytes);
   }
   for (const file of await listVolumeFiles(root)) {
     if (!wanted.has(file.path)) await removeIfExists(file.path);
   }
   // Directories of containers the log does not know are left alone: they may hold files Ordo did not make.
-  for (const container of containers) {
-    parseEntity(containerSpecSchema, container, kinds.name);
-    await syncDir(containerDir(root, container.id));
-  }
+  for (const container of containers) await syncDir(containerDir(root, container.id));
 }

@@ -13,7 +13,11 @@ export const containerSpecSchema = z.looseObject({
   name: z.string().min(1),
   maxCapacityBytes: z.number().int().nonnegative(),
   thin: z.boolean(),
+  /** How its volumes are stored: raw sparse files, or qcow2 images made by qemu-img. Default raw. */
+  format: z.enum(['raw', 'qcow2']).default('raw'),
 });
+
+export type VolumeFormat = 'raw' | 'qcow2';
 
 export type VolumeSpec = z.output<typeof volumeSpecSchema>;
 export type ContainerSpec = z.output<typeof containerSpecSchema>;

@@ -2,14 +2,19 @@ import { constants } from 'node:fs';
 import { mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** Volume files end with this; anything else in a container directory is left alone. */
+import { qcow2VirtualSize } from './qemu-img.js';
+import type { VolumeFormat } from './storage-spec.js';
+
+/** Volume files end with their format; anything else in a container directory is left alone. */
 export const volumeFileSuffix = '.raw';
+export const volumeFileSuffixes: Readonly<Record<VolumeFormat, string>> = { raw: '.raw', qcow2: '.qcow2' };
 
 export interface VolumeFile {
   readonly containerId: string;
   readonly volumeId: string;
   readonly path: string;
-  /** The apparent size: what the VM sees. */
+  readonly format: VolumeFormat;
+  /** What the VM sees: the apparent size of a raw file, the virtual size of a qcow2 image. */
   readonly sizeBytes: number;
   /** Blocks really used on disk (sparse files use little until written). */
   readonly allocatedBytes: number;
@@ -19,8 +24,8 @@ export function containerDir(root: string, containerId: string): string {
   return join(root, containerId);
 }
 
-export function volumePath(root: string, containerId: string, volumeId: string): string {
-  return join(root, containerId, `${volumeId}${volumeFileSuffix}`);
+export function volumePath(root: string, containerId: string, volumeId: string, format: VolumeFormat = 'raw'): string {
+  return join(root, containerId, `${volumeId}${volumeFileSuffixes[format]}`);
 }
 
 /** Every volume file under `root`, sorted by container then volume: what really exists. */
@@ -30,10 +35,12 @@ export async function listVolumeFiles(root: string): Promise<VolumeFile[]> {
     const dir = containerDir(root, containerId);
     if (!(await stat(dir)).isDirectory()) continue;
     for (const name of (await readdirIfExists(dir)).sort()) {
-      if (!name.endsWith(volumeFileSuffix)) continue;
+      const format = (Object.keys(volumeFileSuffixes) as VolumeFormat[]).find((candidate) => name.endsWith(volumeFileSuffixes[candidate]));
+      if (format === undefined) continue;
       const path = join(dir, name);
       const info = await stat(path);
-      files.push({ containerId, volumeId: name.slice(0, -volumeFileSuffix.length), path, sizeBytes: info.size, allocatedBytes: info.blocks * 512 });
+      const sizeBytes = format === 'qcow2' ? await qcow2VirtualSize(path) : info.size;
+      files.push({ containerId, volumeId: name.slice(0, -volumeFileSuffixes[format].length), path, format, sizeBytes, allocatedBytes: info.blocks * 512 });
     }
   }
   return files;
@@ -58,6 +65,16 @@ export async function ensureSparseFile(path: string, sizeBytes: number): Promise
     }
   } finally {
     await handle.close();
+  }
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
   }
 }
 

@@ -1,0 +1,253 @@
+import { InvalidArgumentError, OperationError, type Entity, type EntityChange, type EntityRef, type InfrastructureAdapter, type StateView } from '@ordo/core';
+import { parseEntity, volumeSpecSchema } from '../storage/storage-spec.js';
+import { parseVm, type VmSpec } from '../hypervisor/vm-spec.js';
+import { checkHostMemory } from './host-memory.js';
+import { LibvirtConnection } from './libvirt-connection.js';
+import { diskTarget, diskXml, domainName, domainUuid, domainXml, type DomainDisk, type DomainInfo } from './domain-xml.js';
+import { diskImage } from './disk-image.js';
+import { virshRunner, type VirshRunner } from './virsh.js';
+
+export interface LibvirtHypervisorOptions {
+  /** The directory of the storage adapter (`directoryStorage({ root })`): attached volumes are its image files. */
+  readonly storageRoot: string;
+  /**
+   * The libvirt connection URI of a host entity, or undefined when it has none (such a host
+   * takes no VMs from this adapter). Default: the host's `libvirtUri` field.
+   */
+  readonly hostUri?: (host: Entity) => string | undefined;
+  /**
+   * How much more memory than the host has (`virsh nodeinfo`) the running VMs placed on it
+   * may claim, as a factor. Default 1: prepare refuses a VM that would not fit.
+   */
+  readonly memoryOvercommit?: number;
+  /** Default 'hypervisor'. */
+  readonly name?: string;
+  /** Defaults 'vm', 'host', 'volume', 'storageContainer'. */
+  readonly vmKind?: string;
+  readonly hostKind?: string;
+  readonly volumeKind?: string;
+  readonly containerKind?: string;
+  /** How virsh is run; a test may wrap it. */
+  readonly virsh?: VirshRunner;
+}
+
+/** What converging one VM needs, resolved from the options. */
+interface Context {
+  readonly name: string;
+  readonly kinds: { readonly vm: string; readonly host: string; readonly volume: string; readonly container: string };
+  readonly storageRoot: string;
+  readonly hostUri: (host: Entity) => string | undefined;
+  readonly virsh: VirshRunner;
+}
+
+/**
+ * A hypervisor adapter over libvirt (KVM/QEMU): a VM entity with a `hostId` is a domain
+ * `ordo-<id>` on that host's connection, running when `power` is 'on'; a VM without a host,
+ * or deleted, is a domain nowhere. It holds no state (I10): everything comes from the view
+ * and from libvirt, whose domains carry Ordo's metadata (entity, version, the log position
+ * last applied). Domains without that metadata are never touched.
+ */
+export function libvirtHypervisor(options: LibvirtHypervisorOptions): InfrastructureAdapter {
+  const memoryOvercommit = options.memoryOvercommit ?? 1;
+  if (!Number.isFinite(memoryOvercommit) || memoryOvercommit <= 0) throw new InvalidArgumentError('memoryOvercommit', 'must be a number > 0');
+  const context: Context = {
+    name: options.name ?? 'hypervisor',
+    kinds: { vm: options.vmKind ?? 'vm', host: options.hostKind ?? 'host', volume: options.volumeKind ?? 'volume', container: options.containerKind ?? 'storageContainer' },
+    storageRoot: options.storageRoot,
+    hostUri: options.hostUri ?? ((host) => (typeof host.data.libvirtUri === 'string' ? host.data.libvirtUri : undefined)),
+    virsh: options.virsh ?? virshRunner(),
+  };
+  return Object.freeze({
+    name: context.name,
+    // Volumes too: a resized volume attached to a running VM is resized live (its image is locked).
+    kinds: Object.freeze([context.kinds.vm, context.kinds.volume]),
+    async prepare({ changes, view }) {
+      const planned = changes.filter((change) => change.kind === context.kinds.vm).map((change) => ({ id: change.id, spec: change.after === undefined ? undefined : parseVm(change.after, context.name) }));
+      for (const vm of planned) if (vm.spec?.hostId !== undefined) hostConnection(context, view, vm.spec.hostId, { kind: context.kinds.vm, id: vm.id });
+      await checkHostMemory({ planned, view, memoryOvercommit, kinds: context.kinds, connection: (hostId, entity) => hostConnection(context, view, hostId, entity) });
+    },
+    async apply({ changes, view, position }) {
+      for (const change of changes) {
+        if (change.kind === context.kinds.volume) await resizeAttached(context, change, view);
+        if (change.kind !== context.kinds.vm) continue;
+        // Only the hosts the VM was and is to be on: a host that does not answer blocks only its own VMs.
+        const was = change.before === undefined ? undefined : parseVm(change.before, context.name).hostId;
+        const wasHost = was === undefined ? undefined : view.get(context.kinds.host, was);
+        const wasUri = wasHost === undefined ? undefined : context.hostUri(wasHost);
+        const elsewhere = wasUri === undefined ? [] : [wasUri];
+        await converge(context, change.id, change.after === undefined ? undefined : parseVm(change.after, context.name), change.after?.version, view, position, elsewhere);
+      }
+    },
+    async reconcile({ view }) {
+      await reconcileAll(context, view);
+    },
+  } satisfies InfrastructureAdapter);
+}
+
+/** Every connection the view's hosts name, once each. */
+function allUris(context: Context, view: StateView): string[] {
+  const uris = new Set<string>();
+  for (const host of view.list(context.kinds.host)) {
+    const uri = context.hostUri(host);
+    if (uri !== undefined) uris.add(uri);
+  }
+  return [...uris].sort();
+}
+
+function hostConnection(context: Context, view: StateView, hostId: string, entity: EntityRef): LibvirtConnection {
+  const host = view.get(context.kinds.host, hostId);
+  const uri = host === undefined ? undefined : context.hostUri(host);
+  if (uri === undefined) {
+    throw new OperationError({
+      code: host === undefined ? 'HOST_UNKNOWN' : 'HOST_NOT_ON_LIBVIRT',
+      message: host === undefined ? `VM ${entity.id} is placed on host ${hostId}, which does not exist` : `host ${hostId} has no libvirt connection URI; VM ${entity.id} cannot be placed there`,
+      entity,
+      adapter: context.name,
+      details: { host: { kind: context.kinds.host, id: hostId } },
+    });
+  }
+  return new LibvirtConnection(uri, context.virsh, { adapter: context.name, entity });
+}
+
+/**
+ * Makes one VM's domains match its entity: defined (and running or not) on its host's
+ * connection, on no other. The target first, the old host after: a move that fails halfway
+ * leaves the VM defined twice (which the revert cleans up), never nowhere.
+ */
+async function converge(context: Context, id: string, desired: VmSpec | undefined, version: number | undefined, view: StateView, position: number, elsewhere: readonly string[]): Promise<void> {
+  const entity: EntityRef = { kind: context.kinds.vm, id };
+  const target = desired?.hostId === undefined ? undefined : hostConnection(context, view, desired.hostId, entity);
+  if (target !== undefined && desired !== undefined) await place(context, target, { spec: desired, version: version ?? 0, view, position });
+  for (const uri of new Set(elsewhere)) {
+    if (uri !== target?.uri) await remove(context, new LibvirtConnection(uri, context.virsh, { adapter: context.name, entity }), id, position, target !== undefined);
+  }
+}
+
+/** Refuses to act on a domain Ordo did not make, or one a later record already changed. */
+function checkOwnership(connection: LibvirtConnection, current: DomainInfo, id: string, position: number, entity: EntityRef, adapter: string): boolean {
+  if (current.metadata === undefined || current.metadata.entityId !== id) return false;
+  if (current.metadata.position > position) {
+    throw new OperationError({
+      code: 'STALE_APPLY',
+      message: `domain ${current.name} on ${connection.uri} was last changed by record ${current.metadata.position}; refusing to apply the older record ${position}`,
+      entity,
+      adapter,
+      step: 'apply',
+      details: { domainPosition: current.metadata.position, applyPosition: position, uri: connection.uri },
+    });
+  }
+  return true;
+}
+
+interface Placement {
+  readonly spec: VmSpec;
+  readonly version: number;
+  readonly view: StateView;
+  readonly position: number;
+}
+
+async function place(context: Context, connection: LibvirtConnection, placement: Placement): Promise<void> {
+  const { spec, position } = placement;
+  const entity: EntityRef = { kind: context.kinds.vm, id: spec.id };
+  const name = domainName(spec.id);
+  const current = await connection.domain(name);
+  if (current !== undefined && !checkOwnership(connection, current, spec.id, position, entity, context.name)) {
+    throw new OperationError({
+      code: 'DOMAIN_NOT_MANAGED',
+      message: `a domain named ${name} exists on ${connection.uri} without Ordo's metadata for VM ${spec.id}; it is left alone`,
+      entity,
+      adapter: context.name,
+      step: 'apply',
+      details: { uri: connection.uri, domain: name },
+    });
+  }
+  const disks = spec.domain.disks.map((volumeId) => diskImage({ view: placement.view, volumeId, storageRoot: context.storageRoot, kinds: context.kinds, adapter: context.name, vm: entity }));
+  // Define every time: it writes the metadata (and so the position) atomically with the configuration.
+  await connection.define(
+    domainXml({
+      name,
+      uuid: domainUuid(spec.id),
+      title: spec.domain.name,
+      memoryMiB: spec.domain.memoryMiB,
+      vcpus: spec.domain.vcpus,
+      disks,
+      nics: spec.domain.nics,
+      metadata: { entityId: spec.id, entityVersion: placement.version, position },
+    }),
+  );
+  const running = current?.running ?? false;
+  if (running) await syncLiveDisks(connection, name, current?.liveDisks ?? [], disks);
+  if (spec.power === 'on' && !running) await connection.start(name);
+  if (spec.power === 'off' && running) await connection.destroy(name);
+}
+
+/** A running domain gets its disks attached and detached live; a stopped one reads its definition at start. */
+async function syncLiveDisks(connection: LibvirtConnection, name: string, live: DomainInfo['liveDisks'], wanted: readonly DomainDisk[]): Promise<void> {
+  const wantedPaths = new Set(wanted.map((disk) => disk.path));
+  const kept = live.filter((disk) => wantedPaths.has(disk.path));
+  for (const disk of live) {
+    if (!wantedPaths.has(disk.path)) await connection.detachLive(name, diskXml({ volumeId: '', path: disk.path, format: 'raw' }, disk.target));
+  }
+  const used = new Set(kept.map((disk) => disk.target));
+  const livePaths = new Set(live.map((disk) => disk.path));
+  for (const disk of wanted) {
+    if (livePaths.has(disk.path)) continue;
+    let index = 0;
+    while (used.has(diskTarget(index))) index += 1;
+    used.add(diskTarget(index));
+    await connection.attachLive(name, diskXml(disk, diskTarget(index)));
+  }
+}
+
+/** Destroys and undefines the VM's domain on this connection, if Ordo made it. */
+async function remove(context: Context, connection: LibvirtConnection, id: string, position: number, justPlaced = false): Promise<void> {
+  const name = domainName(id);
+  const current = await connection.domain(name);
+  if (current === undefined) return;
+  if (!checkOwnership(connection, current, id, position, { kind: context.kinds.vm, id }, context.name)) return;
+  // An old host's domain was defined by an earlier record. One carrying this very position was
+  // just defined on the target: both URIs reach the same libvirtd, and it must stay.
+  if (justPlaced && current.metadata?.position === position) return;
+  if (current.running) await connection.destroy(name);
+  await connection.undefine(name);
+}
+
+/** Creates what the view has and libvirt lacks, removes Ordo's domains the view does not know. */
+async function reconcileAll(context: Context, view: StateView): Promise<void> {
+  const vms = new Map(view.list(context.kinds.vm).map((vm) => [vm.id, vm]));
+  // A VM's old host may have been deleted from the log since: every host's connection is scanned.
+  for (const uri of allUris(context, view)) {
+    const connection = new LibvirtConnection(uri, context.virsh, { adapter: context.name });
+    for (const name of await connection.domainNames()) {
+      if (!name.startsWith('ordo-')) continue;
+      const domain = await connection.domain(name);
+      const entityId = domain?.metadata?.entityId;
+      if (entityId === undefined || vms.has(entityId)) continue;
+      await remove(context, connection.about({ kind: context.kinds.vm, id: entityId }), entityId, view.position, false);
+    }
+  }
+  const uris = allUris(context, view);
+  for (const vm of vms.values()) await converge(context, vm.id, parseVm(vm, context.name), vm.version, view, view.position, uris);
+}
+
+/**
+ * A volume resized while a running VM has it: qemu-img cannot (QEMU holds the image's lock,
+ * so the storage adapter leaves it, with `lockedImageResize: 'hypervisor'`), `virsh
+ * blockresize` does it live. Stopped VMs read the new size at their next start.
+ */
+async function resizeAttached(context: Context, change: EntityChange, view: StateView): Promise<void> {
+  if (change.before === undefined || change.after === undefined) return;
+  const sizeBytes = parseEntity(volumeSpecSchema, change.after, context.name).sizeBytes;
+  if (parseEntity(volumeSpecSchema, change.before, context.name).sizeBytes === sizeBytes) return;
+  for (const entity of view.list(context.kinds.vm)) {
+    const vm = parseVm(entity, context.name);
+    if (vm.power !== 'on' || vm.hostId === undefined || !vm.domain.disks.includes(change.id)) continue;
+    const volume: EntityRef = { kind: context.kinds.volume, id: change.id };
+    const connection = hostConnection(context, view, vm.hostId, volume);
+    const name = domainName(vm.id);
+    const current = await connection.domain(name);
+    const disk = diskImage({ view, volumeId: change.id, storageRoot: context.storageRoot, kinds: context.kinds, adapter: context.name, vm: { kind: context.kinds.vm, id: vm.id } });
+    if (current?.running !== true || current.metadata?.entityId !== vm.id) continue;
+    if (current.liveDisks.some((live) => live.path === disk.path)) await connection.resizeLive(name, disk.path, sizeBytes);
+  }
+}
