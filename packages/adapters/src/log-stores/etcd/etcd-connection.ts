@@ -36,6 +36,8 @@ const keepaliveTimeMs = 10_000;
 const keepaliveTimeoutMs = 5_000;
 // A read returns at most a few batches of at most ~1.4 MiB each (see etcd-log.ts).
 const receiveBytesMax = 64 * 1024 * 1024;
+const reconnectDelayFirstMs = 100;
+const reconnectDelayMaxMs = 2_000;
 
 type Etcd3Module = typeof Etcd3Namespace;
 
@@ -117,6 +119,10 @@ async function createClient(settings: ConnectionSettings): Promise<{ client: Etc
       'grpc.keepalive_timeout_ms': keepaliveTimeoutMs,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.max_receive_message_length': receiveBytesMax,
+      // After a broken connection, calls to that member fail at once until it reconnects:
+      // keep that short, as a member that restarts is back within about a second.
+      'grpc.initial_reconnect_backoff_ms': reconnectDelayFirstMs,
+      'grpc.max_reconnect_backoff_ms': reconnectDelayMaxMs,
     },
     ...(settings.auth === undefined ? {} : { auth: { username: settings.auth.username, password: settings.auth.password } }),
   };

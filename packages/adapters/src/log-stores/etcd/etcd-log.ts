@@ -60,6 +60,9 @@ const batchesPerReadMax = 16;
 // Appends whose compare failed only because a fence rewrote the head with the same position.
 const fencedRetriesMax = 3;
 const snapshotsKept = 2;
+// Attempts of a read whose member was unavailable, and the delay that grows between them.
+const readAttemptsMax = 3;
+const readRetryDelayMs = 100;
 
 /**
  * A log store in etcd: the log on a raft cluster that keeps committing while a minority of its
@@ -320,7 +323,8 @@ class EtcdLog implements LogStore {
     if (!Number.isSafeInteger(snapshot.position) || snapshot.position < 0 || snapshot.position > head) {
       throw new InternalError(`snapshot at ${snapshot.position} is beyond the head ${head}`);
     }
-    const kept = await this.guard('writeSnapshot', () => this.snapshots.write(snapshot));
+    // Written once: a repeated write would leave the chunks of the first attempt behind.
+    const kept = await this.guard('writeSnapshot', () => this.snapshots.write(snapshot), 1);
     const oldestKept = kept.at(-1);
     if (this.settings.pruneBehindSnapshots && oldestKept !== undefined && oldestKept > 0) {
       await this.guard('prune', () => this.prune(oldestKept));
@@ -355,13 +359,22 @@ class EtcdLog implements LogStore {
     if (this.closed) throw new StoreClosedError();
   }
 
-  /** Runs a read-side step; failures become LogStoreError, Ordo's own errors pass through. */
-  private async guard<T>(step: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (isOrdoError(error)) throw error;
-      throw new LogStoreError({ store: this.name, message: `${step} failed: ${describeError(error)}`, cause: error });
+  /**
+   * Runs a read-side step; failures become LogStoreError, Ordo's own errors pass through. Reads
+   * change nothing, so one that failed for want of a member (a broken connection, a leader
+   * election) is tried again, a bounded number of times: only appends must never be repeated.
+   */
+  private async guard<T>(step: string, run: () => Promise<T>, attemptsMax = readAttemptsMax): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await run();
+      } catch (error) {
+        if (isOrdoError(error)) throw error;
+        if (attempt >= attemptsMax || this.closed || this.connection.outcomeOf(error) === 'not-written') {
+          throw new LogStoreError({ store: this.name, message: `${step} failed: ${describeError(error)}`, cause: error });
+        }
+        await new Promise((resolve) => setTimeout(resolve, readRetryDelayMs * attempt));
+      }
     }
   }
 }
