@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { EtcdCluster, type EtcdClusterOptions } from './etcd-cluster.js';
 
 /**
  * The one place that decides whether etcd tests run: they need the `etcd` binary (Debian's
@@ -34,4 +35,24 @@ let prefixCounter = 0;
 export function uniquePrefix(name: string): string {
   prefixCounter += 1;
   return `t/${name}/${process.pid}-${Math.random().toString(36).slice(2, 8)}-${prefixCounter}`;
+}
+
+/**
+ * `describeEtcd` with a 3-member cluster of its own, started before the first case and stopped
+ * (by pid, data removed) after the last, whatever happened in between. `cluster()` returns it.
+ */
+export function describeWithCluster(name: string, body: (cluster: () => EtcdCluster) => void, options: EtcdClusterOptions = {}): void {
+  describeEtcd(name, () => {
+    let started: EtcdCluster | undefined;
+    beforeAll(async () => {
+      started = await EtcdCluster.start(options);
+    }, 90_000);
+    afterAll(async () => {
+      await started?.stop();
+    });
+    body(() => {
+      if (started === undefined) throw new Error('the etcd cluster did not start');
+      return started;
+    });
+  });
 }
