@@ -1,5 +1,5 @@
 import { afterAll, expect, it } from 'vitest';
-import { EtcdCluster } from '../etcd/etcd-cluster.js';
+import type { EtcdCluster } from '../etcd/etcd-cluster.js';
 import { describeWithCluster, uniquePrefix } from '../etcd/etcd-test-env.js';
 import { TcpProxy } from '../postgres/tcp-proxy.js';
 import { runWithChildren, type ChildRunOptions } from './child-run.js';
@@ -44,7 +44,7 @@ function faultLoop(fault: () => Promise<void>): { act: () => void; done: () => P
     },
     done: async () => {
       await running;
-      if (failure !== undefined) throw failure;
+      if (failure !== undefined) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
     },
     count: () => count,
   };
@@ -122,8 +122,9 @@ describeWithCluster('etcd log: several store processes under cluster faults', (c
           intervalMs: [150, 400],
           act: (prng) => {
             const proxy = prng.pick(proxies);
-            if (prng.chance(0.5)) void proxy.swallowAnswersThenCut(100);
-            else if (prng.chance(0.5)) proxy.dropNextRequest();
+            const fault = prng.int(3);
+            if (fault === 0) void proxy.swallowAnswersThenCut(100);
+            else if (fault === 1) proxy.dropNextRequest();
             else proxy.cutAll();
           },
         },
