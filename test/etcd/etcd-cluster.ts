@@ -85,6 +85,11 @@ export class EtcdCluster {
     return cluster;
   }
 
+  /** The network namespace of the isolated member, if there is one. */
+  get namespace(): string | undefined {
+    return this.netns;
+  }
+
   get endpoints(): string[] {
     return this.members.map((member) => member.clientUrl);
   }
