@@ -3,7 +3,7 @@ import { decodeBatch, type BatchPart } from './batch-codec.js';
 import type { EtcdConnection } from './etcd-connection.js';
 import { describeError } from './etcd-errors.js';
 import type { EtcdKeys } from './etcd-keys.js';
-import { storedHead, type StoredHead } from './stored-head.js';
+import { headValue, storedHead, type StoredHead } from './stored-head.js';
 
 // How many times, and how far apart, to try settling an append whose answer was lost.
 const outcomeChecksMax = 5;
@@ -52,7 +52,8 @@ async function fence(input: { connection: EtcdConnection; keys: EtcdKeys; part: 
   const batchKey = keys.log(part.first);
   const response = await input.connection.txn({
     compare: [{ key: keys.head, target: 'Mod', result: 'Equal', mod_revision: expected.revision }],
-    success: [{ request_put: { key: keys.head, value: Buffer.from(String(expected.position)) } }],
+    // The same position; the writer's turn ends with the fence.
+    success: [{ request_put: { key: keys.head, value: headValue(expected.position, undefined) } }],
     failure: [{ request_range: { key: keys.head } }, { request_range: { key: batchKey } }],
   });
   if (response.succeeded) {

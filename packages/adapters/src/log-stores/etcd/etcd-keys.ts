@@ -9,13 +9,13 @@
  * - `<prefix>/pruned`: the first position still kept, once batches behind a snapshot were deleted.
  * - `<prefix>/snapshot/<position>`: a snapshot's manifest, written after all of its chunks.
  * - `<prefix>/snapshot-chunk/<position>-<id>/<index>`: the snapshot's JSON, in pieces.
- * - `<prefix>/turn`: the writer whose turn it is (see writer-turn.ts), bound to its lease.
+ * - `<prefix>/turn-wanted`: the last writer that asked for the turn at the head (see writer-turn.ts).
  */
 export interface EtcdKeys {
   readonly prefix: string;
   readonly head: Buffer;
   readonly pruned: Buffer;
-  readonly turn: Buffer;
+  readonly turnWanted: Buffer;
   readonly logStart: Buffer;
   readonly logEnd: Buffer;
   readonly snapshotStart: Buffer;
@@ -56,7 +56,7 @@ export function etcdKeys(prefix: string): EtcdKeys {
     prefix,
     head: Buffer.from(`${prefix}/head`),
     pruned: Buffer.from(`${prefix}/pruned`),
-    turn: Buffer.from(`${prefix}/turn`),
+    turnWanted: Buffer.from(`${prefix}/turn-wanted`),
     logStart: Buffer.from(log),
     logEnd: endOf(log),
     snapshotStart: Buffer.from(snapshot),

@@ -1,4 +1,5 @@
 import type { EtcdConnection } from './etcd-connection.js';
+import { positionOfValue } from './stored-head.js';
 
 export interface HeadWatcherOptions {
   readonly connection: EtcdConnection;
@@ -110,7 +111,7 @@ export class HeadWatcher {
   }
 
   private onPut(value: Buffer): void {
-    const head = Number(value.toString());
+    const head = positionOfValue(value);
     if (!Number.isSafeInteger(head) || head <= 0) return;
     if (this.ownHeads.includes(head)) this.headSeen = Math.max(this.headSeen, head);
     else this.emit(head, false);

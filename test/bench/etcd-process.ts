@@ -1,0 +1,28 @@
+import { createInterface } from 'node:readline';
+import { openStore } from '@ordo/core';
+import { etcdLog } from '@ordo/adapters/etcd';
+import { closedLoop } from './harness.js';
+import { createItem, Item } from './workloads.js';
+
+// One of the processes of the etcd suite's `4 processes x 16 callers` row: a store of its own
+// on the shared prefix. Spawned by suites/etcd.ts:
+//
+//   etcd-process.ts <endpoints> <prefix> <callers> <durationMs>
+//
+// Prints `ready` once its store is open, waits for a line on stdin (so that every process starts
+// at once), runs `create` from <callers> callers for <durationMs>, and prints the result as JSON.
+const [endpoints, prefix, callersText, durationText] = process.argv.slice(2);
+if (endpoints === undefined || prefix === undefined) throw new Error('usage: etcd-process.ts <endpoints> <prefix> <callers> <durationMs>');
+const store = await openStore({ entities: [Item], log: etcdLog({ endpoints: endpoints.split(','), prefix }) });
+process.stdout.write('ready\n');
+await new Promise<void>((resolve) => createInterface({ input: process.stdin }).once('line', () => resolve()));
+const result = await closedLoop({
+  system: 'ordo-etcd',
+  workload: 'create',
+  concurrency: Number(callersText),
+  durationMs: Number(durationText),
+  operation: () => createItem(store),
+});
+process.stdout.write(`${JSON.stringify(result)}\n`);
+await store.close();
+process.exit(0);
