@@ -14,7 +14,9 @@ import { createItem, Item } from '../workloads.js';
 // - raw-etcd: one writer appending CAS-chained transactions (compare the head's revision, put
 //   the head and one key), of one record and of 100 records: what etcd itself gives one writer;
 // - ordo-etcd create with 1 and 64 callers in this process, and 4 processes x 16 callers on the
-//   same prefix (their aggregate).
+//   same prefix (their aggregate), with the writers taking turns at the head and, in the row
+//   marked `nt`, without (writerTurns: false). failedCompares is the share of append
+//   transactions whose compare failed (each one still a replicated, fsynced write in etcd).
 // The systems run in turns, two slices each, so that a drift of the shared machine hits all alike.
 const slices = 2;
 const durationMs = 4_000;
@@ -43,10 +45,10 @@ function rawAppender(client: Etcd3, prefix: string, recordsPerTxn: number): () =
   };
 }
 
-async function startProcesses(endpoints: readonly string[], prefix: string, runMs: number): Promise<{ start: () => void; results: Promise<BenchResult[]> }> {
+async function startProcesses(endpoints: readonly string[], prefix: string, runMs: number, turns: boolean): Promise<{ start: () => void; results: Promise<BenchResult[]> }> {
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'etcd-process.ts');
   const children = Array.from({ length: processes }, () =>
-    spawn(process.execPath, ['--conditions=@ordo/source', '--import', 'tsx', script, endpoints.join(','), prefix, String(callersPerProcess), String(runMs)], {
+    spawn(process.execPath, ['--conditions=@ordo/source', '--import', 'tsx', script, endpoints.join(','), prefix, String(callersPerProcess), String(runMs), turns ? 'turns' : 'no-turns'], {
       stdio: ['pipe', 'pipe', 'inherit'],
     }),
   );
@@ -56,19 +58,23 @@ async function startProcesses(endpoints: readonly string[], prefix: string, runM
   return { start: () => children.forEach((child) => child.stdin.write('go\n')), results };
 }
 
-async function multiProcessSlice(endpoints: readonly string[], prefix: string, runMs: number): Promise<BenchResult> {
-  const started = await startProcesses(endpoints, prefix, runMs);
+async function multiProcessSlice(endpoints: readonly string[], prefix: string, runMs: number, turns: boolean): Promise<BenchResult> {
+  const started = await startProcesses(endpoints, prefix, runMs, turns);
   started.start();
   const results = await started.results;
   const latencies = results.map((result) => result.p50Ms).sort((a, b) => a - b);
   return {
     system: 'ordo-etcd',
-    workload: `create ${processes}x${callersPerProcess}`,
+    workload: `create ${processes}x${callersPerProcess}${turns ? '' : ' nt'}`,
     concurrency: processes * callersPerProcess,
     opsPerSec: results.reduce((sum, result) => sum + result.opsPerSec, 0),
     p50Ms: latencies[Math.floor(latencies.length / 2)]!,
     p99Ms: Math.max(...results.map((result) => result.p99Ms)),
+    extra: { failedCompares: `${Math.round((100 * sum('failedCompares')) / Math.max(1, sum('compares')))}%`, compares: sum('compares') },
   };
+  function sum(name: string): number {
+    return results.reduce((total, result) => total + Number(result.extra?.[name] ?? 0), 0);
+  }
 }
 
 function mean(rows: readonly BenchResult[]): BenchResult {
@@ -77,6 +83,7 @@ function mean(rows: readonly BenchResult[]): BenchResult {
     opsPerSec: Math.round(rows.reduce((sum, row) => sum + row.opsPerSec, 0) / rows.length),
     p50Ms: [...rows].sort((a, b) => a.p50Ms - b.p50Ms)[Math.floor(rows.length / 2)]!.p50Ms,
     p99Ms: Math.max(...rows.map((row) => row.p99Ms)),
+    extra: { ...rows.at(-1)!.extra },
   };
 }
 
@@ -96,13 +103,14 @@ async function run(context: BenchContext): Promise<void> {
       add(await closedLoop({ system: 'raw-etcd', workload: 'txn 100 rec', concurrency: 1, durationMs: sliceMs, operation: raw100 }));
       add(await closedLoop({ system: 'ordo-etcd', workload: 'create', concurrency: 1, durationMs: sliceMs, operation: () => createItem(store) }));
       add(await closedLoop({ system: 'ordo-etcd', workload: 'create', concurrency: 64, durationMs: sliceMs, operation: () => createItem(store) }));
-      add(await multiProcessSlice(cluster.endpoints, `bench/multi-${slice}`, sliceMs));
+      add(await multiProcessSlice(cluster.endpoints, `bench/multi-${slice}`, sliceMs, true));
+      add(await multiProcessSlice(cluster.endpoints, `bench/multi-nt-${slice}`, sliceMs, false));
     }
     const results = [...rows.values()].map(mean);
     const find = (system: string, workload: string, concurrency: number): number =>
       results.find((row) => row.system === system && row.workload === workload && row.concurrency === concurrency)?.opsPerSec ?? 0;
     for (const row of results) {
-      const extra: Record<string, string> = {};
+      const extra: Record<string, string | number> = { ...row.extra };
       if (row.workload === 'txn 100 rec') extra.recordsPerSec = String(row.opsPerSec * 100);
       if (row.system === 'ordo-etcd' && row.concurrency === 1) extra.ofRaw1 = (row.opsPerSec / find('raw-etcd', 'txn 1 record', 1)).toFixed(2);
       if (row.workload.startsWith('create ') && row.concurrency === processes * callersPerProcess) extra.of1x64 = (row.opsPerSec / find('ordo-etcd', 'create', 64)).toFixed(2);

@@ -41,6 +41,11 @@ export interface EtcdLogOptions {
   readonly headPollMs?: number;
   /** Deadline of every call to etcd. Default 5000 ms. */
   readonly callTimeoutMs?: number;
+  /**
+   * Writers on the prefix take turns at the head (see writer-turn.ts), instead of all sending
+   * compares of which all but one fail. Default true; false only to measure what turns save.
+   */
+  readonly writerTurns?: boolean;
   /** etcd's user and password, when the cluster has authentication on. */
   readonly auth?: { readonly username: string; readonly password: string };
 }
@@ -73,7 +78,7 @@ const readRetryDelayMs = 100;
  * A log store in etcd: the log on a raft cluster that keeps committing while a minority of its
  * members is down. Many processes on many hosts share one log under one prefix.
  */
-export function etcdLog(options: EtcdLogOptions): LogStore {
+export function etcdLog(options: EtcdLogOptions): EtcdLogStore {
   const endpoints = options.endpoints as unknown;
   if (!Array.isArray(endpoints) || endpoints.length === 0 || !endpoints.every((entry) => typeof entry === 'string' && entry.length > 0)) {
     throw new InvalidArgumentError('endpoints', 'give the client URLs of the cluster members, at least one');
@@ -87,6 +92,7 @@ export function etcdLog(options: EtcdLogOptions): LogStore {
     batchBytesMax: integerIn('batchBytesMax', options.batchBytesMax ?? batchBytesMaxDefault, batchBytesMin, batchBytesCeiling),
     headPollMs: integerIn('headPollMs', options.headPollMs ?? headPollMsDefault, headPollMsMin, Number.MAX_SAFE_INTEGER),
     pruneBehindSnapshots: options.pruneBehindSnapshots ?? false,
+    writerTurns: options.writerTurns ?? true,
   };
   const callTimeoutMs = integerIn('callTimeoutMs', options.callTimeoutMs ?? callTimeoutMsDefault, 1, Number.MAX_SAFE_INTEGER);
   const connection = ownedConnection({ endpoints: endpoints as string[], callTimeoutMs, auth: options.auth });
@@ -107,15 +113,27 @@ interface EtcdLogSettings {
   readonly batchBytesMax: number;
   readonly headPollMs: number;
   readonly pruneBehindSnapshots: boolean;
+  readonly writerTurns: boolean;
 }
 
-class EtcdLog implements LogStore {
+/** The etcd log store, with counters of how its appends met other writers. */
+export interface EtcdLogStore extends LogStore {
+  /**
+   * Since the store was made: append transactions sent (`compares`), those whose compare failed
+   * because another writer moved the head (`failedCompares`: each one a replicated, fsynced
+   * write in etcd), and waits for another writer's turn (`turnWaits`).
+   */
+  readonly stats: { readonly compares: number; readonly failedCompares: number; readonly turnWaits: number };
+}
+
+class EtcdLog implements EtcdLogStore {
   readonly name = 'etcd';
   readonly multiWriter = true;
   readonly snapshotEvery: number | undefined;
   private readonly watcher: HeadWatcher;
   private readonly snapshots: SnapshotStore;
   private readonly turn = new WriterTurn(turnSettings);
+  private readonly counts = { compares: 0, failedCompares: 0, turnWaits: 0 };
   /** The newest head this instance has seen; appends compare its revision. */
   private known: StoredHead = emptyHead;
   private closed = false;
@@ -128,6 +146,10 @@ class EtcdLog implements LogStore {
     this.snapshotEvery = settings.snapshotEvery;
     this.snapshots = new SnapshotStore(connection, keys, snapshotsKept);
     this.watcher = new HeadWatcher({ connection, headKey: keys.head, readHead: () => this.head(), pollMs: settings.headPollMs });
+  }
+
+  get stats(): EtcdLogStore['stats'] {
+    return { ...this.counts };
   }
 
   async open(): Promise<LogOpenResult> {
@@ -143,7 +165,7 @@ class EtcdLog implements LogStore {
     const first = parts[0]!.first;
     if (this.known.position !== first - 1) await this.head();
     if (this.known.position !== first - 1) throw new LogHeadMovedError({ expected: first, actual: this.known.position });
-    await this.awaitTurn(first);
+    if (this.settings.writerTurns) await this.awaitTurn(first);
     this.watcher.expectOwn(first + records.length - 1);
     for (const [index, part] of parts.entries()) {
       try {
@@ -166,12 +188,9 @@ class EtcdLog implements LogStore {
    */
   private async awaitTurn(first: number): Promise<void> {
     const deadline = Date.now() + this.turn.waitMaxMs;
-    let asked = false;
     for (let wait = this.turn.waitMs(this.known, Date.now()); wait > 0 && Date.now() < deadline; wait = this.turn.waitMs(this.known, Date.now())) {
-      if (!asked && this.known.turn !== undefined) {
-        asked = true;
-        await this.askForTurn();
-      }
+      this.counts.turnWaits += 1;
+      if (this.turn.shouldAsk(this.known)) await this.askForTurn();
       await new Promise((resolve) => setTimeout(resolve, wait));
       await this.head();
       if (this.known.position !== first - 1) throw new LogHeadMovedError({ expected: first, actual: this.known.position });
@@ -197,7 +216,7 @@ class EtcdLog implements LogStore {
     const last = part.first + part.count - 1;
     for (let attempt = 0; attempt <= fencedRetriesMax; attempt += 1) {
       const expected = this.known;
-      const turn = this.turn.next(expected, Date.now());
+      const turn = this.settings.writerTurns ? this.turn.next(expected, Date.now()) : undefined;
       let response;
       try {
         response = await this.connection.txn({
@@ -214,12 +233,14 @@ class EtcdLog implements LogStore {
         if (settled) return;
         continue;
       }
+      this.counts.compares += 1;
       if (response.succeeded) {
         this.saw({ position: last, revision: Number(response.header.revision), turn });
         const ask = response.responses[2]?.response_range.kvs[0];
         if (ask !== undefined) this.turn.sawAsk(Number(ask.mod_revision), ask.value.toString());
         return;
       }
+      this.counts.failedCompares += 1;
       const head = storedHead(this.keys.head.toString(), response.responses[0]?.response_range.kvs[0]);
       this.saw(head);
       if (head.position !== part.first - 1) throw new LogHeadMovedError({ expected: part.first, actual: head.position });

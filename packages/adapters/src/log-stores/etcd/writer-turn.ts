@@ -18,7 +18,7 @@ export interface WriterTurnSettings {
  * - The head key's value carries the turn: `<position> <owner> <until>`. Each append of the
  *   holder extends it to `holdMs` past the append; a writer that sees another's turn running
  *   waits (reading the head, which is no write) instead of sending a compare that would fail.
- * - A waiter asks for the turn by writing `<prefix>/turn-wanted` once per wait; the holder reads
+ * - A waiter asks for the turn by writing `<prefix>/turn-wanted` once per holder; the holder reads
  *   that key inside its own append transactions, and after `burstMs` of holding once it was
  *   asked, its next append leaves the head without an owner, and it lets the waiters go first
  *   for `holdMs` before it appends again.
@@ -34,6 +34,8 @@ export class WriterTurn {
   private takenAtRevision = 0;
   private asked = false;
   private yieldedAt: number | undefined;
+  /** The turn this writer last asked for (owner and revision it was seen at): one ask per turn. */
+  private askedFor: string | undefined;
 
   constructor(private readonly settings: WriterTurnSettings) {}
 
@@ -47,6 +49,14 @@ export class WriterTurn {
       this.yieldedAt = undefined;
     }
     return 0;
+  }
+
+  /** True the first time this writer waits on a given holder's turn: ask it to yield, once. */
+  shouldAsk(head: StoredHead): boolean {
+    const owner = head.turn?.owner;
+    if (owner === undefined || owner === this.id || owner === this.askedFor) return false;
+    this.askedFor = owner;
+    return true;
   }
 
   get waitMaxMs(): number {
