@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isOrdoError, LogStoreError, type LogStore } from '@ordo/core';
@@ -152,5 +153,27 @@ describeEtcd('etcd log store: limits, pruning, damage and lost answers', () => {
     } finally {
       for (const proxy of proxies) await proxy.close();
     }
+  });
+
+  it("survives the README's operator routine (compaction, then defragmentation of each member) while a reader watches", async () => {
+    const prefix = uniquePrefix('maintenance');
+    const writer = await fresh({ prefix });
+    const reader = await fresh({ prefix, headPollMs: 60_000 });
+    const heads: number[] = [];
+    reader.subscribe((head) => heads.push(head));
+    for (let first = 1; first <= 20; first += 4) await writer.append(records(first, 4));
+    const shell = (script: string): string => {
+      const result = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+      expect(result.status, `${script}: ${result.stderr}`).toBe(0);
+      return result.stdout;
+    };
+    const all = `--endpoints=${cluster!.endpoints.join(',')}`;
+    shell(`rev=$(etcdctl ${all} endpoint status --write-out=json | grep -o '"revision":[0-9]*' | head -1 | cut -d: -f2); etcdctl ${all} compaction "$rev"`);
+    for (const endpoint of cluster!.endpoints) shell(`etcdctl --endpoints=${endpoint} defrag`);
+    await writer.append(records(21, 2));
+    // The watch wakes the reader for appends after the compaction (its poll is a minute away).
+    for (let waited = 0; Math.max(0, ...heads) < 22 && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(Math.max(...heads)).toBe(22);
+    expect(await reader.read(1, 100)).toEqual(records(1, 22));
   });
 });
