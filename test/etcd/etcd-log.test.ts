@@ -12,7 +12,7 @@ let cluster: EtcdCluster | undefined;
 let admin: Etcd3 | undefined;
 const opened: LogStore[] = [];
 
-async function fresh(options: { prefix?: string; batchBytesMax?: number; pruneBehindSnapshots?: boolean; endpoints?: string[] } = {}): Promise<LogStore> {
+async function fresh(options: { prefix?: string; batchBytesMax?: number; pruneBehindSnapshots?: boolean; endpoints?: string[]; headPollMs?: number } = {}): Promise<LogStore> {
   const log = etcdLog({ endpoints: options.endpoints ?? cluster!.endpoints, prefix: options.prefix ?? uniquePrefix('store'), ...options });
   opened.push(log);
   await log.open();

@@ -31,6 +31,8 @@ export class HeadWatcher {
   private cancel: (() => Promise<void>) | undefined;
   private headSeen = 0;
   private readonly ownHeads: number[] = [];
+  /** Callers of `changed` waiting for the next event. */
+  private readonly waiters = new Set<() => void>();
   /** Counts starts and stops so that a watch made for an earlier start is dropped. */
   private generation = 0;
 
@@ -51,7 +53,24 @@ export class HeadWatcher {
     if (this.ownHeads.length > ownHeadsMax) this.ownHeads.shift();
   }
 
+  /**
+   * Resolves at the next put of the head key this watcher sees (own appends excepted), or after
+   * `timeoutMs`, whichever comes first; at once after the timeout when nobody subscribes.
+   */
+  changed(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.waiters.add(done);
+    });
+  }
+
   close(): void {
+    for (const waiter of [...this.waiters]) waiter();
     this.listeners.clear();
     this.stop();
   }
@@ -113,8 +132,12 @@ export class HeadWatcher {
   private onPut(value: Buffer): void {
     const head = positionOfValue(value);
     if (!Number.isSafeInteger(head) || head <= 0) return;
-    if (this.ownHeads.includes(head)) this.headSeen = Math.max(this.headSeen, head);
-    else this.emit(head, false);
+    if (this.ownHeads.includes(head)) {
+      this.headSeen = Math.max(this.headSeen, head);
+      return;
+    }
+    for (const waiter of [...this.waiters]) waiter();
+    this.emit(head, false);
   }
 
   private async poll(): Promise<void> {
