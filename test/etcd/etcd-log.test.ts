@@ -119,7 +119,10 @@ describeEtcd('etcd log store: limits, pruning, damage and lost answers', () => {
   it('settles an append whose answer was lost: written, and the next append goes on', async () => {
     const proxies = await Promise.all(cluster!.members.map((member) => TcpProxy.start('127.0.0.1', Number(new URL(member.clientUrl).port))));
     try {
-      const log = await fresh({ endpoints: proxies.map((proxy) => `127.0.0.1:${proxy.port}`) });
+      // One member only: its connection is up after the first append, so the transaction of
+      // the second is certainly sent (to a member not connected yet it would not be, and the
+      // store rightly settles that as not written).
+      const log = await fresh({ endpoints: [`127.0.0.1:${proxies[0]!.port}`] });
       await log.append(records(1, 2));
       const started = Date.now();
       const appended = log.append(records(3, 2));
