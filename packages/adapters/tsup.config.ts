@@ -8,11 +8,12 @@ export default defineConfig({
     'etcd/index': 'src/log-stores/etcd/index.ts',
     'hypervisor/index': 'src/infrastructure/hypervisor/index.ts',
     'storage/index': 'src/infrastructure/storage/index.ts',
+    'opentelemetry/index': 'src/observability/opentelemetry/index.ts',
   },
   format: ['esm'],
   dts: true,
   clean: true,
   sourcemap: true,
   target: 'node20',
-  external: ['pg', 'etcd3', '@ordo/core'],
+  external: ['pg', 'etcd3', '@ordo/core', '@opentelemetry/api'],
 });

@@ -24,5 +24,9 @@ describeEtcd('etcd log store', () => {
       return etcdLog({ endpoints: cluster!.endpoints, prefix });
     },
     reopen: async (): Promise<LogStore> => etcdLog({ endpoints: cluster!.endpoints, prefix }),
+    pruning: async (): Promise<LogStore> => {
+      prefix = uniquePrefix('conformance-pruning');
+      return etcdLog({ endpoints: cluster!.endpoints, prefix, pruneBehindSnapshots: true });
+    },
   });
 });

@@ -4,11 +4,15 @@ import { deepFreeze } from './freeze.js';
 import { KindState } from './kind-state.js';
 import type { Change, Entity, JsonObject, JsonValue, LogRecord } from './record.js';
 
-/** What a record with a requestId answered, kept so that a replay returns it (I7). */
+/**
+ * What a record with a requestId answered, kept so that a replay returns it (I7): the record's
+ * position and txId, and the transaction's value as frozen JSON (undefined when it returned
+ * nothing). Returned by `store.outcome`.
+ */
 export interface RequestOutcome {
   readonly position: number;
   readonly txId: string;
-  readonly result?: JsonValue;
+  readonly result: JsonValue | undefined;
 }
 
 /** An entity change with both images, as adapters and the runtime see it. */
@@ -120,7 +124,7 @@ export class State {
  * back from the log (or a snapshot) is not frozen yet.
  */
 export function requestOutcome(position: number, txId: string, result: JsonValue | undefined): RequestOutcome {
-  return Object.freeze(result === undefined ? { position, txId } : { position, txId, result: deepFreeze(result) });
+  return Object.freeze({ position, txId, result: result === undefined ? undefined : deepFreeze(result) });
 }
 
 /** Each change of a record is to another entity: its images are computed from the state before the record. */

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { InvalidArgumentError, StoreClosedError, ValidationError, isOrdoError } from '../errors.js';
 import type { JsonObject } from '../record.js';
-import type { Store, TransactResult } from '../store.js';
+import type { ReplayedResult, Store, TransactResult } from '../store.js';
 import type { InfrastructureAdapter, StateView } from './adapter.js';
 import { adapterBatches, prepareBatches } from './adapter-calls.js';
 import type { Operation, OperationValue } from './define-operation.js';
@@ -11,6 +11,8 @@ import { recover, type RecoveredOperation } from './recovery.js';
 import { SerialQueue } from './serial-queue.js';
 import { applyAndRecord, finishOperation, type CommittedOperation, type RuntimeContext, type SettleReport } from './settle.js';
 import { storeView } from './store-view.js';
+import { tracedAdapter } from './traced-adapter.js';
+import { traced, type Telemetry } from '../telemetry.js';
 
 /** The most `run` calls that may wait for their turn; more are refused with RUNTIME_BUSY. */
 export const pendingRunsMax = 10_000;
@@ -21,6 +23,8 @@ export interface CreateRuntimeOptions {
   readonly adapters?: readonly InfrastructureAdapter[];
   /** Ask every adapter to `reconcile` with the whole state after recovery. Default true. */
   readonly reconcile?: boolean;
+  /** Told of each operation and its steps (validate, commit, plan, prepare, settle, apply, compensate). Default: none. */
+  readonly telemetry?: Telemetry;
 }
 
 export interface RunOptions {
@@ -71,9 +75,11 @@ export interface OperationRuntime {
  * adapters reconcile with the state: nothing new runs over a half-done operation.
  */
 export async function createRuntime(options: CreateRuntimeOptions): Promise<OperationRuntime> {
-  const adapters = checkAdapters(options.adapters ?? []);
+  const checked = checkAdapters(options.adapters ?? []);
   if (typeof options.store?.transact !== 'function') throw new InvalidArgumentError('store', 'must be a store from openStore');
-  const context: RuntimeContext = { store: options.store, adapters };
+  const { telemetry } = options;
+  const adapters = telemetry === undefined ? checked : Object.freeze(checked.map((adapter) => tracedAdapter(adapter, telemetry)));
+  const context: RuntimeContext = { store: options.store, adapters, telemetry };
   const recovered = await recover(context);
   if (options.reconcile !== false) {
     for (const adapter of adapters) await adapter.reconcile?.({ view: storeView(options.store) });
@@ -133,8 +139,15 @@ class Runtime implements OperationRuntime {
   async run<Schema extends z.ZodType, Value extends OperationValue>(operation: Operation<Schema, Value>, input: z.input<Schema>, options: RunOptions = {}): Promise<RunResult<Value>> {
     if (this.closed) throw new StoreClosedError();
     if (operation?.kind !== 'ordo.operation') throw new InvalidArgumentError('operation', 'must come from defineOperation');
-    const parsed = validate(operation, input);
-    return this.queue.run(() => this.execute(operation, parsed, options));
+    const { telemetry } = this.context;
+    if (telemetry === undefined) {
+      const parsed = validate(operation, input);
+      return this.queue.run(() => this.execute(operation, parsed, options));
+    }
+    return telemetry.step('operation', { operation: operation.name, requestId: options.requestId }, async () => {
+      const parsed = await telemetry.step('validate', { operation: operation.name }, async () => validate(operation, input));
+      return this.queue.run(() => this.execute(operation, parsed, options));
+    });
   }
 
   async close(): Promise<void> {
@@ -146,11 +159,12 @@ class Runtime implements OperationRuntime {
     if (this.broken !== undefined) throw this.broken;
     await this.settleEarlierRevert();
     const result = await this.commit(operation, input, options);
-    if (result.replayed) return this.replay(result);
+    if (result.type === 'replayed') return this.replay(result);
+    if (result.type === 'read-only') return { value: result.value, position: result.position, replayed: false };
     const batches = adapterBatches(this.context.adapters, result.changes);
     if (batches.length > 0) {
       const committed = { name: operation.name, txId: result.txId, position: result.position, changes: result.changes, adapters: batches.map((batch) => batch.adapter.name) };
-      const report = await this.settle(committed);
+      const report = await traced(this.context.telemetry, 'settle', { operation: operation.name, position: result.position }, () => this.settle(committed));
       this.unsettled = report.unsettled;
       if (report.error !== undefined) throw report.error;
     }
@@ -193,12 +207,12 @@ class Runtime implements OperationRuntime {
 
   /** Plan and prepare inside one transaction, so that a veto or a domain error writes nothing. */
   private commit<Schema extends z.ZodType, Value extends OperationValue>(operation: Operation<Schema, Value>, input: z.output<Schema>, options: RunOptions): Promise<TransactResult<Value>> {
-    const { store, adapters } = this.context;
-    return store.transact(
+    const { store, adapters, telemetry } = this.context;
+    const commit = (): Promise<TransactResult<Value>> => store.transact(
       async (tx) => {
         let value: Value;
         try {
-          value = await operation.plan(tx, input);
+          value = await traced(telemetry, 'plan', { operation: operation.name }, async () => operation.plan(tx, input));
         } catch (error) {
           throw error instanceof OperationError ? error.at({ step: 'plan' }) : error;
         }
@@ -212,10 +226,11 @@ class Runtime implements OperationRuntime {
       },
       { operation: operation.name, ...(options.requestId === undefined ? {} : { requestId: options.requestId }) },
     );
+    return traced(telemetry, 'commit', { operation: operation.name }, commit);
   }
 
   /** The first outcome of a requestId: its value, or the error it failed with at apply. */
-  private async replay<Value>(result: TransactResult<Value>): Promise<RunResult<Value>> {
+  private async replay<Value>(result: ReplayedResult<Value>): Promise<RunResult<Value>> {
     const outcome = await this.outcomeOf(result.txId);
     if (outcome?.outcome === 'reverted') {
       const error = outcome.error;

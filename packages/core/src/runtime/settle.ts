@@ -7,10 +7,12 @@ import { adapterBatches, applyBatches } from './adapter-calls.js';
 import { OperationError, describeCause } from './operation-error.js';
 import { beforeImages, outcomeRequestId, toMeta } from './operation-meta.js';
 import { storeView } from './store-view.js';
+import { traced, type Telemetry } from '../telemetry.js';
 
 export interface RuntimeContext {
   readonly store: Store;
   readonly adapters: readonly InfrastructureAdapter[];
+  readonly telemetry?: Telemetry | undefined;
 }
 
 /** A record the runtime committed (an operation or a compensation) that its adapters must apply. */
@@ -46,7 +48,10 @@ export async function finishOperation(context: RuntimeContext, operation: Commit
     await recordOutcome(context, operation, recovered);
     return {};
   }
-  return compensate(context, operation, report.attempted, report.failure);
+  const failure = report.failure;
+  return traced(context.telemetry, 'compensate', { operation: operation.name, position: operation.position, code: failure.code }, () =>
+    compensate(context, operation, report.attempted, failure),
+  );
 }
 
 /**

@@ -1,4 +1,6 @@
 import {
+  checkReadRange,
+  checkSnapshot,
   HistoryUnavailableError,
   InternalError,
   InvalidArgumentError,
@@ -270,8 +272,7 @@ class EtcdLog implements EtcdLogStore {
   }
 
   async read(from: number, limit: number): Promise<LogRecord[]> {
-    if (!Number.isSafeInteger(from) || from < 1) throw new InvalidArgumentError('from', 'must be an integer >= 1');
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError('limit', 'must be an integer >= 1');
+    checkReadRange(from, limit);
     this.assertOpen();
     return this.guard('read', () => this.readRange(from, limit));
   }
@@ -338,7 +339,7 @@ class EtcdLog implements EtcdLogStore {
     });
     this.checkKept(from, response.responses[0]?.response_range.kvs[0]);
     const holding = response.responses[1]?.response_range.kvs[0];
-    if (holding === undefined) throw new LogCorruptError({ file: this.keys.log(from).toString(), offset: from, reason: `position ${from} is missing` });
+    if (holding === undefined) throw new LogCorruptError({ store: 'etcd', location: this.keys.log(from).toString(), position: from, reason: `position ${from} is missing` });
     return holding;
   }
 
@@ -349,10 +350,10 @@ class EtcdLog implements EtcdLogStore {
     for (const kv of batches) {
       const key = kv.key.toString();
       const first = this.keys.firstOf(kv.key);
-      if (first === undefined) throw new LogCorruptError({ file: key, offset: expected, reason: 'a key under log/ is not a batch key' });
-      if (first > expected) throw new LogCorruptError({ file: key, offset: expected, reason: `position ${expected} is missing` });
+      if (first === undefined) throw new LogCorruptError({ store: 'etcd', location: key, position: expected, reason: 'a key under log/ is not a batch key' });
+      if (first > expected) throw new LogCorruptError({ store: 'etcd', location: key, position: expected, reason: `position ${expected} is missing` });
       const batch = decodeBatch(key, first, kv.value);
-      if (first + batch.length <= expected) throw new LogCorruptError({ file: key, offset: expected, reason: `position ${expected} is missing` });
+      if (first + batch.length <= expected) throw new LogCorruptError({ store: 'etcd', location: key, position: expected, reason: `position ${expected} is missing` });
       for (const record of batch) if (record.position >= expected) records.push(record);
       expected = first + batch.length;
     }
@@ -379,10 +380,8 @@ class EtcdLog implements EtcdLogStore {
 
   async writeSnapshot(snapshot: Snapshot): Promise<void> {
     this.assertOpen();
-    const head = await this.head();
-    if (!Number.isSafeInteger(snapshot.position) || snapshot.position < 0 || snapshot.position > head) {
-      throw new InternalError(`snapshot at ${snapshot.position} is beyond the head ${head}`);
-    }
+    checkSnapshot(snapshot);
+    checkSnapshot(snapshot, await this.head());
     // Written once: a repeated write would leave the chunks of the first attempt behind.
     const kept = await this.guard('writeSnapshot', () => this.snapshots.write(snapshot), 1);
     const oldestKept = kept.at(-1);

@@ -17,4 +17,3 @@
  * the limits and for what the operator must run (compaction, defragmentation, the space quota).
  */
 export { etcdLog, type EtcdLogOptions, type EtcdLogStore } from './etcd-log.js';
-export { RecordTooLargeError } from './batch-codec.js';

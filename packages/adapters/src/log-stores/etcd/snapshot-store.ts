@@ -86,7 +86,7 @@ export class SnapshotStore {
     const bytes = Buffer.concat(parts.slice(0, manifest.chunks));
     const where = this.keys.snapshot(manifest.position).toString();
     if (bytes.length !== manifest.bytes || sha256(bytes) !== manifest.sha256) {
-      throw new LogCorruptError({ file: where, offset: manifest.position, reason: 'snapshot chunks do not match their manifest' });
+      throw new LogCorruptError({ store: 'etcd', location: where, position: manifest.position, reason: 'snapshot chunks do not match their manifest' });
     }
     return decodeSnapshot(where, manifest.position, bytes);
   }
@@ -116,7 +116,7 @@ function decodeManifest(where: string, position: number | undefined, value: Buff
   try {
     parsed = JSON.parse(value.toString()) as Partial<Manifest> | null;
   } catch (error) {
-    throw new LogCorruptError({ file: where, offset: 0, reason: `snapshot manifest is not JSON: ${String(error)}` });
+    throw new LogCorruptError({ store: 'etcd', location: where, reason: `snapshot manifest is not JSON: ${String(error)}` });
   }
   if (
     parsed === null ||
@@ -127,7 +127,7 @@ function decodeManifest(where: string, position: number | undefined, value: Buff
     !Number.isSafeInteger(parsed.bytes) ||
     typeof parsed.sha256 !== 'string'
   ) {
-    throw new LogCorruptError({ file: where, offset: 0, reason: 'snapshot manifest is malformed' });
+    throw new LogCorruptError({ store: 'etcd', location: where, reason: 'snapshot manifest is malformed' });
   }
   return parsed as Manifest;
 }
@@ -137,10 +137,10 @@ function decodeSnapshot(where: string, position: number, bytes: Buffer): Snapsho
   try {
     parsed = JSON.parse(bytes.toString()) as Partial<Snapshot> | null;
   } catch (error) {
-    throw new LogCorruptError({ file: where, offset: position, reason: `snapshot is not JSON: ${String(error)}` });
+    throw new LogCorruptError({ store: 'etcd', location: where, position, reason: `snapshot is not JSON: ${String(error)}` });
   }
   if (parsed === null || typeof parsed !== 'object' || parsed.format !== 1 || parsed.position !== position || !Array.isArray(parsed.entities) || !Array.isArray(parsed.requests)) {
-    throw new LogCorruptError({ file: where, offset: position, reason: 'stored snapshot is malformed' });
+    throw new LogCorruptError({ store: 'etcd', location: where, position, reason: 'stored snapshot is malformed' });
   }
   return parsed as Snapshot;
 }

@@ -32,7 +32,7 @@ export function storedHead(where: string, kv: IKeyValue | undefined): StoredHead
   const revision = Number(kv.mod_revision);
   const until = Number(untilText);
   if (!Number.isSafeInteger(position) || position < 0 || !Number.isSafeInteger(revision) || revision < 1 || (owner !== undefined && !Number.isFinite(until))) {
-    throw new LogCorruptError({ file: where, offset: 0, reason: `head ${kv.value.toString()} at revision ${kv.mod_revision} is not a position` });
+    throw new LogCorruptError({ store: 'etcd', location: where, reason: `head ${kv.value.toString()} at revision ${kv.mod_revision} is not a position` });
   }
   return { position, revision, turn: owner === undefined ? undefined : { owner, until } };
 }
