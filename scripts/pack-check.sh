@@ -28,6 +28,14 @@ for package in core adapters cli; do
     echo "pack-check: packages/$package/dist is missing: run pnpm build first" >&2
     exit 1
   fi
+  # publishConfig.exports must be exports less the workspace condition, entry for entry, so that
+  # a subpath added to one and not the other fails here rather than on npm.
+  node -e '
+    const manifest = require(process.argv[1]);
+    const strip = (entry) => Object.fromEntries(Object.entries(entry).filter(([key]) => key !== "@ordo/source"));
+    const expected = JSON.stringify(Object.fromEntries(Object.entries(manifest.exports).map(([path, entry]) => [path, strip(entry)])));
+    if (JSON.stringify(manifest.publishConfig?.exports) !== expected) { console.error(`pack-check: ${manifest.name}: publishConfig.exports is not exports without @ordo/source`); process.exit(1); }
+  ' "$root/packages/$package/package.json"
   (cd "$root/packages/$package" && $PNPM pack --pack-destination "$scratch/tarballs" >/dev/null)
 done
 core_tarball="$(ls "$scratch"/tarballs/ordo-core-*.tgz)"
