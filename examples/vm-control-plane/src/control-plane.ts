@@ -1,4 +1,4 @@
-import { createRuntime, openStore, type LogStore, type OperationRuntime, type Store } from '@ordo/core';
+import { createRuntime, openStore, type CreateRuntimeOptions, type LogStore, type OperationRuntime, type Store } from '@ordo/core';
 import { hypervisorAdapter, type SimulatedHypervisor } from '@ordo/adapters/hypervisor';
 import { directoryStorage } from '@ordo/adapters/storage';
 import { entityTypes } from './entities/index.js';
@@ -9,6 +9,13 @@ export interface ControlPlaneOptions {
   readonly hypervisor: SimulatedHypervisor;
   /** The directory that holds the storage containers' volume files. */
   readonly storageRoot: string;
+  /**
+   * This control plane's stable name: restarted under the same name, it takes over what its
+   * previous process left unsettled at once, instead of after its lease expires.
+   */
+  readonly name?: string;
+  /** Runtime options for tests (lease length...). */
+  readonly runtime?: Omit<CreateRuntimeOptions, 'store' | 'adapters' | 'name'>;
 }
 
 export interface ControlPlane {
@@ -25,6 +32,8 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
   const store = await openStore({ entities: [...entityTypes], log: options.log });
   try {
     const runtime = await createRuntime({
+      ...options.runtime,
+      name: options.name,
       store,
       adapters: [directoryStorage({ root: options.storageRoot }), hypervisorAdapter({ hypervisor: options.hypervisor })],
     });
