@@ -82,8 +82,8 @@ function infrastructureAdapter(world: Infrastructure, node: () => Node | undefin
       for (const change of changes) {
         const current = node();
         if (current?.paused !== undefined) await current.paused.until;
-        // A crashed process does nothing more.
-        if (current === undefined || current.crashed) await new Promise<never>(() => undefined);
+        // A crashed process does nothing more. (No node yet: the runtime is starting and taking over.)
+        if (current?.crashed === true) await new Promise<never>(() => undefined);
         const entry = world.disks.get(change.id);
         if (entry !== undefined && compareFencingTokens(token, entry.token) < 0) {
           throw new OperationError({ code: 'STALE_FENCING_TOKEN', message: `disk ${change.id}: ${position}.${epoch} is older than ${entry.token.position}.${entry.token.epoch}` });
