@@ -27,7 +27,7 @@ export interface OwnedOperation {
   readonly record: CommittedRecord;
   /** Set in phase 'revert': the committed compensation, still to be applied. */
   readonly revert?: CommittedRecord;
-  readonly error?: JsonObject;
+  readonly error?: JsonObject | undefined;
 }
 
 type OperationRow = EntityOf<typeof OperationEntity>;
@@ -48,5 +48,5 @@ export function ownedOperation(store: Store, entity: OperationRow): OwnedOperati
     changes: (data.revertChanges ?? []) as EntityChange[],
     adapters: data.revertAdapters ?? [],
   };
-  return { ...base, revert, ...(data.error === undefined ? {} : { error: data.error as JsonObject }) };
+  return { ...base, revert, error: data.error as JsonObject | undefined };
 }

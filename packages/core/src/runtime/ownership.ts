@@ -4,8 +4,7 @@ import { LeaseEntity, OperationEntity } from './runtime-entities.js';
 
 /** Registers a new lease for a runtime; its id is the runtime's id until it is fenced. */
 export async function registerLease(store: Store, input: { readonly name: string | undefined; readonly expiresAt: number }): Promise<string> {
-  const data = input.name === undefined ? { expiresAt: input.expiresAt } : { name: input.name, expiresAt: input.expiresAt };
-  const { value } = await store.transact((tx) => tx.create(LeaseEntity, data).id, { operation: 'ordo.lease.register' });
+  const { value } = await store.transact((tx) => tx.create(LeaseEntity, { name: input.name, expiresAt: input.expiresAt }).id, { operation: 'ordo.lease.register' });
   return value;
 }
 

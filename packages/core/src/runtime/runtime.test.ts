@@ -338,6 +338,24 @@ describe('ownership and takeover', () => {
     expect(replay.replayed).toBe(true);
   });
 
+  it('a runtime whose lease was taken while it was silent gets RUNTIME_FENCED for a plan it commits, then serves under a new lease', async () => {
+    const { clock, storeA, a, b, gated } = await twoRuntimes();
+    const first = a.id;
+    clock.advance(1_001);
+    await b.tick();
+    await storeA.sync();
+    const fenced = await rejection(a.run(createDisk, { name: 'late', size: 1 }));
+    expect(fenced).toMatchObject({ code: 'RUNTIME_FENCED', step: 'commit', details: { lease: first } });
+    expect(storeA.list(Disk)).toEqual([]);
+    const reached = gated.reached();
+    const again = a.run(createDisk, { name: 'late', size: 1 });
+    await reached;
+    gated.open();
+    await again;
+    expect(a.id).not.toBe(first);
+    expect(storeA.get(LeaseEntity, first!)).toBeUndefined();
+  });
+
   it('a renewal racing a takeover: exactly one wins', async () => {
     for (let round = 0; round < 10; round += 1) {
       const log = memoryLog();

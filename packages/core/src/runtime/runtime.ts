@@ -18,6 +18,8 @@ import type { RecoveredOperation } from './takeover.js';
 
 /** How often a waiting run looks again (a busy entity, an outcome another runtime writes). */
 const waitPollMs = 10;
+/** The most entries `recovered` keeps (the newest). */
+export const recoveredMax = 1_000;
 
 export interface RunOptions {
   /** Idempotency key: running the same requestId again returns the first outcome, also after a restart (I7). */
@@ -172,7 +174,14 @@ class Runtime implements OperationRuntime {
     const owner = await this.lease();
     this.runs += 1;
     const requestId = options.requestId ?? `ordo.run:${owner}:${this.runs}`;
-    const committed = await this.commitWaiting({ store: this.context.store, adapters: this.context.adapters, operation, input, requestId, owner });
+    let committed: CommittedOperation<Value>;
+    try {
+      committed = await this.commitWaiting({ store: this.context.store, adapters: this.context.adapters, operation, input, requestId, owner });
+    } catch (error) {
+      // Fenced: the next run registers a new lease at once rather than after the next renewal.
+      if (isOrdoError(error, 'RUNTIME_FENCED') && this.leaseId === owner) this.leaseId = undefined;
+      throw error;
+    }
     const { result } = committed;
     if (result.replayed) return this.replay(requestId, result);
     if (committed.adapters.length > 0) {
@@ -324,7 +333,9 @@ class Runtime implements OperationRuntime {
       this.active.add(owned.id);
       try {
         const report = await settleOperation(this.context, owned, owner);
-        this.settled.push(recoveredOf(owned, report));
+        // A revert still pending is tried again next round; it is listed once it is done.
+        if (report.outcome === 'applied' || !report.pending) this.settled.push(recoveredOf(owned, report));
+        if (this.settled.length > recoveredMax) this.settled.splice(0, this.settled.length - recoveredMax);
       } catch (error) {
         if (!isTakenOver(error)) throw error;
       } finally {

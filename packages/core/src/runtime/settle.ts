@@ -137,7 +137,8 @@ export function requireOwned(tx: Transaction, operation: OwnedOperation, owner: 
       position: operation.record.position,
       requestId: operation.id,
       epoch: operation.epoch,
-      ...(entity === undefined ? {} : { owner: entity.data.owner, ownerEpoch: entity.data.epoch }),
+      owner: entity?.data.owner ?? null,
+      ownerEpoch: entity?.data.epoch ?? null,
     },
   });
 }
