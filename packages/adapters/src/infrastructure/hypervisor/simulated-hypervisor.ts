@@ -48,6 +48,8 @@ const latencyMsMax = 60_000;
  */
 export class SimulatedHypervisor {
   private readonly agents = new Map<string, HostAgent>();
+  /** VM id -> the hosts that have it defined: what `locate` answers without asking every agent. */
+  private readonly placements = new Map<string, Set<string>>();
   private readonly failNextFor = new Map<string, string>();
   private readonly unreachable = new Set<string>();
   private callsBeforeFailure: number | undefined;
@@ -112,7 +114,7 @@ export class SimulatedHypervisor {
 
   /** Hosts that have this VM defined (more than one only while a migration is half-done). */
   locate(vmId: string): string[] {
-    return this.hostIds().filter((hostId) => this.agents.get(hostId)?.get(vmId) !== undefined);
+    return [...(this.placements.get(vmId) ?? [])].sort();
   }
 
   async define(hostId: string, id: string, spec: DomainSpec, options: AgentCallOptions = {}): Promise<void> {
@@ -153,11 +155,23 @@ export class SimulatedHypervisor {
     try {
       agent.fence(id, token);
       run(agent);
+      this.place(id, hostId, agent.get(id) !== undefined);
     } catch (error) {
       if (error instanceof OperationError) throw error;
       throw new HypervisorFault(`${action} of VM ${name} failed: ${error instanceof Error ? error.message : String(error)}`, hostId, action);
     }
     if (this.options.stateFile !== undefined) this.save(this.options.stateFile);
+  }
+
+  private place(vmId: string, hostId: string, defined: boolean): void {
+    let hosts = this.placements.get(vmId);
+    if (defined) {
+      if (hosts === undefined) this.placements.set(vmId, (hosts = new Set()));
+      hosts.add(hostId);
+    } else if (hosts !== undefined) {
+      hosts.delete(hostId);
+      if (hosts.size === 0) this.placements.delete(vmId);
+    }
   }
 
   private checkFaults(hostId: string, action: AgentAction, id: string, name: string): void {
@@ -202,6 +216,7 @@ export class SimulatedHypervisor {
       agent.load(domains);
       agent.loadTokens(parsed.tokens?.[hostId] ?? []);
       this.agents.set(hostId, agent);
+      for (const domain of domains) this.place(domain.id, hostId, true);
     }
   }
 }
