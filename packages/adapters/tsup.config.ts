@@ -7,11 +7,12 @@ export default defineConfig({
     'postgres/index': 'src/log-stores/postgres/index.ts',
     'hypervisor/index': 'src/infrastructure/hypervisor/index.ts',
     'storage/index': 'src/infrastructure/storage/index.ts',
+    'opentelemetry/index': 'src/observability/opentelemetry/index.ts',
   },
   format: ['esm'],
   dts: true,
   clean: true,
   sourcemap: true,
   target: 'node20',
-  external: ['pg', '@ordo/core'],
+  external: ['pg', '@ordo/core', '@opentelemetry/api'],
 });

@@ -22,4 +22,14 @@ describeLogStoreConformance('file', {
     if (current === undefined) throw new Error('fresh() first');
     return fileLog({ dir: current, durability: 'fsync' });
   },
+  readOnly: async () => {
+    if (current === undefined) throw new Error('fresh() first');
+    return fileLog({ dir: current, readOnly: true });
+  },
+  // Small segments, so that a snapshot leaves whole segments behind it to prune.
+  pruning: async () => {
+    count += 1;
+    current = join(root, `log-${count}`);
+    return fileLog({ dir: current, durability: 'fsync', segmentBytesMax: 4096, pruneSegments: true, snapshotsKept: 1 });
+  },
 });

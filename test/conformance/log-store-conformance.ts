@@ -1,40 +1,61 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineEntity, isOrdoError, openStore, type LogRecord, type LogStore } from '@ordo/core';
+import { appendRecordsMax, defineEntity, isOrdoError, openStore, type LogRecord, type LogStore, type OrdoErrorCode, type OrdoErrorOf } from '@ordo/core';
 
 const Counter = defineEntity('counter', z.object({ value: z.number() }));
 
 /**
  * One suite for every log store. A harness opens a fresh, empty log and can reopen the same
- * log (as a restart would). Stores that keep no snapshots skip the snapshot cases.
+ * log (as a restart would). Each case asserts the error code the `LogStore` interface
+ * documents. Cases about a feature a store lacks are skipped, saying which: snapshots
+ * (`writeSnapshot`), several writers (`multiWriter`), a read-only mode (`readOnly`), pruning
+ * of history (`pruning`).
  */
 export interface LogStoreHarness {
   /** Returns a new store over a new, empty log. */
   fresh(): Promise<LogStore>;
   /** Returns a new store instance over the log that the last `fresh()` created. */
   reopen(): Promise<LogStore>;
+  /** Returns a store over the log that the last `fresh()` created, opened read-only. */
+  readOnly?(): Promise<LogStore>;
+  /** Returns a new store over a new, empty log that prunes records behind its snapshots. */
+  pruning?(): Promise<LogStore>;
+}
+
+/** Records are handed to `append` frozen, as the core does (the memory store checks it). */
+function frozen<Value>(value: Value): Value {
+  if (typeof value !== 'object' || value === null) return value;
+  for (const item of Object.values(value)) frozen(item);
+  return Object.freeze(value);
 }
 
 export function record(position: number, extra: Partial<LogRecord> = {}): LogRecord {
-  return {
+  return frozen({
     position,
     txId: `tx-${position}`,
     time: 1_700_000_000_000 + position,
     changes: [{ op: 'create', kind: 'counter', id: `c-${position}`, version: 1, data: { n: position } }],
     ...extra,
-  };
+  });
 }
 
 export function records(from: number, count: number): LogRecord[] {
   return Array.from({ length: count }, (_, index) => record(from + index));
 }
 
-async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+/** Resolves to the error `promise` rejects with, after checking its code; fails when it resolves. */
+async function expectCode<Code extends OrdoErrorCode>(promise: Promise<unknown>, code: Code): Promise<OrdoErrorOf<Code>> {
   const error = await promise.then(
     () => undefined,
     (caught: unknown) => caught,
   );
-  expect(isOrdoError(error, code), `expected ${code}, got ${String(error)}`).toBe(true);
+  if (!isOrdoError(error, code)) expect.fail(`expected ${code}, got ${String(error)}`);
+  return error;
+}
+
+/** Runs `call` and checks that it throws or rejects with `code`, whichever way the store reports it. */
+async function expectCodeOf<Code extends OrdoErrorCode>(call: () => Promise<unknown>, code: Code): Promise<OrdoErrorOf<Code>> {
+  return expectCode(Promise.resolve().then(call), code);
 }
 
 export function describeLogStoreConformance(name: string, harness: LogStoreHarness): void {
@@ -94,12 +115,121 @@ export function describeLogStoreConformance(name: string, harness: LogStoreHarne
       await log.close();
     });
 
-    it('rejects a batch whose positions are not consecutive and writes nothing of it', async () => {
+    it('refuses a malformed batch with INTERNAL and writes nothing of it', async () => {
       const log = await harness.fresh();
       await log.open();
-      await expect(log.append([record(1), record(3)])).rejects.toThrow();
-      expect(await log.head()).toBe(0);
-      expect(await log.read(1, 10)).toEqual([]);
+      await log.append([record(1, { requestId: 'r1' })]);
+      const malformed: [string, LogRecord[]][] = [
+        ['empty', []],
+        ['not consecutive', [record(2), record(4)]],
+        ['starting below 1', [record(0)]],
+        ['without a txId', [record(2, { txId: '' })]],
+        ['a requestId twice', [record(2, { requestId: 'r2' }), record(3, { requestId: 'r2' })]],
+        ['too large', Array.from({ length: appendRecordsMax + 1 }, (_, index) => record(2 + index))],
+      ];
+      for (const [what, batch] of malformed) {
+        const error = await expectCodeOf(() => log.append(batch), 'INTERNAL');
+        expect(error.message, what).toMatch(/internal invariant broken/);
+      }
+      expect(await log.head()).toBe(1);
+      expect(await log.read(1, 10)).toEqual([record(1, { requestId: 'r1' })]);
+      await log.append([record(2)]);
+      expect(await log.head()).toBe(2);
+      await log.close();
+    });
+
+    it('refuses a read range that is not integers >= 1 with INVALID_ARGUMENT naming it', async () => {
+      const log = await harness.fresh();
+      await log.open();
+      await log.append(records(1, 2));
+      for (const [from, limit, argument] of [
+        [0, 1, 'from'],
+        [-1, 1, 'from'],
+        [1.5, 1, 'from'],
+        [Number.NaN, 1, 'from'],
+        [1, 0, 'limit'],
+        [1, 2.5, 'limit'],
+        [1, Number.POSITIVE_INFINITY, 'limit'],
+      ] as const) {
+        const error = await expectCodeOf(() => log.read(from, limit), 'INVALID_ARGUMENT');
+        expect(error.argument, `read(${from}, ${limit})`).toBe(argument);
+      }
+      expect(await log.read(1, 10)).toEqual(records(1, 2));
+      await log.close();
+    });
+
+    it('lets exactly one of two writers racing for the same position win; the other gets LOG_HEAD_MOVED', async (context) => {
+      const writer = await harness.fresh();
+      if (!writer.multiWriter) {
+        await writer.close();
+        context.skip('single-writer store: a second writer cannot open it');
+        return;
+      }
+      await writer.open();
+      const other = await harness.reopen();
+      await other.open();
+      const mine = record(1, { txId: 'tx-mine', requestId: 'r-mine' });
+      const theirs = record(1, { txId: 'tx-theirs', requestId: 'r-theirs' });
+      const caught = (error: unknown) => error;
+      const [first, second] = await Promise.all([writer.append([mine]).then(() => undefined, caught), other.append([theirs]).then(() => undefined, caught)]);
+      // Exactly one of the two rejected, and with LOG_HEAD_MOVED.
+      expect([first, second].filter((error) => error === undefined)).toHaveLength(1);
+      const refused = first ?? second;
+      if (!isOrdoError(refused, 'LOG_HEAD_MOVED')) expect.fail(`expected LOG_HEAD_MOVED, got ${String(refused)}`);
+      expect(refused.expected).toBe(1);
+      const winner = first === undefined ? mine : theirs;
+      expect(await writer.read(1, 10)).toEqual([winner]);
+      expect(await other.read(1, 10)).toEqual([winner]);
+      expect([await writer.head(), await other.head()]).toEqual([1, 1]);
+      // The loser reads what won and appends after it.
+      const loser = winner === mine ? other : writer;
+      await loser.append([record(2)]);
+      expect(await writer.read(1, 10)).toEqual([winner, record(2)]);
+      await other.close();
+      await writer.close();
+    });
+
+    it('refuses appends and snapshots with LOG_READ_ONLY when opened read-only, and still reads', async (context) => {
+      const log = await harness.fresh();
+      if (harness.readOnly === undefined) {
+        await log.close();
+        context.skip('this store has no read-only mode');
+        return;
+      }
+      await log.open();
+      await log.append(records(1, 3));
+      await log.close();
+      const reader = await harness.readOnly();
+      expect((await reader.open()).head).toBe(3);
+      const error = await expectCodeOf(() => reader.append([record(4)]), 'LOG_READ_ONLY');
+      expect(error.store).toBe(reader.name);
+      if (reader.writeSnapshot !== undefined) {
+        const snapshot = { format: 1 as const, position: 3, entities: [], requests: [] };
+        await expectCodeOf(() => reader.writeSnapshot!(snapshot), 'LOG_READ_ONLY');
+      }
+      expect(await reader.read(1, 10)).toEqual(records(1, 3));
+      await reader.close();
+      const again = await harness.reopen();
+      expect(await again.open()).toEqual({ head: 3, snapshot: undefined });
+      await again.close();
+    });
+
+    it('refuses a read below the first record it still holds with HISTORY_UNAVAILABLE', async (context) => {
+      if (harness.pruning === undefined) {
+        context.skip('this store never prunes history');
+        return;
+      }
+      const log = await harness.pruning();
+      await log.open();
+      for (let position = 1; position <= 400; position += 10) await log.append(records(position, 10));
+      await log.writeSnapshot!({ format: 1, position: 300, entities: [], requests: [] });
+      const error = await expectCodeOf(() => log.read(1, 10), 'HISTORY_UNAVAILABLE');
+      expect(error.requested).toBe(1);
+      expect(error.firstAvailable).toBeGreaterThan(1);
+      expect(error.firstAvailable).toBeLessThanOrEqual(301);
+      await expectCodeOf(() => log.read(error.firstAvailable - 1, 10), 'HISTORY_UNAVAILABLE');
+      expect(await log.read(error.firstAvailable, 10)).toEqual(records(error.firstAvailable, 10));
+      expect(await log.read(301, 200)).toEqual(records(301, 100));
       await log.close();
     });
 
@@ -189,6 +319,25 @@ export function describeLogStoreConformance(name: string, harness: LogStoreHarne
       const opened = await again.open();
       expect(opened.head).toBe(4);
       expect(opened.snapshot).toEqual(newest);
+      await again.close();
+    });
+
+    it('refuses a snapshot beyond the head with INTERNAL and keeps the one before', async (context) => {
+      const log = await harness.fresh();
+      if (log.writeSnapshot === undefined) {
+        await log.close();
+        context.skip('this store keeps no snapshots');
+        return;
+      }
+      await log.open();
+      await log.append(records(1, 2));
+      const kept = { format: 1 as const, position: 2, entities: [['counter', 'c-1', 1, { n: 1 }] as const], requests: [] };
+      await log.writeSnapshot(kept);
+      const error = await expectCodeOf(() => log.writeSnapshot!({ format: 1, position: 3, entities: [], requests: [] }), 'INTERNAL');
+      expect(error.message).toContain('beyond the head');
+      await log.close();
+      const again = await harness.reopen();
+      expect(await again.open()).toEqual({ head: 2, snapshot: kept });
       await again.close();
     });
   });

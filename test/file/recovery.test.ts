@@ -77,7 +77,7 @@ describe('file log under a store: recovery', () => {
     writeFileSync(path, bytes);
     const error = await failureOf(openFileStore({ dir }));
     expect(isOrdoError(error, 'LOG_CORRUPT'), String(error)).toBe(true);
-    expect((error as LogCorruptError).file).toBe(path);
+    expect((error as LogCorruptError).location).toBe(path);
     expect((error as LogCorruptError).offset).toBeLessThanOrEqual(middle);
     expect((error as LogCorruptError).message).toContain(path);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createRuntime, defineEntity, defineOperation, isOrdoError, memoryLog, openStore, type InfrastructureAdapter } from '@ordo/core';
+import { createRuntime, defineEntity, defineOperation, isOperationError, memoryLog, openStore, type InfrastructureAdapter } from '@ordo/core';
 import { hypervisorAdapter, SimulatedHypervisor } from '@ordo/adapters/hypervisor';
 
 const Host = defineEntity('host', z.object({ name: z.string() }));
@@ -50,7 +50,7 @@ describe('two runtimes on one log, one VM', () => {
         const { position } = await side.runtime.run(setPower, { vmId, power });
         outcomes.push(`${power}@${position}`);
       } catch (error) {
-        if (!isOrdoError(error, 'ENTITY_BUSY')) throw error;
+        if (!isOperationError(error, 'ENTITY_BUSY')) throw error;
         outcomes.push('busy');
       }
     };

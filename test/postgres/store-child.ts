@@ -45,6 +45,8 @@ async function increment(id: string): Promise<{ position: number; value: number;
     tx.update(Counter, id, { value: counter.data.value + 1 });
     return counter.data.value + 1;
   });
+  // An increment always writes: its result is a committed record's.
+  if (result.type !== 'committed') throw new Error(`increment gave a ${result.type} result`);
   return { position: result.position, value: result.value, txId: result.txId };
 }
 

@@ -1,4 +1,4 @@
-import { isOrdoError } from '@ordo/core';
+import { isOrdoError, type OrdoErrorCode } from '@ordo/core';
 import type { OutcomeType } from '../history/history.js';
 
 /**
@@ -7,7 +7,7 @@ import type { OutcomeType } from '../history/history.js';
  * STORE_CLOSED is here on purpose: the core rejects queued commits only after the append in
  * flight settled, so a transaction refused as closed was never appended.
  */
-const definiteFailureCodes = new Set([
+const definiteFailureCodes: ReadonlySet<string> = new Set<OrdoErrorCode>([
   'CONFLICT',
   'VERSION_MISMATCH',
   'ALREADY_EXISTS',
@@ -15,6 +15,9 @@ const definiteFailureCodes = new Set([
   'VALIDATION_FAILED',
   'UNIQUE_VIOLATION',
   'INVALID_ARGUMENT',
+  'RESULT_NOT_JSON',
+  'RECORD_TOO_LARGE',
+  'COMMIT_QUEUE_FULL',
   'STORE_CLOSED',
 ]);
 

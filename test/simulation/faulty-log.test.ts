@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { FaultyLog, noFaults, type FaultRates } from './faulty-log.js';
 import { Prng } from './prng.js';
 
+/** Frozen, as the core hands records to a log store (the memory store checks it). */
 function records(from: number, count: number): LogRecord[] {
-  return Array.from({ length: count }, (_, index) => ({ position: from + index, txId: `t${from + index}`, time: 0, changes: [] }));
+  return Array.from({ length: count }, (_, index) => Object.freeze({ position: from + index, txId: `t${from + index}`, time: 0, changes: Object.freeze([]) }));
 }
 
 async function failure(promise: Promise<unknown>): Promise<string> {

@@ -11,12 +11,12 @@ export function containerUsedBytes(tx: Transaction, containerId: string): number
 export function requireContainerRoom(tx: Transaction, container: EntityOf<typeof StorageContainer>, growthBytes: number): void {
   const available = container.data.maxCapacityBytes - containerUsedBytes(tx, container.id);
   if (growthBytes > available) {
-    fail(
-      'CONTAINER_FULL',
-      `storage container ${container.data.name} has ${formatBytes(available)} free, ${formatBytes(growthBytes)} requested`,
-      { requested: growthBytes, available, container: ref('storageContainer', container.id), containerName: container.data.name },
-      ref('storageContainer', container.id),
-    );
+    fail({
+      code: 'CONTAINER_FULL',
+      message: `storage container ${container.data.name} has ${formatBytes(available)} free, ${formatBytes(growthBytes)} requested`,
+      details: { requested: growthBytes, available, container: ref('storageContainer', container.id), containerName: container.data.name },
+      entity: ref('storageContainer', container.id),
+    });
   }
 }
 

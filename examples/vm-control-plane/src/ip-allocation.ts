@@ -26,16 +26,16 @@ export function usedAddresses(tx: Transaction, subnetId: string): Map<string, Ad
 export function claimAddress(subnet: EntityOf<typeof Subnet>, ip: string, used: ReadonlyMap<string, AddressHolder>): string {
   const subnetRef = ref('subnet', subnet.id);
   if (!isHostAddress(ip, subnet.data.cidr)) {
-    fail('IP_NOT_IN_SUBNET', `${ip} is not a host address of subnet ${subnet.data.name} (${subnet.data.cidr})`, { ip, cidr: subnet.data.cidr, subnet: subnetRef }, subnetRef);
+    fail({ code: 'IP_NOT_IN_SUBNET', message: `${ip} is not a host address of subnet ${subnet.data.name} (${subnet.data.cidr})`, details: { ip, cidr: subnet.data.cidr, subnet: subnetRef }, entity: subnetRef });
   }
   const holder = used.get(ip);
   if (holder !== undefined) {
     const conflicting = ref('vm', holder.id);
-    fail('IP_ALREADY_IN_USE', `${ip} in subnet ${subnet.data.name} is already used by VM ${holder.name}`, { ip, subnet: subnetRef, conflicting, conflictingName: holder.name }, conflicting);
+    fail({ code: 'IP_ALREADY_IN_USE', message: `${ip} in subnet ${subnet.data.name} is already used by VM ${holder.name}`, details: { ip, subnet: subnetRef, conflicting, conflictingName: holder.name }, entity: conflicting });
   }
   if (ip === subnet.data.gateway || subnet.data.reserved.includes(ip)) {
     const what = ip === subnet.data.gateway ? 'gateway' : 'reserved';
-    fail('IP_ALREADY_IN_USE', `${ip} is the ${what} address of subnet ${subnet.data.name}`, { ip, subnet: subnetRef, conflicting: what }, subnetRef);
+    fail({ code: 'IP_ALREADY_IN_USE', message: `${ip} is the ${what} address of subnet ${subnet.data.name}`, details: { ip, subnet: subnetRef, conflicting: what }, entity: subnetRef });
   }
   return ip;
 }
@@ -54,12 +54,12 @@ export function allocateAddress(subnet: EntityOf<typeof Subnet>, used: ReadonlyM
     }
   }
   const poolSize = subnet.data.pools.reduce((sum, pool) => sum + Math.max(0, ipToNumber(pool.end) - ipToNumber(pool.start) + 1), 0);
-  return fail(
-    'IP_POOL_EXHAUSTED',
-    `subnet ${subnet.data.name} has no free address left in its pools (${poolSize} addresses, ${used.size} in use)`,
-    { subnet: ref('subnet', subnet.id), poolSize, inUse: used.size },
-    ref('subnet', subnet.id),
-  );
+  return fail({
+    code: 'IP_POOL_EXHAUSTED',
+    message: `subnet ${subnet.data.name} has no free address left in its pools (${poolSize} addresses, ${used.size} in use)`,
+    details: { subnet: ref('subnet', subnet.id), poolSize, inUse: used.size },
+    entity: ref('subnet', subnet.id),
+  });
 }
 
 /** A stable locally administered MAC from the VM name and NIC index (QEMU's 52:54:00 prefix). */

@@ -4,14 +4,18 @@ import { listVolumeFiles } from '@ordo/adapters/storage';
 import { Vm, Volume } from '../src/entities/index.js';
 import { gibibyte } from '../src/datacenter.js';
 import { vmCreate, volumeCreate } from '../src/operations/index.js';
-import { expectAgreement, expectRejectedUnchanged, freshControlPlane, type Fixture } from './control-plane-fixture.js';
+import { expectAgreement, freshControlPlane, type Fixture } from './control-plane-fixture.js';
+import { controlPlaneSpecification, datacenter, vm, volume, type ControlPlaneSpecification } from './control-plane-specification.js';
 
 let fixture: Fixture;
+let given: ControlPlaneSpecification;
 beforeEach(async () => {
   fixture = await freshControlPlane();
+  given = controlPlaneSpecification();
 });
 afterEach(async () => {
   await fixture.cleanup();
+  given.cleanup();
 });
 
 const small = { vcpus: 2, memoryMiB: 2048 };
@@ -44,64 +48,66 @@ describe('vm.create', () => {
   });
 
   it('rejects bad input with a ValidationError naming the operation and the field, writing nothing', async () => {
-    const error = await expectRejectedUnchanged(fixture, 'VALIDATION_FAILED', () => fixture.runtime.run(vmCreate, { name: 'x', vcpus: -1, memoryMiB: 1 }));
-    expect(error).toBeInstanceOf(ValidationError);
-    expect((error as unknown as ValidationError).kind).toBe('vm.create');
-    expect((error as unknown as ValidationError).issues[0]?.path).toEqual(['vcpus']);
+    await given.spec
+      .given(datacenter)
+      .when(vmCreate, { name: 'x', vcpus: -1, memoryMiB: 1 })
+      .thenFails('VALIDATION_FAILED', { kind: 'vm.create' }, ({ error }) => {
+        expect(error).toBeInstanceOf(ValidationError);
+        expect((error as ValidationError).issues[0]?.path).toEqual(['vcpus']);
+      });
   });
 
   it('NAME_CONFLICT names the existing VM', async () => {
-    const first = await fixture.runtime.run(vmCreate, { name: 'web-1', ...small });
-    const error = await expectRejectedUnchanged(fixture, 'NAME_CONFLICT', () => fixture.runtime.run(vmCreate, { name: 'web-1', ...small }));
-    expect(error).toBeInstanceOf(OperationError);
-    expect(error).toMatchObject({ step: 'plan', details: { name: 'web-1', existing: { kind: 'vm', id: first.value.vmId } } });
+    await given.spec
+      .given([...datacenter, vm('web-1', small)])
+      .when(vmCreate, { name: 'web-1', ...small })
+      .thenFails('NAME_CONFLICT', { step: 'plan', details: { name: 'web-1', existing: { kind: 'vm', id: 'web-1' } } }, ({ error }) => {
+        expect(error).toBeInstanceOf(OperationError);
+      });
   });
 
-  it('VOLUME_NOT_FOUND and VOLUME_ALREADY_ATTACHED', async () => {
-    const { runtime, dc } = fixture;
-    await expectRejectedUnchanged(fixture, 'VOLUME_NOT_FOUND', () => runtime.run(vmCreate, { name: 'a', ...small, disks: ['nope'] }));
-    const volume = await runtime.run(volumeCreate, { name: 'shared', containerId: dc.containers.fast, sizeBytes: gibibyte });
-    const owner = await runtime.run(vmCreate, { name: 'a', ...small, disks: [volume.value] });
-    const error = await expectRejectedUnchanged(fixture, 'VOLUME_ALREADY_ATTACHED', () => runtime.run(vmCreate, { name: 'b', ...small, disks: [volume.value] }));
-    expect(error.details).toEqual({ volume: { kind: 'volume', id: volume.value }, conflicting: { kind: 'vm', id: owner.value.vmId } });
+  it('VOLUME_NOT_FOUND', async () => {
+    await given.spec.given(datacenter).when(vmCreate, { name: 'a', ...small, disks: ['nope'] }).thenFails('VOLUME_NOT_FOUND');
+  });
+
+  it('VOLUME_ALREADY_ATTACHED names the volume and the VM it is attached to', async () => {
+    await given.spec
+      .given([...datacenter, vm('a', { ...small, disks: ['shared'] }), volume('shared', { containerId: 'fast', sizeBytes: gibibyte, vmId: 'a' })])
+      .when(vmCreate, { name: 'b', ...small, disks: ['shared'] })
+      .thenFails('VOLUME_ALREADY_ATTACHED', {}, ({ error }) => {
+        expect((error as OperationError).details).toEqual({ volume: { kind: 'volume', id: 'shared' }, conflicting: { kind: 'vm', id: 'a' } });
+      });
   });
 
   it('SUBNET_NOT_FOUND and IP_NOT_IN_SUBNET', async () => {
-    const { runtime, dc } = fixture;
-    await expectRejectedUnchanged(fixture, 'SUBNET_NOT_FOUND', () => runtime.run(vmCreate, { name: 'a', ...small, nics: [{ subnetId: 'nope' }] }));
-    const error = await expectRejectedUnchanged(fixture, 'IP_NOT_IN_SUBNET', () =>
-      runtime.run(vmCreate, { name: 'a', ...small, nics: [{ subnetId: dc.subnets.prod, ip: '10.0.1.5' }] }),
-    );
-    expect(error.details).toMatchObject({ ip: '10.0.1.5', cidr: '10.0.0.0/24' });
+    await given.spec.given(datacenter).when(vmCreate, { name: 'a', ...small, nics: [{ subnetId: 'nope' }] }).thenFails('SUBNET_NOT_FOUND');
+    await given.spec
+      .given(datacenter)
+      .when(vmCreate, { name: 'a', ...small, nics: [{ subnetId: 'prod', ip: '10.0.1.5' }] })
+      .thenFails('IP_NOT_IN_SUBNET', { details: { ip: '10.0.1.5', cidr: '10.0.0.0/24' } });
   });
 
   it('IP_ALREADY_IN_USE names the VM holding the address, and the gateway', async () => {
-    const { runtime, dc } = fixture;
-    const holder = await runtime.run(vmCreate, { name: 'a', ...small, nics: [{ subnetId: dc.subnets.prod, ip: '10.0.0.50' }] });
-    const error = await expectRejectedUnchanged(fixture, 'IP_ALREADY_IN_USE', () =>
-      runtime.run(vmCreate, { name: 'b', ...small, nics: [{ subnetId: dc.subnets.prod, ip: '10.0.0.50' }] }),
-    );
-    expect(error.details).toMatchObject({ ip: '10.0.0.50', conflicting: { kind: 'vm', id: holder.value.vmId } });
-    const gateway = await expectRejectedUnchanged(fixture, 'IP_ALREADY_IN_USE', () =>
-      runtime.run(vmCreate, { name: 'b', ...small, nics: [{ subnetId: dc.subnets.prod, ip: '10.0.0.1' }] }),
-    );
-    expect(gateway.details).toMatchObject({ conflicting: 'gateway' });
+    const withHolder = given.spec.given([...datacenter, vm('a', { ...small, ips: [{ subnetId: 'prod', ip: '10.0.0.50' }] })]);
+    await withHolder
+      .when(vmCreate, { name: 'b', ...small, nics: [{ subnetId: 'prod', ip: '10.0.0.50' }] })
+      .thenFails('IP_ALREADY_IN_USE', { details: { ip: '10.0.0.50', conflicting: { kind: 'vm', id: 'a' } } });
+    await withHolder.when(vmCreate, { name: 'b', ...small, nics: [{ subnetId: 'prod', ip: '10.0.0.1' }] }).thenFails('IP_ALREADY_IN_USE', { details: { conflicting: 'gateway' } });
   });
 
-  it('IP_POOL_EXHAUSTED when the pool has no free address', async () => {
-    const { runtime, dc } = fixture;
-    const nics = [{ subnetId: dc.subnets.tiny }];
-    expect((await runtime.run(vmCreate, { name: 'a', ...small, nics })).value.ips).toEqual(['10.0.9.2']);
-    expect((await runtime.run(vmCreate, { name: 'b', ...small, nics })).value.ips).toEqual(['10.0.9.3']);
-    const error = await expectRejectedUnchanged(fixture, 'IP_POOL_EXHAUSTED', () => runtime.run(vmCreate, { name: 'c', ...small, nics }));
-    expect(error.details).toMatchObject({ poolSize: 2, inUse: 2 });
+  it('allocates the pool in order; IP_POOL_EXHAUSTED when it has no free address', async () => {
+    const nics = [{ subnetId: 'tiny' }];
+    await given.spec.given(datacenter).when(vmCreate, { name: 'a', ...small, nics }).thenCommits({ value: { ips: ['10.0.9.2'] } });
+    const first = vm('a', { ...small, ips: [{ subnetId: 'tiny', ip: '10.0.9.2' }] });
+    await given.spec.given([...datacenter, first]).when(vmCreate, { name: 'b', ...small, nics }).thenCommits({ value: { ips: ['10.0.9.3'] } });
+    const second = vm('b', { ...small, ips: [{ subnetId: 'tiny', ip: '10.0.9.3' }] });
+    await given.spec.given([...datacenter, first, second]).when(vmCreate, { name: 'c', ...small, nics }).thenFails('IP_POOL_EXHAUSTED', { details: { poolSize: 2, inUse: 2 } });
   });
 
   it('CONTAINER_FULL for a new disk that does not fit, with the numbers', async () => {
-    const { runtime, dc } = fixture;
-    const error = await expectRejectedUnchanged(fixture, 'CONTAINER_FULL', () =>
-      runtime.run(vmCreate, { name: 'a', ...small, newDisks: [{ name: 'big', containerId: dc.containers.small, sizeBytes: 21 * gibibyte }] }),
-    );
-    expect(error.details).toMatchObject({ requested: 21 * gibibyte, available: 20 * gibibyte });
+    await given.spec
+      .given(datacenter)
+      .when(vmCreate, { name: 'a', ...small, newDisks: [{ name: 'big', containerId: 'small', sizeBytes: 21 * gibibyte }] })
+      .thenFails('CONTAINER_FULL', { details: { requested: 21 * gibibyte, available: 20 * gibibyte } });
   });
 });

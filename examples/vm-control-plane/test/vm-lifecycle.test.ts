@@ -1,16 +1,26 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { OperationError } from '@ordo/core';
 import { Vm, Volume } from '../src/entities/index.js';
 import { gibibyte } from '../src/datacenter.js';
-import { hostEnterMaintenance, vmAttachDisk, vmCreate, vmDelete, vmDetachDisk, vmMigrate, vmPowerOff, vmPowerOn, volumeCreate } from '../src/operations/index.js';
+import { vmAttachDisk, vmCreate, vmDelete, vmDetachDisk, vmMigrate, vmPowerOff, vmPowerOn, volumeCreate } from '../src/operations/index.js';
 import { expectAgreement, expectRejectedUnchanged, freshControlPlane, type Fixture } from './control-plane-fixture.js';
+import { controlPlaneSpecification, datacenter, host, vm, type ControlPlaneSpecification } from './control-plane-specification.js';
 
 let fixture: Fixture;
+let given: ControlPlaneSpecification;
 beforeEach(async () => {
   fixture = await freshControlPlane();
+  given = controlPlaneSpecification();
 });
 afterEach(async () => {
   await fixture.cleanup();
+  given.cleanup();
 });
+
+/** Agreement of entities, volume files and hosts, for a scenario's check. */
+async function expectScenarioAgreement(store: Fixture['store']): Promise<void> {
+  await expectAgreement({ store, hypervisor: given.hypervisor, storageRoot: given.storageRoot });
+}
 
 async function createVm(name: string, memoryMiB: number, vcpus = 2, hostId?: string): Promise<string> {
   const input = { name, vcpus, memoryMiB, ...(hostId === undefined ? {} : { hostId }) };
@@ -19,57 +29,68 @@ async function createVm(name: string, memoryMiB: number, vcpus = 2, hostId?: str
 
 describe('vm.powerOn', () => {
   it('places an unplaced VM on the host with the most free memory and starts it', async () => {
-    const vmId = await createVm('a', 4096);
-    const { value } = await fixture.runtime.run(vmPowerOn, { vmId });
-    expect(value.hostId).toBe(fixture.dc.hosts.h1);
-    expect(fixture.store.get(Vm, vmId)?.data).toMatchObject({ power: 'on', hostId: fixture.dc.hosts.h1 });
-    expect(fixture.hypervisor.domain(fixture.dc.hosts.h1, vmId)?.state).toBe('running');
-    await expectAgreement(fixture);
+    await given.spec
+      .given([...datacenter, vm('a', { memoryMiB: 4096 })])
+      .when(vmPowerOn, { vmId: 'a' })
+      .thenCommits({ changes: [{ op: 'update', kind: 'vm', id: 'a', data: { power: 'on', hostId: 'h1' } }], value: { hostId: 'h1' } }, async ({ store }) => {
+        expect(store.get(Vm, 'a')?.data).toMatchObject({ power: 'on', hostId: 'h1' });
+        expect(given.hypervisor.domain('h1', 'a')?.state).toBe('running');
+        await expectScenarioAgreement(store);
+      });
   });
 
   it('INVALID_STATE when already on', async () => {
-    const vmId = await createVm('a', 1024);
-    await fixture.runtime.run(vmPowerOn, { vmId });
-    const error = await expectRejectedUnchanged(fixture, 'INVALID_STATE', () => fixture.runtime.run(vmPowerOn, { vmId }));
-    expect(error).toMatchObject({ step: 'plan', entity: { kind: 'vm', id: vmId } });
+    await given.spec
+      .given([...datacenter, vm('a', { memoryMiB: 1024, hostId: 'h1', power: 'on' })])
+      .when(vmPowerOn, { vmId: 'a' })
+      .thenFails('INVALID_STATE', { step: 'plan', entity: { kind: 'vm', id: 'a' } });
   });
 
   it('INSUFFICIENT_HOST_MEMORY and INSUFFICIENT_HOST_CPU on its host, with requested and available', async () => {
-    const { runtime, dc } = fixture;
-    await runtime.run(vmPowerOn, { vmId: await createVm('filler', 6144, 2, dc.hosts.h3) });
-    const big = await createVm('big', 4096, 2, dc.hosts.h3);
-    const memory = await expectRejectedUnchanged(fixture, 'INSUFFICIENT_HOST_MEMORY', () => runtime.run(vmPowerOn, { vmId: big }));
-    expect(memory.details).toMatchObject({ requested: 4096, available: 2048, host: { kind: 'host', id: dc.hosts.h3 } });
-    expect(memory.message).toBe('host h3 has 2048 MiB free, VM big needs 4096 MiB');
-    const wide = await createVm('wide', 1024, 7, dc.hosts.h3);
-    const cpu = await expectRejectedUnchanged(fixture, 'INSUFFICIENT_HOST_CPU', () => runtime.run(vmPowerOn, { vmId: wide }));
-    expect(cpu.details).toMatchObject({ requested: 7, available: 6 });
+    const filler = vm('filler', { memoryMiB: 6144, hostId: 'h3', power: 'on' });
+    await given.spec
+      .given([...datacenter, filler, vm('big', { memoryMiB: 4096, hostId: 'h3' })])
+      .when(vmPowerOn, { vmId: 'big' })
+      .thenFails('INSUFFICIENT_HOST_MEMORY', { details: { requested: 4096, available: 2048, host: { kind: 'host', id: 'h3' } }, message: 'host h3 has 2048 MiB free, VM big needs 4096 MiB' });
+    await given.spec
+      .given([...datacenter, filler, vm('wide', { memoryMiB: 1024, vcpus: 7, hostId: 'h3' })])
+      .when(vmPowerOn, { vmId: 'wide' })
+      .thenFails('INSUFFICIENT_HOST_CPU', { details: { requested: 7, available: 6 } });
   });
 
   it('HOST_IN_MAINTENANCE for a VM placed on a host in maintenance', async () => {
-    const { runtime, dc } = fixture;
-    const vmId = await createVm('a', 1024, 1, dc.hosts.h2);
-    await runtime.run(hostEnterMaintenance, { hostId: dc.hosts.h2 });
-    await expectRejectedUnchanged(fixture, 'HOST_IN_MAINTENANCE', () => runtime.run(vmPowerOn, { vmId }));
+    const inMaintenance = [...datacenter.filter((entity) => entity.id !== 'h2'), host('h2', { cpuThreads: 16, memoryMiB: 32_768, maintenance: true })];
+    await given.spec
+      .given([...inMaintenance, vm('a', { memoryMiB: 1024, vcpus: 1, hostId: 'h2' })])
+      .when(vmPowerOn, { vmId: 'a' })
+      .thenFails('HOST_IN_MAINTENANCE');
   });
 
   it('NO_HOST_AVAILABLE gives the reason for every host', async () => {
-    const vmId = await createVm('huge', 100_000, 4);
-    const error = await expectRejectedUnchanged(fixture, 'NO_HOST_AVAILABLE', () => fixture.runtime.run(vmPowerOn, { vmId }));
-    const reasons = (error.details as { reasons: { code: string; host: { id: string } }[] }).reasons;
-    expect(reasons.map((reason) => reason.code)).toEqual(['INSUFFICIENT_HOST_MEMORY', 'INSUFFICIENT_HOST_MEMORY', 'INSUFFICIENT_HOST_MEMORY']);
-    expect(new Set(reasons.map((reason) => reason.host.id))).toEqual(new Set(Object.values(fixture.dc.hosts)));
+    await given.spec
+      .given([...datacenter, vm('huge', { memoryMiB: 100_000, vcpus: 4 })])
+      .when(vmPowerOn, { vmId: 'huge' })
+      .thenFails('NO_HOST_AVAILABLE', {}, ({ error }) => {
+        const reasons = (error as OperationError).details?.['reasons'] as { code: string; host: { id: string } }[];
+        expect(reasons.map((reason) => reason.code)).toEqual(['INSUFFICIENT_HOST_MEMORY', 'INSUFFICIENT_HOST_MEMORY', 'INSUFFICIENT_HOST_MEMORY']);
+        expect(new Set(reasons.map((reason) => reason.host.id))).toEqual(new Set(['h1', 'h2', 'h3']));
+      });
   });
 });
 
 describe('vm.powerOff', () => {
   it('stops a running VM and refuses one that is off', async () => {
-    const vmId = await createVm('a', 1024);
-    await fixture.runtime.run(vmPowerOn, { vmId });
-    await fixture.runtime.run(vmPowerOff, { vmId });
-    expect(fixture.store.get(Vm, vmId)?.data.power).toBe('off');
-    await expectAgreement(fixture);
-    await expectRejectedUnchanged(fixture, 'INVALID_STATE', () => fixture.runtime.run(vmPowerOff, { vmId }));
+    await given.spec
+      .given([...datacenter, vm('a', { memoryMiB: 1024, hostId: 'h1', power: 'on' })])
+      .when(vmPowerOff, { vmId: 'a' })
+      .thenCommits({ changes: [{ op: 'update', id: 'a', data: { power: 'off' } }] }, async ({ store }) => {
+        expect(store.get(Vm, 'a')?.data.power).toBe('off');
+        await expectScenarioAgreement(store);
+      });
+    await given.spec
+      .given([...datacenter, vm('a', { memoryMiB: 1024, hostId: 'h1' })])
+      .when(vmPowerOff, { vmId: 'a' })
+      .thenFails('INVALID_STATE');
   });
 });
 

@@ -1,13 +1,13 @@
 import { statSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OperationError } from '@ordo/core';
+import { givenEntity } from '@ordo/core/testing';
 import { listVolumeFiles, volumePath } from '@ordo/adapters/storage';
-import { Host, Volume } from '../src/entities/index.js';
+import { Host, StorageContainer, Volume } from '../src/entities/index.js';
 import { gibibyte } from '../src/datacenter.js';
 import {
   hostEnterMaintenance,
   hostExitMaintenance,
-  storageContainerCreate,
   vmCreate,
   vmPowerOn,
   volumeCreate,
@@ -15,13 +15,17 @@ import {
   volumeResize,
 } from '../src/operations/index.js';
 import { expectAgreement, expectRejectedUnchanged, freshControlPlane, type Fixture } from './control-plane-fixture.js';
+import { controlPlaneSpecification, datacenter, vm, volume, type ControlPlaneSpecification } from './control-plane-specification.js';
 
 let fixture: Fixture;
+let given: ControlPlaneSpecification;
 beforeEach(async () => {
   fixture = await freshControlPlane();
+  given = controlPlaneSpecification();
 });
 afterEach(async () => {
   await fixture.cleanup();
+  given.cleanup();
 });
 
 describe('volume.create, volume.resize, volume.delete', () => {
@@ -40,38 +44,38 @@ describe('volume.create, volume.resize, volume.delete', () => {
   });
 
   it('CONTAINER_FULL with requested and available bytes, also for a resize', async () => {
-    const { runtime, dc } = fixture;
-    const volumeId = (await runtime.run(volumeCreate, { name: 'v', containerId: dc.containers.small, sizeBytes: 15 * gibibyte })).value;
-    const error = await expectRejectedUnchanged(fixture, 'CONTAINER_FULL', () =>
-      runtime.run(volumeCreate, { name: 'w', containerId: dc.containers.small, sizeBytes: 6 * gibibyte }),
-    );
-    expect(error.details).toMatchObject({ requested: 6 * gibibyte, available: 5 * gibibyte, container: { kind: 'storageContainer', id: dc.containers.small } });
-    expect(error.message).toBe('storage container small has 5 GiB free, 6 GiB requested');
-    await expectRejectedUnchanged(fixture, 'CONTAINER_FULL', () => runtime.run(volumeResize, { volumeId, sizeBytes: 21 * gibibyte }));
+    const withVolume = given.spec.given([...datacenter, volume('v', { containerId: 'small', sizeBytes: 15 * gibibyte })]);
+    await withVolume.when(volumeCreate, { name: 'w', containerId: 'small', sizeBytes: 6 * gibibyte }).thenFails('CONTAINER_FULL', {
+      details: { requested: 6 * gibibyte, available: 5 * gibibyte, container: { kind: 'storageContainer', id: 'small' } },
+      message: 'storage container small has 5 GiB free, 6 GiB requested',
+    });
+    await withVolume.when(volumeResize, { volumeId: 'v', sizeBytes: 21 * gibibyte }).thenFails('CONTAINER_FULL');
   });
 
   it('VOLUME_IN_USE names the VM', async () => {
-    const { runtime, dc } = fixture;
-    const created = await runtime.run(vmCreate, { name: 'a', vcpus: 1, memoryMiB: 512, newDisks: [{ name: 'a-root', containerId: dc.containers.fast, sizeBytes: gibibyte }] });
-    const error = await expectRejectedUnchanged(fixture, 'VOLUME_IN_USE', () => runtime.run(volumeDelete, { volumeId: created.value.volumeIds[0]! }));
-    expect(error.details).toMatchObject({ conflicting: { kind: 'vm', id: created.value.vmId } });
+    await given.spec
+      .given([...datacenter, vm('a', { vcpus: 1, memoryMiB: 512, disks: ['a-root'] }), volume('a-root', { containerId: 'fast', sizeBytes: gibibyte, vmId: 'a' })])
+      .when(volumeDelete, { volumeId: 'a-root' })
+      .thenFails('VOLUME_IN_USE', { details: { conflicting: { kind: 'vm', id: 'a' } } });
   });
 
   it('prepare vetoes what the file system cannot hold (real statfs), writing nothing', async () => {
-    const { runtime } = fixture;
     const exabyte = 2 ** 52;
-    const thick = (await runtime.run(storageContainerCreate, { name: 'thick', maxCapacityBytes: exabyte, thin: false })).value;
-    const error = await expectRejectedUnchanged(fixture, 'INSUFFICIENT_DISK_SPACE', () => runtime.run(volumeCreate, { name: 'huge', containerId: thick, sizeBytes: 2 ** 51 }));
-    expect(error).toBeInstanceOf(OperationError);
-    expect(error).toMatchObject({ step: 'prepare', adapter: 'storage', details: { requested: 2 ** 51 } });
-    expect((error.details as { available: number }).available).toBeGreaterThan(0);
+    await given.spec
+      .given([...datacenter, givenEntity(StorageContainer, 'thick', { name: 'thick', maxCapacityBytes: exabyte, thin: false })])
+      .when(volumeCreate, { name: 'huge', containerId: 'thick', sizeBytes: 2 ** 51 })
+      .thenFails('INSUFFICIENT_DISK_SPACE', { step: 'prepare', adapter: 'storage', details: { requested: 2 ** 51 } }, ({ error }) => {
+        expect(error).toBeInstanceOf(OperationError);
+        expect(((error as OperationError).details as { available: number }).available).toBeGreaterThan(0);
+      });
   });
 
   it('prepare vetoes a VM on an unreachable host (hypervisor), writing nothing', async () => {
-    const { runtime, dc, hypervisor } = fixture;
-    hypervisor.setReachable(dc.hosts.h2, false);
-    const error = await expectRejectedUnchanged(fixture, 'HOST_UNREACHABLE', () => runtime.run(vmCreate, { name: 'a', vcpus: 1, memoryMiB: 512, hostId: dc.hosts.h2 }));
-    expect(error).toMatchObject({ step: 'prepare', adapter: 'hypervisor', entity: { kind: 'vm' } });
+    given.hypervisor.setReachable('h2', false);
+    await given.spec
+      .given(datacenter)
+      .when(vmCreate, { name: 'a', vcpus: 1, memoryMiB: 512, hostId: 'h2' })
+      .thenFails('HOST_UNREACHABLE', { step: 'prepare', adapter: 'hypervisor', entity: { kind: 'vm' } });
   });
 });
 

@@ -2,6 +2,10 @@
  * Every error Ordo throws on purpose extends `OrdoError` and carries a stable string `code`.
  * Callers should branch on `code` (or `isOrdoError(error, code)`), never on the message: the
  * shape check works even when two copies of the package are installed side by side.
+ *
+ * The codes of Ordo's own errors form the closed union `OrdoErrorCode`, so that a misspelt
+ * code does not compile. Operation errors (`OperationError`) carry codes that plans and
+ * adapters choose: those stay open strings (`isOrdoError(error) && error.code === 'IP_TAKEN'`).
  */
 
 const ordoErrorMark = Symbol.for('@ordo/error');
@@ -11,19 +15,22 @@ export interface EntityRef {
   readonly id: string;
 }
 
-export class OrdoError extends Error {
-  readonly code: string;
+export class OrdoError<Code extends string = string> extends Error {
+  readonly code: Code;
   readonly [ordoErrorMark] = true;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
   }
 }
 
-/** True when `error` is an Ordo error (from any copy of the package), optionally with the given code. */
-export function isOrdoError(error: unknown, code?: string): error is OrdoError {
+/** True when `error` is an Ordo error (from any copy of the package), of any code. */
+export function isOrdoError(error: unknown): error is OrdoError;
+/** True when `error` is the Ordo error with this code (from any copy of the package). */
+export function isOrdoError<Code extends OrdoErrorCode>(error: unknown, code: Code): error is OrdoErrorOf<Code>;
+export function isOrdoError(error: unknown, code?: OrdoErrorCode): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const marked = (error as Record<symbol, unknown>)[ordoErrorMark] === true;
   if (!marked || typeof (error as { code?: unknown }).code !== 'string') return false;
@@ -39,7 +46,7 @@ export interface ValidationIssue {
 }
 
 /** Data does not pass its schema. Nothing was written. */
-export class ValidationError extends OrdoError {
+export class ValidationError extends OrdoError<'VALIDATION_FAILED'> {
   readonly kind: string;
   readonly id: string | undefined;
   readonly issues: readonly ValidationIssue[];
@@ -57,7 +64,7 @@ export class ValidationError extends OrdoError {
   }
 }
 
-export class NotFoundError extends OrdoError {
+export class NotFoundError extends OrdoError<'NOT_FOUND'> {
   readonly kind: string;
   readonly id: string;
 
@@ -69,7 +76,7 @@ export class NotFoundError extends OrdoError {
 }
 
 /** `create` with an explicit id that an entity of the kind already has. */
-export class AlreadyExistsError extends OrdoError {
+export class AlreadyExistsError extends OrdoError<'ALREADY_EXISTS'> {
   readonly kind: string;
   readonly id: string;
 
@@ -81,7 +88,7 @@ export class AlreadyExistsError extends OrdoError {
 }
 
 /** A transaction kept conflicting with concurrent commits until its retries were spent. */
-export class ConflictError extends OrdoError {
+export class ConflictError extends OrdoError<'CONFLICT'> {
   /** The entities (and predicate reads, as `kind` with `id` '*' or `field=value`) that changed under it. */
   readonly conflicts: readonly EntityRef[];
   readonly attempts: number;
@@ -95,7 +102,7 @@ export class ConflictError extends OrdoError {
 }
 
 /** The caller's precondition (`expectedVersion`) failed. Never retried. */
-export class VersionMismatchError extends OrdoError {
+export class VersionMismatchError extends OrdoError<'VERSION_MISMATCH'> {
   readonly kind: string;
   readonly id: string;
   readonly expected: number;
@@ -110,7 +117,7 @@ export class VersionMismatchError extends OrdoError {
   }
 }
 
-export class UniqueViolationError extends OrdoError {
+export class UniqueViolationError extends OrdoError<'UNIQUE_VIOLATION'> {
   readonly kind: string;
   readonly field: string;
   readonly value: unknown;
@@ -128,14 +135,14 @@ export class UniqueViolationError extends OrdoError {
   }
 }
 
-export class StoreClosedError extends OrdoError {
+export class StoreClosedError extends OrdoError<'STORE_CLOSED'> {
   constructor() {
     super('STORE_CLOSED', 'the store is closed');
   }
 }
 
 /** The store was not opened with this entity type. */
-export class UnknownEntityTypeError extends OrdoError {
+export class UnknownEntityTypeError extends OrdoError<'UNKNOWN_ENTITY_TYPE'> {
   readonly kind: string;
 
   constructor(kind: string) {
@@ -145,7 +152,7 @@ export class UnknownEntityTypeError extends OrdoError {
 }
 
 /** `find` on a field that is neither in `index` nor in `unique` of its entity type. */
-export class NotIndexedError extends OrdoError {
+export class NotIndexedError extends OrdoError<'NOT_INDEXED'> {
   readonly kind: string;
   readonly field: string;
 
@@ -157,7 +164,7 @@ export class NotIndexedError extends OrdoError {
 }
 
 /** An argument of an Ordo call is out of range or malformed (retries, limits, positions, definitions). */
-export class InvalidArgumentError extends OrdoError {
+export class InvalidArgumentError extends OrdoError<'INVALID_ARGUMENT'> {
   readonly argument: string;
 
   constructor(argument: string, message: string) {
@@ -166,15 +173,67 @@ export class InvalidArgumentError extends OrdoError {
   }
 }
 
+/**
+ * `queuedCommitsMax` commits already wait for the next append: the log store does not keep up.
+ * Nothing of this transaction was written; it may be run again later.
+ */
+export class CommitQueueFullError extends OrdoError<'COMMIT_QUEUE_FULL'> {
+  readonly queued: number;
+  readonly queuedMax: number;
+
+  constructor(input: { queued: number; queuedMax: number }) {
+    super('COMMIT_QUEUE_FULL', `${input.queued} commits already wait for the log store (queuedCommitsMax ${input.queuedMax}); try again later`);
+    this.queued = input.queued;
+    this.queuedMax = input.queuedMax;
+  }
+}
+
+/** `store.snapshot()` on a log store that keeps no snapshots (it has no `writeSnapshot`). */
+export class SnapshotUnsupportedError extends OrdoError<'SNAPSHOT_UNSUPPORTED'> {
+  readonly store: string;
+
+  constructor(store: string) {
+    super('SNAPSHOT_UNSUPPORTED', `the ${store} log store keeps no snapshots`);
+    this.store = store;
+  }
+}
+
+/**
+ * A transaction with a requestId returned a value that is not JSON data: the value is stored
+ * in the record so that a replay can return it. Nothing was written.
+ */
+export class ResultNotJsonError extends OrdoError<'RESULT_NOT_JSON'> {
+  readonly requestId: string;
+
+  constructor(input: { requestId: string; reason: string }) {
+    super('RESULT_NOT_JSON', `the transaction with requestId ${input.requestId} must return JSON data: ${input.reason}`);
+    this.requestId = input.requestId;
+  }
+}
+
+/** A record is larger than its log store can hold in one piece. Nothing of its batch was written. */
+export class RecordTooLargeError extends OrdoError<'RECORD_TOO_LARGE'> {
+  readonly store: string;
+  readonly position: number;
+  readonly bytesMax: number;
+
+  constructor(input: { store: string; position: number; bytesMax: number }) {
+    super('RECORD_TOO_LARGE', `${input.store} log store: record ${input.position} encodes to more than ${input.bytesMax} bytes`);
+    this.store = input.store;
+    this.position = input.position;
+    this.bytesMax = input.bytesMax;
+  }
+}
+
 /** A transaction handle was used after its function returned. */
-export class TransactionFinishedError extends OrdoError {
+export class TransactionFinishedError extends OrdoError<'TRANSACTION_FINISHED'> {
   constructor() {
     super('TRANSACTION_FINISHED', 'this transaction has finished; its handle cannot be used any more');
   }
 }
 
 /** A watcher or reader asked for records that the log store no longer holds (pruned behind a snapshot). */
-export class HistoryUnavailableError extends OrdoError {
+export class HistoryUnavailableError extends OrdoError<'HISTORY_UNAVAILABLE'> {
   readonly requested: number;
   readonly firstAvailable: number;
 
@@ -189,7 +248,7 @@ export class HistoryUnavailableError extends OrdoError {
 }
 
 /** `append` was asked to write at a position other than head + 1: another writer moved the head. */
-export class LogHeadMovedError extends OrdoError {
+export class LogHeadMovedError extends OrdoError<'LOG_HEAD_MOVED'> {
   readonly expected: number;
   readonly actual: number;
 
@@ -200,20 +259,32 @@ export class LogHeadMovedError extends OrdoError {
   }
 }
 
-/** The log's bytes are damaged before its tail. Ordo refuses to open past an acknowledged record. */
-export class LogCorruptError extends OrdoError {
-  readonly file: string;
-  readonly offset: number;
+/**
+ * The log's stored data is damaged before its tail (a checksum, a frame or a row that does not
+ * hold what it must). Ordo refuses to open or read past an acknowledged record (I8).
+ */
+export class LogCorruptError extends OrdoError<'LOG_CORRUPT'> {
+  /** The log store's name: 'file', 'postgres'. */
+  readonly store: string;
+  /** Where the damage is: a file's path for the file store, a table for PostgreSQL. */
+  readonly location: string;
+  /** The position of the record concerned, when the store knows it. */
+  readonly position: number | undefined;
+  /** The byte offset inside `location`, for stores that keep files. */
+  readonly offset: number | undefined;
 
-  constructor(input: { file: string; offset: number; reason: string }) {
-    super('LOG_CORRUPT', `log corrupt in ${input.file} at byte ${input.offset}: ${input.reason}`);
-    this.file = input.file;
+  constructor(input: { store: string; location: string; position?: number; offset?: number; reason: string }) {
+    const at = input.offset !== undefined ? ` at byte ${input.offset}` : input.position !== undefined ? ` at position ${input.position}` : '';
+    super('LOG_CORRUPT', `${input.store} log store: log corrupt in ${input.location}${at}: ${input.reason}`);
+    this.store = input.store;
+    this.location = input.location;
+    this.position = input.position;
     this.offset = input.offset;
   }
 }
 
 /** Another process holds the log for writing. */
-export class LogLockedError extends OrdoError {
+export class LogLockedError extends OrdoError<'LOG_LOCKED'> {
   readonly path: string;
   readonly holder: string | undefined;
 
@@ -230,7 +301,7 @@ export class LogLockedError extends OrdoError {
  * `outcome` says whether the store knows the batch is not in the log ('not-written') or cannot
  * tell ('unknown'); see `LogStore.append` for what a store does next.
  */
-export class LogStoreError extends OrdoError {
+export class LogStoreError extends OrdoError<'LOG_STORE_FAILED'> {
   readonly store: string;
   readonly outcome: 'not-written' | 'unknown';
 
@@ -242,14 +313,17 @@ export class LogStoreError extends OrdoError {
 }
 
 /** The log store was opened read-only and cannot append. */
-export class LogReadOnlyError extends OrdoError {
+export class LogReadOnlyError extends OrdoError<'LOG_READ_ONLY'> {
+  readonly store: string;
+
   constructor(store: string) {
     super('LOG_READ_ONLY', `${store} log store was opened read-only`);
+    this.store = store;
   }
 }
 
 /** A broken invariant: a bug in Ordo. Never caught inside Ordo. */
-export class InternalError extends OrdoError {
+export class InternalError extends OrdoError<'INTERNAL'> {
   constructor(message: string) {
     super('INTERNAL', `internal invariant broken: ${message}`);
   }
@@ -258,3 +332,40 @@ export class InternalError extends OrdoError {
 export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new InternalError(message);
 }
+
+/** Each Ordo error class by its code; `isOrdoError(error, code)` narrows to the class. */
+interface OrdoErrorsByCode {
+  VALIDATION_FAILED: ValidationError;
+  NOT_FOUND: NotFoundError;
+  ALREADY_EXISTS: AlreadyExistsError;
+  CONFLICT: ConflictError;
+  VERSION_MISMATCH: VersionMismatchError;
+  UNIQUE_VIOLATION: UniqueViolationError;
+  STORE_CLOSED: StoreClosedError;
+  UNKNOWN_ENTITY_TYPE: UnknownEntityTypeError;
+  NOT_INDEXED: NotIndexedError;
+  INVALID_ARGUMENT: InvalidArgumentError;
+  RESULT_NOT_JSON: ResultNotJsonError;
+  RECORD_TOO_LARGE: RecordTooLargeError;
+  COMMIT_QUEUE_FULL: CommitQueueFullError;
+  SNAPSHOT_UNSUPPORTED: SnapshotUnsupportedError;
+  TRANSACTION_FINISHED: TransactionFinishedError;
+  HISTORY_UNAVAILABLE: HistoryUnavailableError;
+  LOG_HEAD_MOVED: LogHeadMovedError;
+  LOG_CORRUPT: LogCorruptError;
+  LOG_LOCKED: LogLockedError;
+  LOG_STORE_FAILED: LogStoreError;
+  LOG_READ_ONLY: LogReadOnlyError;
+  INTERNAL: InternalError;
+}
+
+/** The code of every error Ordo itself throws (operation errors have codes of their own). */
+export type OrdoErrorCode = keyof OrdoErrorsByCode;
+
+/** The Ordo error class with this code. */
+export type OrdoErrorOf<Code extends OrdoErrorCode> = OrdoErrorsByCode[Code];
+
+// Each class in the map carries its own key as its code: a mismatch fails to compile here.
+type CodesMatch = { [Code in OrdoErrorCode]: OrdoErrorsByCode[Code]['code'] extends Code ? (Code extends OrdoErrorsByCode[Code]['code'] ? true : false) : false };
+const codesMatch: { [Code in OrdoErrorCode]: true } = {} as CodesMatch;
+void codesMatch;

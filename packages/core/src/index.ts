@@ -1,6 +1,38 @@
-export * from './errors.js';
-export type { Change, Entity, JsonObject, JsonPrimitive, JsonValue, LogRecord, Snapshot } from './record.js';
+// `assert` stays inside: it is the core's own invariant check, not part of the API.
+export {
+  AlreadyExistsError,
+  CommitQueueFullError,
+  ConflictError,
+  HistoryUnavailableError,
+  InternalError,
+  InvalidArgumentError,
+  isOrdoError,
+  LogCorruptError,
+  LogHeadMovedError,
+  LogLockedError,
+  LogReadOnlyError,
+  LogStoreError,
+  NotFoundError,
+  NotIndexedError,
+  OrdoError,
+  RecordTooLargeError,
+  ResultNotJsonError,
+  SnapshotUnsupportedError,
+  StoreClosedError,
+  TransactionFinishedError,
+  UniqueViolationError,
+  UnknownEntityTypeError,
+  ValidationError,
+  VersionMismatchError,
+  type EntityRef,
+  type OrdoErrorCode,
+  type OrdoErrorOf,
+  type ValidationIssue,
+} from './errors.js';
+export type { Change, Entity, JsonObject, JsonValue, LogRecord, Snapshot } from './record.js';
 export type { LogOpenResult, LogStore } from './log-store.js';
+export { appendRecordsMax, checkAppendBatch, checkReadRange, checkSnapshot, snapshotBeyondHead } from './log-store-checks.js';
+export type { Telemetry, TelemetryAttributes, TelemetryStep } from './telemetry.js';
 export { memoryLog, type MemoryLogOptions } from './memory-log.js';
 export { defineEntity, type AnyObjectSchema, type DataOf, type EntityType, type EntityTypeOptions, type InputOf, type KindOf } from './entity-type.js';
 export type { Transaction, EntityOf, Recipe, Where } from './transaction.js';
@@ -9,14 +41,14 @@ export type { StateDump } from './state-dump.js';
 export type { WatchOptions } from './watch.js';
 export {
   openStore,
-  readRecordsMax,
-  retriesDefault,
-  retriesMax,
+  type CommittedResult,
   type OpenStoreOptions,
+  type ReadOnlyResult,
+  type RecordedResult,
+  type ReplayedResult,
   type Store,
   type TransactionFunction,
   type TransactOptions,
   type TransactResult,
 } from './store.js';
 export * from './runtime/index.js';
-export { monotonicUlids, type UlidSourceOptions } from './ulid-source.js';

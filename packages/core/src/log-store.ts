@@ -17,8 +17,12 @@ import type { LogRecord, Snapshot } from './record.js';
  * not change them and may keep them. Records returned by `read` belong to the caller, who
  * freezes them; the store must not hand out an object it will change later.
  *
- * `memoryLog()` is the reference implementation. `test/conformance` holds the suite every
- * store must pass.
+ * Argument checks: `log-store-checks.ts` states the checks of read ranges, append batches and
+ * snapshots once (`checkReadRange`, `checkAppendBatch`, `checkSnapshot`); every store calls
+ * them before anything else, so all stores refuse the same mistakes with the same errors.
+ *
+ * `memoryLog()` is the reference implementation, and the strictest store. `test/conformance`
+ * holds the suite every store must pass; it asserts the error code of each case below.
  */
 export interface LogStore {
   /** A short name for errors and diagnostics: 'memory', 'file', 'postgres'. */
@@ -53,16 +57,20 @@ export interface LogStore {
    *   decided by the database (PostgreSQL's primary key) may go on: if the lost batch did
    *   commit, the next append fails with `LogHeadMovedError` and the owner reads it;
    * - `LogReadOnlyError` for a store opened read-only;
-   * - `InternalError` when the batch is malformed (a bug in the caller).
+   * - `InternalError` when the batch is malformed, a bug in the caller (`checkAppendBatch`:
+   *   empty, more than `appendRecordsMax` records, positions not consecutive from >= 1, a
+   *   record without a txId, a requestId twice).
    * A batch that is rejected is never partially visible to `read`.
    */
   append(records: readonly LogRecord[]): Promise<void>;
 
   /**
    * Returns up to `limit` records with positions `from`, `from + 1`, ... in order, ending early
-   * at the head (an empty array when `from` > head). `from` >= 1, `limit` >= 1.
+   * at the head (an empty array when `from` > head). `from` >= 1 and `limit` >= 1 are
+   * integers, else `InvalidArgumentError` naming the argument (`checkReadRange`).
    * Throws `HistoryUnavailableError` when `from` is below the first record the store still
-   * holds (pruned behind a snapshot), `LogCorruptError` when stored bytes fail their checksum.
+   * holds (pruned behind a snapshot), `LogCorruptError` when stored data fails its check
+   * (a checksum, a row that does not hold its own position), `LogStoreError` for I/O failures.
    */
   read(from: number, limit: number): Promise<LogRecord[]>;
 
@@ -82,6 +90,8 @@ export interface LogStore {
   /**
    * Persists a snapshot of the state at `snapshot.position` (<= head), atomically: a crash
    * leaves either the previous snapshot or this one. Optional; stores without it keep none.
+   * Throws `InternalError` for a snapshot beyond the head or of another format (`checkSnapshot`;
+   * nothing is written), `LogReadOnlyError` for a store opened read-only.
    */
   writeSnapshot?(snapshot: Snapshot): Promise<void>;
 

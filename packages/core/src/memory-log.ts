@@ -1,4 +1,5 @@
 import { InternalError, InvalidArgumentError, LogHeadMovedError } from './errors.js';
+import { checkAppendBatch, checkReadRange, checkSnapshot } from './log-store-checks.js';
 import type { LogOpenResult, LogStore } from './log-store.js';
 import type { LogRecord, Snapshot } from './record.js';
 
@@ -12,6 +13,11 @@ export interface MemoryLogOptions {
  * reopening a store within one process (a second `openStore` on the same `memoryLog()`
  * replays it), and several stores may share one memory log as concurrent writers.
  * Nothing is durable across processes. For tests, examples and benchmarks.
+ *
+ * As the reference it is the strictest store: besides the shared checks (log-store-checks.ts)
+ * it refuses records that are not frozen (the caller hands them over for good, and a store
+ * that keeps them must be able to trust that) and a requestId that any record of the log
+ * carries already (I7: a database store has a unique index for that).
  */
 export function memoryLog(options: MemoryLogOptions = {}): LogStore {
   return new MemoryLog(options.snapshotEvery);
@@ -23,6 +29,7 @@ class MemoryLog implements LogStore {
   readonly multiWriter = true;
   readonly snapshotEvery: number | undefined;
   private readonly records: LogRecord[] = [];
+  private readonly requestIds = new Set<string>();
   private readonly listeners = new Set<(head: number) => void>();
   private snapshot: Snapshot | undefined;
 
@@ -38,21 +45,27 @@ class MemoryLog implements LogStore {
   }
 
   async append(records: readonly LogRecord[]): Promise<void> {
+    const first = checkAppendBatch(records, this.checkOwned);
     const head = this.records.length;
-    const first = records[0];
-    if (first === undefined) throw new InternalError('append of an empty batch');
-    if (first.position !== head + 1) throw new LogHeadMovedError({ expected: first.position, actual: head });
-    records.forEach((record, index) => {
-      if (record.position !== first.position + index) throw new InternalError('append batch positions are not consecutive');
-    });
-    for (const record of records) this.records.push(record);
+    if (first !== head + 1) throw new LogHeadMovedError({ expected: first, actual: head });
+    for (const record of records) {
+      this.records.push(record);
+      if (record.requestId !== undefined) this.requestIds.add(record.requestId);
+    }
     const newHead = this.records.length;
     for (const listener of this.listeners) listener(newHead);
   }
 
+  /** The reference's own checks of each appended record, beyond the shared ones. */
+  private readonly checkOwned = (record: LogRecord): void => {
+    if (!Object.isFrozen(record)) throw new InternalError(`record ${record.position} is not frozen; append takes frozen records`);
+    if (record.requestId !== undefined && this.requestIds.has(record.requestId)) {
+      throw new InternalError(`requestId ${record.requestId} is in the log already`);
+    }
+  };
+
   async read(from: number, limit: number): Promise<LogRecord[]> {
-    if (!Number.isSafeInteger(from) || from < 1) throw new InvalidArgumentError('from', 'must be an integer >= 1');
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError('limit', 'must be an integer >= 1');
+    checkReadRange(from, limit);
     return this.records.slice(from - 1, from - 1 + limit);
   }
 
@@ -66,7 +79,7 @@ class MemoryLog implements LogStore {
   }
 
   async writeSnapshot(snapshot: Snapshot): Promise<void> {
-    if (snapshot.position > this.records.length) throw new InternalError('snapshot beyond the head');
+    checkSnapshot(snapshot, this.records.length);
     this.snapshot = snapshot;
   }
 

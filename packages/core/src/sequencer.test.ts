@@ -180,3 +180,43 @@ describe('serialization and optimistic concurrency', () => {
     expect(resultB.value).toBeUndefined();
   });
 });
+
+describe('the commit queue', () => {
+  it('holds at most queuedCommitsMax commits behind the append in flight; one more fails at once, writing nothing', async () => {
+    const gated = gatedLog();
+    const store = await open(gated.log, { queuedCommitsMax: 2 });
+    const first = store.transact((tx) => tx.create(Counter, { value: 0 }));
+    while (gated.appending() === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    const queued = [1, 2].map((value) => store.transact((tx) => tx.create(Counter, { value })));
+    // Each call runs its function first and queues its commit a few microtasks later.
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    let runs = 0;
+    const refused = await failure(
+      store.transact((tx) => {
+        runs += 1;
+        tx.create(Counter, { value: 3 });
+      }),
+    );
+    expect(refused).toMatchObject({ code: 'COMMIT_QUEUE_FULL', name: 'CommitQueueFullError', queued: 2, queuedMax: 2 });
+    expect(runs).toBe(1);
+    gated.release();
+    await first;
+    while (gated.appending() === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    gated.release();
+    const results = await Promise.all(queued);
+    expect(results.map((result) => result.position)).toEqual([2, 3]);
+    expect(store.list(Counter).map((counter) => counter.data.value).sort()).toEqual([0, 1, 2]);
+    // With room in the queue again, the same commit goes through.
+    const again = store.transact((tx) => tx.create(Counter, { value: 3 }));
+    while (gated.appending() === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    gated.release();
+    expect((await again).position).toBe(4);
+    await store.close();
+  });
+
+  it('refuses a queuedCommitsMax that is not a positive integer', async () => {
+    for (const queuedCommitsMax of [0, -1, 1.5, Number.NaN]) {
+      await expect(open(memoryLog(), { queuedCommitsMax })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'queuedCommitsMax' });
+    }
+  });
+});

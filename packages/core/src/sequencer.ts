@@ -1,39 +1,19 @@
-import { assert, InternalError, isOrdoError, StoreClosedError, type EntityRef } from './errors.js';
-import { deepFreeze } from './freeze.js';
-import { fieldValue } from './kind-state.js';
+import { admitBatch, type CommitRequest, type Refusal } from './admission.js';
+import { assert, CommitQueueFullError, InternalError, isOrdoError, StoreClosedError, type EntityRef } from './errors.js';
+import type { FoldFollowers } from './fold-followers.js';
 import type { LogStore } from './log-store.js';
-import { Touched, type ReadSet } from './read-set.js';
-import type { Change, Entity, JsonObject, JsonValue, LogRecord } from './record.js';
-import type { EntityChange, RequestOutcome, State } from './state.js';
+import type { ReadSet } from './read-set.js';
+import type { LogRecord } from './record.js';
+import type { EntityChange, State } from './state.js';
 
-/** A transaction that finished its function and asks to commit. */
-export interface CommitRequest {
-  readonly txId: string;
-  readonly reads: ReadSet;
-  readonly changes: readonly EntityChange[];
-  readonly requestId?: string | undefined;
-  readonly operation?: string | undefined;
-  readonly result?: JsonValue | undefined;
-  readonly meta?: JsonObject | undefined;
-}
+export type { CommitRequest } from './admission.js';
 
-export type CommitOutcome =
-  | { readonly type: 'committed'; readonly record: LogRecord; readonly changes: readonly EntityChange[] }
-  | { readonly type: 'conflict'; readonly conflicts: readonly EntityRef[] }
-  | { readonly type: 'replayed'; readonly outcome: RequestOutcome };
+export type CommitOutcome = { readonly type: 'committed'; readonly record: LogRecord; readonly changes: readonly EntityChange[] } | Refusal;
 
 interface Pending {
   readonly request: CommitRequest;
   resolve(outcome: CommitOutcome): void;
   reject(error: unknown): void;
-}
-
-export interface SequencerHooks {
-  /**
-   * Called synchronously after records were folded into the state, in order. Records read
-   * back from the log store are not frozen yet: freeze them before handing them out.
-   */
-  folded(records: readonly LogRecord[]): void;
 }
 
 /** Most records in one append. Bounds the work between two acknowledgements. */
@@ -43,11 +23,12 @@ export const catchUpRecordsMax = 4096;
 
 /**
  * Serializes commits (I1, I2). Requests queue up while an append is in flight and go to the
- * log store together (group commit). Each request's read set is validated against the
- * folded state and against the writes of earlier requests in the same batch (I5), so a batch
- * is exactly the serial history of its requests. Records are folded into the state only after
- * the log store acknowledged them (I4). Catch-up reads of records appended by other writers
- * run in the same loop, so the state changes in one place only.
+ * log store together (group commit); `admitBatch` decides, from the folded state alone, which
+ * of them get a record (I5, I7), so a batch is exactly the serial history of its requests.
+ * Records are folded into the state only after the log store acknowledged them (I4), and
+ * `followers.folded` runs after each fold. Catch-up reads of records appended by other
+ * writers run in the same loop, started by the log store's notifications or by `catchUp`,
+ * so the state changes in one place only.
  */
 export class Sequencer {
   private readonly queue: Pending[] = [];
@@ -57,19 +38,31 @@ export class Sequencer {
   private closed = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
+  private readonly unsubscribe: () => void;
   /** Set when the store can no longer tell what the log holds; every later commit fails with it. */
   failure: Error | undefined = undefined;
 
   constructor(
     private readonly state: State,
     private readonly log: LogStore,
-    private readonly clock: () => number,
-    private readonly hooks: SequencerHooks,
-  ) {}
+    private readonly followers: FoldFollowers,
+    private readonly options: { readonly clock: () => number; readonly queuedCommitsMax: number },
+  ) {
+    // Another writer may have appended: catch up before the next batch.
+    this.unsubscribe = log.subscribe((head) => {
+      if (head > this.state.position) {
+        this.catchUpWanted = true;
+        this.schedule();
+      }
+    });
+  }
 
+  /** Queues a commit; rejects with CommitQueueFullError when `queuedCommitsMax` commits wait already. */
   submit(request: CommitRequest): Promise<CommitOutcome> {
     if (this.closed) return Promise.reject(new StoreClosedError());
     if (this.failure !== undefined) return Promise.reject(this.failure);
+    const { queuedCommitsMax } = this.options;
+    if (this.queue.length >= queuedCommitsMax) return Promise.reject(new CommitQueueFullError({ queued: this.queue.length, queuedMax: queuedCommitsMax }));
     return new Promise((resolve, reject) => {
       this.queue.push({ request, resolve, reject });
       this.schedule();
@@ -87,15 +80,20 @@ export class Sequencer {
     });
   }
 
-  /** Another writer may have appended: catch up before the next batch. */
-  wake(): void {
-    this.catchUpWanted = true;
-    this.schedule();
+  /**
+   * The reads of a finished transaction that no longer hold at the log's head: on a log with
+   * other writers, after folding what they appended (I2 across processes); on a log with one
+   * writer, at the folded state, which is the head.
+   */
+  async staleReads(reads: ReadSet): Promise<EntityRef[]> {
+    if (this.log.multiWriter && reads.size > 0) await this.catchUp();
+    return reads.conflicts(this.state);
   }
 
   /** Lets the append in flight settle, then rejects what is still queued. */
   async close(): Promise<void> {
     this.closed = true;
+    this.unsubscribe();
     await this.idle;
     for (const pending of this.queue.splice(0)) pending.reject(new StoreClosedError());
     for (const waiter of this.catchUpWaiters.splice(0)) waiter.reject(new StoreClosedError());
@@ -158,7 +156,7 @@ export class Sequencer {
         const records = await this.log.read(this.state.position + 1, catchUpRecordsMax);
         assert(records.length > 0, `log store returned no records below its head ${head}`);
         for (const record of records) this.state.replay(record);
-        this.hooks.folded(records);
+        this.followers.folded(records);
       }
     } catch (error) {
       for (const waiter of waiters) waiter.reject(error);
@@ -168,26 +166,8 @@ export class Sequencer {
   }
 
   private async commitBatch(batch: Pending[]): Promise<void> {
-    const touched = new Touched();
-    const accepted: Pending[] = [];
-    const records: LogRecord[] = [];
-    const time = this.clock();
-    for (const pending of batch) {
-      const { request } = pending;
-      const replay = request.requestId === undefined ? undefined : this.state.requests.get(request.requestId);
-      if (replay !== undefined) {
-        pending.resolve({ type: 'replayed', outcome: replay });
-        continue;
-      }
-      const conflicts = request.reads.conflicts(this.state, touched);
-      if (conflicts.length > 0) {
-        pending.resolve({ type: 'conflict', conflicts });
-        continue;
-      }
-      records.push(buildRecord(request, this.state.position + records.length + 1, time));
-      accepted.push(pending);
-      addTouched(touched, request.changes, this.state);
-    }
+    const { records, accepted, refused } = admitBatch(this.state, batch, this.options.clock());
+    for (const { item, refusal } of refused) item.resolve(refusal);
     if (records.length === 0) return;
     try {
       await this.log.append(records);
@@ -216,7 +196,7 @@ export class Sequencer {
 
   private foldAll(records: readonly LogRecord[], prepared: readonly (readonly EntityChange[])[]): EntityChange[][] {
     const changes = records.map((record, index) => this.state.fold(record, prepared[index]));
-    this.hooks.folded(records);
+    this.followers.folded(records);
     return changes;
   }
 
@@ -224,44 +204,4 @@ export class Sequencer {
     for (const pending of this.queue.splice(0)) pending.reject(error);
     for (const waiter of this.catchUpWaiters.splice(0)) waiter.reject(error);
   }
-}
-
-function buildRecord(request: CommitRequest, position: number, time: number): LogRecord {
-  const record: { -readonly [Key in keyof LogRecord]: LogRecord[Key] } = {
-    position,
-    txId: request.txId,
-    time,
-    changes: Object.freeze(request.changes.map(toChange)),
-  };
-  if (request.requestId !== undefined) record.requestId = request.requestId;
-  if (request.operation !== undefined) record.operation = request.operation;
-  if (request.result !== undefined) record.result = deepFreeze(request.result);
-  if (request.meta !== undefined) record.meta = deepFreeze(request.meta);
-  return Object.freeze(record);
-}
-
-function toChange(change: EntityChange): Change {
-  const { kind, id, op, before, after } = change;
-  if (after === undefined) {
-    assert(before !== undefined && op === 'delete', 'a delete needs a before image');
-    return Object.freeze({ op: 'delete', kind, id, version: before.version + 1 });
-  }
-  assert(op !== 'delete', 'only a delete lacks an after image');
-  return Object.freeze({ op, kind, id, version: after.version, data: after.data });
-}
-
-/** Records what a change invalidates for later requests of the same batch. */
-function addTouched(touched: Touched, changes: readonly EntityChange[], state: State): void {
-  for (const { kind, id, before, after } of changes) {
-    touched.entity(kind, id);
-    const type = state.types.get(kind);
-    if (type === undefined) continue;
-    for (const field of type.unique) touchValues(touched, kind, field, before, after);
-    for (const field of type.index) touchValues(touched, kind, field, before, after);
-  }
-}
-
-function touchValues(touched: Touched, kind: string, field: string, before: Entity | undefined, after: Entity | undefined): void {
-  if (before !== undefined) touched.value(kind, field, fieldValue(before, field));
-  if (after !== undefined) touched.value(kind, field, fieldValue(after, field));
 }

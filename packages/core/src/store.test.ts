@@ -128,8 +128,47 @@ describe('idempotency (I7)', () => {
 
   it('requires a JSON result when a requestId is given', async () => {
     const store = await open();
-    expect(await failure(store.transact(() => 10n, { requestId: 'big' }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await failure(store.transact(() => 10n, { requestId: 'big' }))).toMatchObject({ code: 'RESULT_NOT_JSON', requestId: 'big' });
     expect(store.position).toBe(0);
+  });
+});
+
+describe('transaction results', () => {
+  it('tells a committed run, a replay and a read-only run apart; a read-only run has no record and draws no id', async () => {
+    let drawn = 0;
+    const store = await open(memoryLog(), { ids: () => `id-${(drawn += 1)}` });
+    const committed = await store.transact((tx) => tx.create(Counter, { value: 1 }).id, { requestId: 'r' });
+    expect(committed).toMatchObject({ type: 'committed', position: 1, replayed: false });
+    expect(committed.changes).toHaveLength(1);
+    const replayed = await store.transact(() => 'never runs', { requestId: 'r' });
+    expect(replayed).toEqual({ type: 'replayed', value: committed.value, position: 1, txId: committed.txId, replayed: true, changes: [] });
+    const before = drawn;
+    const readOnly = await store.transact((tx) => tx.list(Counter).length);
+    expect(readOnly).toEqual({ type: 'read-only', value: 1, position: 1, replayed: false, changes: [] });
+    expect(readOnly.txId).toBeUndefined();
+    expect(drawn).toBe(before);
+    expect(store.position).toBe(1);
+    // Metadata alone is something to write: that run commits a record without changes.
+    const withMeta = await store.transact(() => 'noted', { meta: { note: 'x' } });
+    expect(withMeta).toMatchObject({ type: 'committed', position: 2, changes: [] });
+    await store.close();
+  });
+
+  it('refuses store.snapshot() with SNAPSHOT_UNSUPPORTED when the log store keeps no snapshots', async () => {
+    const inner = memoryLog();
+    const noSnapshots: LogStore = {
+      name: 'plain',
+      multiWriter: inner.multiWriter,
+      open: () => inner.open(),
+      append: (records) => inner.append(records),
+      read: (from, limit) => inner.read(from, limit),
+      head: () => inner.head(),
+      subscribe: (listener) => inner.subscribe(listener),
+      close: () => inner.close(),
+    };
+    const store = await open(noSnapshots);
+    expect(await failure(store.snapshot())).toMatchObject({ code: 'SNAPSHOT_UNSUPPORTED', store: 'plain' });
+    await store.close();
   });
 });
 
@@ -270,5 +309,28 @@ describe('opening', () => {
     });
     await expect(openStore({ entities: [Vm], log: failing })).rejects.toThrow('the network went away');
     expect(closes).toBe(1);
+  });
+
+  it('closes the log store and ends its subscription when the first catch-up fails', async () => {
+    const log = memoryLog();
+    const listening = new Set<(head: number) => void>();
+    let closes = 0;
+    const failing = Object.assign(Object.create(log) as typeof log, {
+      read: () => Promise.reject(new Error('the disk went away')),
+      subscribe: (listener: (head: number) => void) => {
+        listening.add(listener);
+        return () => listening.delete(listener);
+      },
+      close: async () => {
+        closes += 1;
+        await log.close();
+      },
+    });
+    const writer = await open(log);
+    await writer.transact((tx) => tx.create(Counter, { value: 1 }));
+    await expect(openStore({ entities: [Counter], log: failing })).rejects.toThrow('the disk went away');
+    expect(closes).toBe(1);
+    expect(listening.size).toBe(0);
+    await writer.close();
   });
 });

@@ -1,23 +1,24 @@
 import type { EntityType } from './entity-type.js';
 import {
-  assert,
   ConflictError,
   InvalidArgumentError,
+  ResultNotJsonError,
   StoreClosedError,
   UnknownEntityTypeError,
   type EntityRef,
 } from './errors.js';
-import { deepFreeze } from './freeze.js';
+import { FoldFollowers } from './fold-followers.js';
 import type { LogOpenResult, LogStore } from './log-store.js';
 import type { JsonObject, JsonValue, LogRecord } from './record.js';
 import { Sequencer, type CommitOutcome } from './sequencer.js';
-import { loadSnapshot, toSnapshot } from './snapshot-codec.js';
+import { loadSnapshot } from './snapshot-codec.js';
 import { State, type EntityChange, type RequestOutcome } from './state.js';
+import type { Telemetry, TelemetryAttributes } from './telemetry.js';
 import { dumpState, type StateDump } from './state-dump.js';
 import { jsonMeta, Transaction, type EntityOf, type Where } from './transaction.js';
 import { monotonicUlids } from './ulid-source.js';
 import { runtimeEntityTypes } from './runtime/runtime-entities.js';
-import { Watcher, type WatchOptions } from './watch.js';
+import type { WatchOptions } from './watch.js';
 
 /** Reruns of a conflicting transaction, unless the call says otherwise. */
 export const retriesDefault = 20;
@@ -25,6 +26,12 @@ export const retriesDefault = 20;
 export const retriesMax = 10_000;
 /** The most records one `store.read` returns. */
 export const readRecordsMax = 10_000;
+/**
+ * Most commits waiting for the next append, unless `queuedCommitsMax` says otherwise. Far
+ * above what group commit queues under load (a batch takes up to 2,048): reaching it means
+ * the log store stopped keeping up, and waiting longer would only grow memory.
+ */
+export const queuedCommitsDefault = 100_000;
 /** Longest requestId, operation name and explicit id. */
 const keyLengthMax = 256;
 
@@ -36,16 +43,24 @@ export interface OpenStoreOptions {
   readonly ids?: () => string;
   /** Milliseconds since the epoch, stamped on records. Default: Date.now. */
   readonly clock?: () => number;
-  /** Default reruns of a conflicting transaction (0..retriesMax). Default: retriesDefault. */
+  /** Default reruns of a conflicting transaction, 0 to 10,000 (retriesMax). Default: 20 (retriesDefault). */
   readonly retries?: number;
   /** Errors of background work (automatic snapshots). Default: console.warn. */
   readonly onBackgroundError?: (error: unknown) => void;
+  /**
+   * Most commits that may wait for the next append; one more fails at once with
+   * `CommitQueueFullError` (code COMMIT_QUEUE_FULL). A positive integer. Default: 100,000
+   * (queuedCommitsDefault).
+   */
+  readonly queuedCommitsMax?: number;
+  /** Told of every transaction and, through `observeLog`, every append (tracing, metrics). Default: none. */
+  readonly telemetry?: Telemetry;
 }
 
 export interface TransactOptions {
   /** Idempotency key: a requestId already in the log returns the first outcome and runs nothing (I7). */
   readonly requestId?: string;
-  /** Reruns on conflict before ConflictError (0..retriesMax). */
+  /** Reruns on conflict before ConflictError, 0 to 10,000 (retriesMax). */
   readonly retries?: number;
   /** Operation name stored in the record. */
   readonly operation?: string;
@@ -53,26 +68,103 @@ export interface TransactOptions {
   readonly meta?: JsonObject;
 }
 
-export interface TransactResult<Value> {
+/** A transaction that wrote a record: its own first run. */
+export interface CommittedResult<Value> {
+  readonly type: 'committed';
   readonly value: Value;
-  /** The record's position; for a read-only transaction, the position it read at. */
+  /** The position of its record. */
   readonly position: number;
+  /** The txId of its record. */
   readonly txId: string;
-  /** True when the requestId was already in the log and this call ran nothing. */
-  readonly replayed: boolean;
-  /** The committed changes with before and after images (empty for a replay or a read-only run). */
+  readonly replayed: false;
+  /** The committed changes with before and after images, in the order the transaction made them. */
   readonly changes: readonly EntityChange[];
 }
 
+/** A requestId that was known already: nothing ran, the first outcome is returned (I7). */
+export interface ReplayedResult<Value> {
+  readonly type: 'replayed';
+  /** The first run's value: as JSON from the log, or as it was when that run is in this process. */
+  readonly value: Value;
+  /** The position of the first run's record. */
+  readonly position: number;
+  /** The txId of the first run's record. */
+  readonly txId: string;
+  readonly replayed: true;
+  /** Always empty: this call changed nothing. */
+  readonly changes: readonly EntityChange[];
+}
+
+/**
+ * A transaction that wrote nothing (no write, no requestId, no meta): it wrote no record, so
+ * it has no txId. It is serialized at the position it read at (I2): its reads still held there.
+ */
+export interface ReadOnlyResult<Value> {
+  readonly type: 'read-only';
+  readonly value: Value;
+  /** The position its reads were validated at. */
+  readonly position: number;
+  readonly txId?: undefined;
+  readonly replayed: false;
+  /** Always empty. */
+  readonly changes: readonly EntityChange[];
+}
+
+/** What a transaction with a requestId gives: it always has a record, its own or the first one. */
+export type RecordedResult<Value> = CommittedResult<Value> | ReplayedResult<Value>;
+
+/** What `transact` gives; `type` tells which. */
+export type TransactResult<Value> = RecordedResult<Value> | ReadOnlyResult<Value>;
+
 export type TransactionFunction<Value> = (tx: Transaction) => Value | Promise<Value>;
 
+/**
+ * An open store: the folded state of one log, and the way to add records to it.
+ *
+ * Reads (`get`, `find`, `list`, `outcome`, `dump`, `position`) are synchronous and answer from
+ * this process's folded state: every record this store committed, and every record of other
+ * writers it has folded so far. With several processes on one log (PostgreSQL, a shared memory
+ * log), a record another process committed is folded when the log store's notification
+ * arrives, which may be late; a read that must see every commit acknowledged anywhere before
+ * it started calls `sync()` first, or reads inside `transact`, whose reads are validated at
+ * the log's head. Entities, records and outcomes handed out are frozen and never change.
+ *
+ * Errors: a call on a closed store throws `StoreClosedError` (reads of the folded state keep
+ * answering); a malformed argument throws `InvalidArgumentError` naming it; an entity type the
+ * store was not opened with throws `UnknownEntityTypeError`. The log store's own errors
+ * (`LogStoreError`, `HistoryUnavailableError`, `LogCorruptError`) pass through unchanged.
+ */
 export interface Store {
-  /** The head folded into this store's state. */
+  /** The position of the newest record folded into this store's state (0 for an empty log). */
   readonly position: number;
+  /**
+   * Runs `fn` against the folded state and commits its writes as one record, atomically (I4).
+   * On a conflict with a concurrent commit (I5) `fn` runs again on a fresh state, up to
+   * `retries` times, then the call rejects with `ConflictError`. An error `fn` throws rejects
+   * the call and writes nothing (it is rerun first when its reads changed meanwhile, since the
+   * error may be an artefact of a stale read). With a `requestId` already known (`outcome`),
+   * nothing runs and the first outcome comes back (I7). Resolves once the record is durable
+   * in the log store (or, for a read-only run, once its reads were validated at the head).
+   * Rejects with `CommitQueueFullError` when `queuedCommitsMax` commits wait already, and with
+   * the log store's error when the append failed (nothing was folded then).
+   */
+  transact<Value>(fn: TransactionFunction<Value>, options: TransactOptions & { readonly requestId: string }): Promise<RecordedResult<Value>>;
   transact<Value>(fn: TransactionFunction<Value>, options?: TransactOptions): Promise<TransactResult<Value>>;
+  /** The entity of `type` with this id in the folded state, or undefined. See above for several processes. */
   get<Type extends EntityType>(type: Type, id: string): EntityOf<Type> | undefined;
+  /**
+   * The entities of `type` in the folded state whose fields equal `where`, sorted by id. Every
+   * field of `where` must be in `unique` or `index` (else `NotIndexedError`).
+   */
   find<Type extends EntityType>(type: Type, where: Where<Type>): EntityOf<Type>[];
+  /** Every entity of `type` in the folded state, sorted by id. */
   list<Type extends EntityType>(type: Type): EntityOf<Type>[];
+  /**
+   * Up to `limit` (1..readRecordsMax, default readRecordsMax) records from position `from`
+   * (>= 1) on, in order, frozen, read from the log store: it may return records this store has
+   * not folded yet, and returns an empty array past the log's head. Rejects with
+   * `HistoryUnavailableError` below the first record the log store still holds.
+   */
   read(range: { from: number; limit?: number }): Promise<LogRecord[]>;
   /**
    * Whether a requestId is known, and with what outcome (I7): the position and txId of the
@@ -84,22 +176,40 @@ export interface Store {
    * `InvalidArgumentError` when `requestId` is not a string `transact` would accept.
    */
   outcome(requestId: string): RequestOutcome | undefined;
-  /** Folds every record the log store holds now (a catch-up on a shared log). */
+  /**
+   * Folds every record the log store holds now: afterwards the state includes every commit
+   * acknowledged anywhere before `sync` was called. Rejects with the log store's read error
+   * (the state is then only behind, never wrong).
+   */
   sync(): Promise<void>;
+  /**
+   * Every record from `options.from` (default: the one after `position`) on, once each, in
+   * order, as this store folds them (I9). Records of other writers arrive as they are folded.
+   * Ends when the store closes; throws `HistoryUnavailableError` for pruned history.
+   */
   watch(options?: WatchOptions): AsyncIterableIterator<LogRecord>;
-  /** Writes a snapshot of the current state through the log store; returns its position. */
+  /**
+   * Writes a snapshot of the folded state through the log store; resolves to its position.
+   * Rejects with `SnapshotUnsupportedError` when the log store keeps no snapshots.
+   */
   snapshot(): Promise<number>;
-  /** A canonical picture of the state, for comparing two stores (I3). */
+  /** A canonical picture of the folded state, for comparing two stores (I3). */
   dump(): StateDump;
   /** The registered entity type of a kind, for layers that work by kind name (the operation runtime). */
   entityType(kind: string): EntityType | undefined;
+  /**
+   * Lets the append in flight settle, rejects queued commits with `StoreClosedError`, ends
+   * watchers, waits for an automatic snapshot and closes the log store. Idempotent.
+   */
   close(): Promise<void>;
 }
 
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const types = registerTypes(options.entities);
   const retries = checkRetries(options.retries ?? retriesDefault);
-  const { log } = options;
+  const queuedCommitsMax = options.queuedCommitsMax ?? queuedCommitsDefault;
+  if (!Number.isSafeInteger(queuedCommitsMax) || queuedCommitsMax < 1) throw new InvalidArgumentError('queuedCommitsMax', 'must be a positive integer');
+  const log = options.telemetry?.observeLog?.(options.log) ?? options.log;
   let opened: LogOpenResult;
   try {
     opened = await log.open();
@@ -109,13 +219,16 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     await log.close().catch(() => undefined);
     throw error;
   }
+  let store: OrdoStore | undefined;
   try {
     const state = opened.snapshot === undefined ? new State(types) : loadSnapshot(opened.snapshot, types);
-    const store = new OrdoStore(state, log, options, retries);
+    store = new OrdoStore(state, log, options, { retries, queuedCommitsMax });
     await store.sync();
     return store;
   } catch (error) {
-    await log.close();
+    // Closing the store also ends its subscription to the log store, which a shared log
+    // would otherwise keep calling.
+    await (store === undefined ? log.close() : store.close());
     throw error;
   }
 }
@@ -157,63 +270,77 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /** The transaction's value as JSON, stored so that a replay can return it. */
-function toResult(value: unknown): JsonValue | undefined {
+function toResult(value: unknown, requestId: string): JsonValue | undefined {
   if (value === undefined) return undefined;
   try {
     return JSON.parse(JSON.stringify(value)) as JsonValue;
   } catch (error) {
-    throw new InvalidArgumentError('result', `a transaction with a requestId must return JSON data: ${String(error)}`);
+    throw new ResultNotJsonError({ requestId, reason: String(error) });
   }
 }
 
+/** What the sequencer or a read-only validation answers for one attempt of a transaction. */
+type AttemptOutcome = CommitOutcome | { readonly type: 'read-only'; readonly position: number };
+
 class OrdoStore implements Store {
   private readonly sequencer: Sequencer;
+  private readonly followers: FoldFollowers;
   private readonly ids: () => string;
-  private readonly watchers = new Set<Watcher>();
-  private readonly inflight = new Map<string, Promise<TransactResult<unknown>>>();
-  private readonly unsubscribe: () => void;
-  private readonly onBackgroundError: (error: unknown) => void;
+  private readonly retries: number;
+  private readonly telemetry: Telemetry | undefined;
+  /** Requests with a requestId running in this process, so that a second call waits for the first. */
+  private readonly inflight = new Map<string, Promise<RecordedResult<unknown>>>();
   private closed = false;
-  private snapshotAt: number;
-  private snapshotting: Promise<unknown> | undefined;
 
   constructor(
     private readonly state: State,
     private readonly log: LogStore,
     options: OpenStoreOptions,
-    private readonly retries: number,
+    limits: { readonly retries: number; readonly queuedCommitsMax: number },
   ) {
     this.ids = options.ids ?? monotonicUlids();
-    this.onBackgroundError = options.onBackgroundError ?? ((error) => console.warn('ordo: background work failed:', error));
-    this.snapshotAt = state.position;
-    this.sequencer = new Sequencer(state, log, options.clock ?? Date.now, { folded: (records) => this.folded(records) });
-    this.unsubscribe = log.subscribe((head) => {
-      if (head > this.state.position) this.sequencer.wake();
-    });
+    this.retries = limits.retries;
+    this.telemetry = options.telemetry;
+    const onBackgroundError = options.onBackgroundError ?? ((error: unknown) => console.warn('ordo: background work failed:', error));
+    this.followers = new FoldFollowers(state, log, onBackgroundError);
+    this.sequencer = new Sequencer(state, log, this.followers, { clock: options.clock ?? Date.now, queuedCommitsMax: limits.queuedCommitsMax });
   }
 
   get position(): number {
     return this.state.position;
   }
 
-  async transact<Value>(fn: TransactionFunction<Value>, options: TransactOptions = {}): Promise<TransactResult<Value>> {
+  transact<Value>(fn: TransactionFunction<Value>, options: TransactOptions & { readonly requestId: string }): Promise<RecordedResult<Value>>;
+  transact<Value>(fn: TransactionFunction<Value>, options?: TransactOptions): Promise<TransactResult<Value>>;
+  transact<Value>(fn: TransactionFunction<Value>, options: TransactOptions = {}): Promise<TransactResult<Value>> {
+    const telemetry = this.telemetry;
+    if (telemetry === undefined) return this.transactOnce(fn, options);
+    const attributes = { operation: options.operation, requestId: options.requestId };
+    return telemetry.step('transact', attributes, (note) => this.transactOnce(fn, options, note));
+  }
+
+  private async transactOnce<Value>(fn: TransactionFunction<Value>, options: TransactOptions, note?: Note): Promise<TransactResult<Value>> {
     this.checkOpen();
     if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'transact needs a function');
     const retries = checkRetries(options.retries ?? this.retries);
     checkKey('requestId', options.requestId);
     checkKey('operation', options.operation);
     const { requestId } = options;
-    if (requestId === undefined) return this.run(fn, options, retries);
+    if (requestId === undefined) return this.run(fn, options, retries, note);
     const done = this.outcome(requestId);
-    if (done !== undefined) return replayResult<Value>(done);
+    if (done !== undefined) {
+      note?.({ replayed: true, position: done.position });
+      return replayResult<Value>(done);
+    }
     const running = this.inflight.get(requestId);
     if (running !== undefined) {
       // The same request is running in this process: its outcome is this call's outcome.
       const first = await running.catch(() => undefined);
-      if (first !== undefined) return { ...(first as TransactResult<Value>), replayed: true, changes: [] };
-      return this.transact(fn, options);
+      if (first === undefined) return this.transactOnce(fn, options, note);
+      return { type: 'replayed', value: first.value as Value, position: first.position, txId: first.txId, replayed: true, changes: [] };
     }
-    const promise = this.run(fn, options, retries);
+    // With a requestId a record is always written (it remembers the outcome): never read-only.
+    const promise = this.run(fn, options, retries, note) as Promise<RecordedResult<Value>>;
     this.inflight.set(requestId, promise);
     try {
       return await promise;
@@ -222,9 +349,10 @@ class OrdoStore implements Store {
     }
   }
 
-  private async run<Value>(fn: TransactionFunction<Value>, options: TransactOptions, retries: number): Promise<TransactResult<Value>> {
+  private async run<Value>(fn: TransactionFunction<Value>, options: TransactOptions, retries: number, note?: Note): Promise<TransactResult<Value>> {
     let conflicts: readonly EntityRef[] = [];
     for (let attempt = 0; attempt <= retries; attempt += 1) {
+      note?.({ attempts: attempt + 1, conflicts: attempt });
       this.checkOpen();
       const tx = new Transaction(this.state, this.ids);
       let value: Value;
@@ -234,49 +362,44 @@ class OrdoStore implements Store {
       } catch (error) {
         tx.finish();
         // An error decided on reads that have changed since may be an artefact: run again.
-        conflicts = await this.staleReads(tx);
+        conflicts = await this.sequencer.staleReads(tx.reads);
         if (conflicts.length > 0) continue;
         throw error;
       }
       tx.finish();
-      const outcome = await this.commit(tx, value, options);
+      const outcome = await this.attempt(tx, value, options);
       if (outcome.type === 'conflict') {
         conflicts = outcome.conflicts;
         continue;
       }
-      return outcome.type === 'replayed'
-        ? replayResult<Value>(outcome.outcome)
-        : { value, position: outcome.record.position, txId: outcome.record.txId, replayed: false, changes: outcome.changes };
+      const result = resultOf(outcome, value);
+      note?.({ position: result.position, committed: result.type === 'committed', replayed: result.replayed });
+      return result;
     }
+    note?.({ conflicts: retries + 1 });
     throw new ConflictError({ conflicts, attempts: retries + 1 });
   }
 
-  /** Read-set entries that no longer hold, after catching up with other writers when there are any. */
-  private async staleReads(tx: Transaction): Promise<readonly EntityRef[]> {
-    if (this.log.multiWriter && tx.reads.size > 0) await this.sequencer.catchUp();
-    return tx.reads.conflicts(this.state);
-  }
-
-  private commit(tx: Transaction, value: unknown, options: TransactOptions): Promise<CommitOutcome | ReadOnlyOutcome> {
+  /** Commits a finished transaction through the sequencer, unless it is read-only. */
+  private attempt(tx: Transaction, value: unknown, options: TransactOptions): Promise<AttemptOutcome> {
     const given = options.meta === undefined ? undefined : jsonMeta(options.meta);
     const meta = given === undefined ? tx.meta : tx.meta === undefined ? given : { ...given, ...tx.meta };
-    if (!tx.hasWrites && options.requestId === undefined && meta === undefined) return this.readOnlyOutcome(tx);
+    if (!tx.hasWrites && options.requestId === undefined && meta === undefined) return this.readOnlyAttempt(tx);
     return this.sequencer.submit({
       txId: this.ids(),
       reads: tx.reads,
       changes: tx.pendingChanges(),
       requestId: options.requestId,
       operation: options.operation,
-      result: options.requestId === undefined ? undefined : toResult(value),
+      result: options.requestId === undefined ? undefined : toResult(value, options.requestId),
       meta,
     });
   }
 
-  /** A read-only transaction writes no record: it is serialized at the position it validates at. */
-  private async readOnlyOutcome(tx: Transaction): Promise<CommitOutcome | ReadOnlyOutcome> {
-    const conflicts = await this.staleReads(tx);
-    if (conflicts.length > 0) return { type: 'conflict', conflicts };
-    return { type: 'committed', record: { position: this.state.position, txId: this.ids() }, changes: [] };
+  /** A read-only transaction writes no record: it is serialized at the position its reads are validated at. */
+  private async readOnlyAttempt(tx: Transaction): Promise<AttemptOutcome> {
+    const conflicts = await this.sequencer.staleReads(tx.reads);
+    return conflicts.length > 0 ? { type: 'conflict', conflicts } : { type: 'read-only', position: this.state.position };
   }
 
   outcome(requestId: string): RequestOutcome | undefined {
@@ -304,7 +427,7 @@ class OrdoStore implements Store {
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > readRecordsMax) {
       throw new InvalidArgumentError('limit', `must be an integer from 1 to ${readRecordsMax}`);
     }
-    return this.readLog(from, limit);
+    return this.followers.read(from, limit);
   }
 
   async sync(): Promise<void> {
@@ -314,26 +437,12 @@ class OrdoStore implements Store {
 
   watch(options: WatchOptions = {}): AsyncIterableIterator<LogRecord> {
     this.checkOpen();
-    const state = this.state;
-    const watcher = new Watcher(
-      {
-        read: (from, limit) => this.readLog(from, limit),
-        detach: (detached) => this.watchers.delete(detached),
-        get position() {
-          return state.position;
-        },
-      },
-      options,
-    );
-    this.watchers.add(watcher);
-    return watcher;
+    return this.followers.watch(options);
   }
 
   async snapshot(): Promise<number> {
     this.checkOpen();
-    if (this.log.writeSnapshot === undefined) throw new InvalidArgumentError('log', `the ${this.log.name} log store keeps no snapshots`);
-    await this.snapshotting?.catch(() => undefined);
-    return this.writeSnapshot();
+    return this.followers.snapshot();
   }
 
   dump(): StateDump {
@@ -348,38 +457,8 @@ class OrdoStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await this.sequencer.close();
-    this.unsubscribe();
-    for (const watcher of this.watchers) watcher.end();
-    this.watchers.clear();
-    await this.snapshotting?.catch(() => undefined);
+    await this.followers.close();
     await this.log.close();
-  }
-
-  private async readLog(from: number, limit: number): Promise<LogRecord[]> {
-    const records = await this.log.read(from, limit);
-    records.forEach((record, index) => assert(record.position === from + index, `log store read ${record.position} for ${from + index}`));
-    return records.map((record) => deepFreeze(record));
-  }
-
-  private folded(records: readonly LogRecord[]): void {
-    if (this.watchers.size > 0) {
-      for (const record of records) deepFreeze(record);
-      for (const watcher of this.watchers) watcher.offer(records);
-    }
-    const every = this.log.snapshotEvery;
-    if (every !== undefined && this.snapshotting === undefined && this.state.position - this.snapshotAt >= every) {
-      this.snapshotting = this.writeSnapshot()
-        .catch((error: unknown) => this.onBackgroundError(error))
-        .finally(() => (this.snapshotting = undefined));
-    }
-  }
-
-  private async writeSnapshot(): Promise<number> {
-    const snapshot = toSnapshot(this.state);
-    assert(this.log.writeSnapshot !== undefined, 'snapshot without writeSnapshot');
-    await this.log.writeSnapshot(snapshot);
-    this.snapshotAt = Math.max(this.snapshotAt, snapshot.position);
-    return snapshot.position;
   }
 
   private readOnly<Value>(read: (tx: Transaction) => Value): Value {
@@ -400,13 +479,15 @@ class OrdoStore implements Store {
   }
 }
 
-interface ReadOnlyOutcome {
-  readonly type: 'committed';
-  readonly record: { readonly position: number; readonly txId: string };
-  readonly changes: readonly EntityChange[];
+function resultOf<Value>(outcome: Exclude<AttemptOutcome, { type: 'conflict' }>, value: Value): TransactResult<Value> {
+  if (outcome.type === 'replayed') return replayResult<Value>(outcome.outcome);
+  if (outcome.type === 'read-only') return { type: 'read-only', value, position: outcome.position, replayed: false, changes: [] };
+  const { record, changes } = outcome;
+  return { type: 'committed', value, position: record.position, txId: record.txId, replayed: false, changes };
 }
 
-function replayResult<Value>(outcome: RequestOutcome): TransactResult<Value> {
-  return { value: outcome.result as Value, position: outcome.position, txId: outcome.txId, replayed: true, changes: [] };
-}
+type Note = (attributes: TelemetryAttributes) => void;
 
+function replayResult<Value>(outcome: RequestOutcome): ReplayedResult<Value> {
+  return { type: 'replayed', value: outcome.result as Value, position: outcome.position, txId: outcome.txId, replayed: true, changes: [] };
+}

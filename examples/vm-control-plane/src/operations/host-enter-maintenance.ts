@@ -12,12 +12,12 @@ export const hostEnterMaintenance = defineOperation({
     const host = requireHost(tx, input.hostId);
     const running = tx.find(Vm, { hostId: host.id }).filter((vm) => vm.data.power === 'on');
     if (running.length > 0) {
-      fail(
-        'HOST_HAS_RUNNING_VMS',
-        `host ${host.data.name} still runs ${running.length} VM(s): ${running.map((vm) => vm.data.name).join(', ')}`,
-        { host: ref('host', host.id), running: running.map((vm) => ({ kind: 'vm', id: vm.id, name: vm.data.name })) },
-        ref('host', host.id),
-      );
+      fail({
+        code: 'HOST_HAS_RUNNING_VMS',
+        message: `host ${host.data.name} still runs ${running.length} VM(s): ${running.map((vm) => vm.data.name).join(', ')}`,
+        details: { host: ref('host', host.id), running: running.map((vm) => ({ kind: 'vm', id: vm.id, name: vm.data.name })) },
+        entity: ref('host', host.id),
+      });
     }
     tx.update(Host, host.id, { maintenance: true });
   },

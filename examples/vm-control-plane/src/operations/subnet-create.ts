@@ -19,7 +19,7 @@ export const subnetCreate = defineOperation({
   plan(tx, input) {
     requireFreeName(tx, Subnet, input.name);
     const outside = [input.gateway, ...input.pools.flatMap((pool) => [pool.start, pool.end])].find((ip) => !isHostAddress(ip, input.cidr));
-    if (outside !== undefined) fail('IP_NOT_IN_SUBNET', `${outside} is not a host address of ${input.cidr}`, { ip: outside, cidr: input.cidr });
+    if (outside !== undefined) fail({ code: 'IP_NOT_IN_SUBNET', message: `${outside} is not a host address of ${input.cidr}`, details: { ip: outside, cidr: input.cidr } });
     return tx.create(Subnet, input).id;
   },
 });

@@ -13,10 +13,10 @@ export const vmAttachDisk = defineOperation({
     const attachment = volume.data.attachment;
     if (attachment !== undefined) {
       const where = attachment.vmId === vm.id ? 'this VM' : `VM ${attachment.vmId}`;
-      fail('VOLUME_ALREADY_ATTACHED', `volume ${volume.data.name} is already attached to ${where}`, { volume: ref('volume', volume.id), conflicting: ref('vm', attachment.vmId) }, ref('volume', volume.id));
+      fail({ code: 'VOLUME_ALREADY_ATTACHED', message: `volume ${volume.data.name} is already attached to ${where}`, details: { volume: ref('volume', volume.id), conflicting: ref('vm', attachment.vmId) }, entity: ref('volume', volume.id) });
     }
     if (vm.data.disks.length >= vmDisksMax) {
-      fail('TOO_MANY_DISKS', `VM ${vm.data.name} already has ${vmDisksMax} disks`, { requested: vm.data.disks.length + 1, available: vmDisksMax }, ref('vm', vm.id));
+      fail({ code: 'TOO_MANY_DISKS', message: `VM ${vm.data.name} already has ${vmDisksMax} disks`, details: { requested: vm.data.disks.length + 1, available: vmDisksMax }, entity: ref('vm', vm.id) });
     }
     tx.update(Volume, volume.id, { attachment: { vmId: vm.id } });
     tx.update(Vm, vm.id, (draft) => {

@@ -56,12 +56,12 @@ function requireDetached(tx: Transaction, volumeId: string): void {
   const volume = requireVolume(tx, volumeId);
   const attachment = volume.data.attachment;
   if (attachment !== undefined) {
-    fail(
-      'VOLUME_ALREADY_ATTACHED',
-      `volume ${volume.data.name} is already attached to VM ${attachment.vmId}`,
-      { volume: ref('volume', volume.id), conflicting: ref('vm', attachment.vmId) },
-      ref('volume', volume.id),
-    );
+    fail({
+      code: 'VOLUME_ALREADY_ATTACHED',
+      message: `volume ${volume.data.name} is already attached to VM ${attachment.vmId}`,
+      details: { volume: ref('volume', volume.id), conflicting: ref('vm', attachment.vmId) },
+      entity: ref('volume', volume.id),
+    });
   }
 }
 

@@ -10,7 +10,7 @@ export const vmDelete = defineOperation({
   input: z.object({ vmId: z.string().min(1) }).strict(),
   plan(tx, input) {
     const vm = requireVm(tx, input.vmId);
-    if (vm.data.power === 'on') fail('INVALID_STATE', `VM ${vm.data.name} is on; power it off first`, { power: 'on', requested: 'off' }, ref('vm', vm.id));
+    if (vm.data.power === 'on') fail({ code: 'INVALID_STATE', message: `VM ${vm.data.name} is on; power it off first`, details: { power: 'on', requested: 'off' }, entity: ref('vm', vm.id) });
     const detached: string[] = [];
     for (const volumeId of vm.data.disks) {
       const volume = tx.get(Volume, volumeId);

@@ -11,7 +11,7 @@ export const vmDetachDisk = defineOperation({
     const vm = requireVm(tx, input.vmId);
     const volume = requireVolume(tx, input.volumeId);
     if (volume.data.attachment?.vmId !== vm.id) {
-      fail('VOLUME_NOT_ATTACHED', `volume ${volume.data.name} is not attached to VM ${vm.data.name}`, { volume: ref('volume', volume.id), vm: ref('vm', vm.id) }, ref('volume', volume.id));
+      fail({ code: 'VOLUME_NOT_ATTACHED', message: `volume ${volume.data.name} is not attached to VM ${vm.data.name}`, details: { volume: ref('volume', volume.id), vm: ref('vm', vm.id) }, entity: ref('volume', volume.id) });
     }
     tx.update(Volume, volume.id, (draft) => {
       delete draft.attachment;

@@ -11,14 +11,14 @@ export const vmMigrate = defineOperation({
   input: z.object({ vmId: z.string().min(1), targetHostId: z.string().min(1) }).strict(),
   plan(tx, input) {
     const vm = requireVm(tx, input.vmId);
-    if (vm.data.hostId === undefined) fail('INVALID_STATE', `VM ${vm.data.name} is on no host yet; power it on instead`, { hostId: null }, ref('vm', vm.id));
+    if (vm.data.hostId === undefined) fail({ code: 'INVALID_STATE', message: `VM ${vm.data.name} is on no host yet; power it on instead`, details: { hostId: null }, entity: ref('vm', vm.id) });
     if (vm.data.hostId === input.targetHostId) {
-      fail('SAME_HOST', `VM ${vm.data.name} is already on host ${input.targetHostId}`, { host: ref('host', input.targetHostId) }, ref('vm', vm.id));
+      fail({ code: 'SAME_HOST', message: `VM ${vm.data.name} is already on host ${input.targetHostId}`, details: { host: ref('host', input.targetHostId) }, entity: ref('vm', vm.id) });
     }
     const target = requireHost(tx, input.targetHostId);
     const refusal = hostRefusal(tx, target, vm);
     const matters = refusal !== undefined && (vm.data.power === 'on' || refusal.code === 'HOST_IN_MAINTENANCE');
-    if (matters) fail(refusal.code, refusal.message, { ...refusal.details, target: ref('host', target.id) }, ref('vm', vm.id));
+    if (matters) fail({ code: refusal.code, message: refusal.message, details: { ...refusal.details, target: ref('host', target.id) }, entity: ref('vm', vm.id) });
     tx.update(Vm, vm.id, { hostId: target.id });
     return { from: vm.data.hostId, to: target.id };
   },

@@ -10,7 +10,7 @@ export const vmPowerOff = defineOperation({
   input: z.object({ vmId: z.string().min(1) }).strict(),
   plan(tx, input) {
     const vm = requireVm(tx, input.vmId);
-    if (vm.data.power === 'off') fail('INVALID_STATE', `VM ${vm.data.name} is already off`, { power: 'off', requested: 'off' }, ref('vm', vm.id));
+    if (vm.data.power === 'off') fail({ code: 'INVALID_STATE', message: `VM ${vm.data.name} is already off`, details: { power: 'off', requested: 'off' }, entity: ref('vm', vm.id) });
     tx.update(Vm, vm.id, { power: 'off' });
   },
 });

@@ -14,11 +14,11 @@ export const vmPowerOn = defineOperation({
   input: z.object({ vmId: z.string().min(1) }).strict(),
   plan(tx, input) {
     const vm = requireVm(tx, input.vmId);
-    if (vm.data.power === 'on') fail('INVALID_STATE', `VM ${vm.data.name} is already on`, { power: 'on', requested: 'on' }, ref('vm', vm.id));
+    if (vm.data.power === 'on') fail({ code: 'INVALID_STATE', message: `VM ${vm.data.name} is already on`, details: { power: 'on', requested: 'on' }, entity: ref('vm', vm.id) });
     const hostId = vm.data.hostId === undefined ? chooseHost(tx, vm) : vm.data.hostId;
     if (vm.data.hostId !== undefined) {
       const refusal = hostRefusal(tx, requireHost(tx, hostId), vm);
-      if (refusal !== undefined) fail(refusal.code, refusal.message, refusal.details, ref('vm', vm.id));
+      if (refusal !== undefined) fail({ code: refusal.code, message: refusal.message, details: refusal.details, entity: ref('vm', vm.id) });
     }
     tx.update(Vm, vm.id, { power: 'on', hostId });
     return { hostId };
@@ -41,5 +41,5 @@ function chooseHost(tx: Transaction, vm: EntityOf<typeof Vm>): string {
   }
   if (best !== undefined) return best.id;
   const summary = reasons.length === 0 ? 'there are no hosts' : messages.join('; ');
-  return fail('NO_HOST_AVAILABLE', `no host can run VM ${vm.data.name}: ${summary}`, { requested: { memoryMiB: vm.data.memoryMiB, vcpus: vm.data.vcpus }, reasons }, ref('vm', vm.id));
+  return fail({ code: 'NO_HOST_AVAILABLE', message: `no host can run VM ${vm.data.name}: ${summary}`, details: { requested: { memoryMiB: vm.data.memoryMiB, vcpus: vm.data.vcpus }, reasons }, entity: ref('vm', vm.id) });
 }

@@ -11,7 +11,7 @@ export const volumeDelete = defineOperation({
     const volume = requireVolume(tx, input.volumeId);
     const attachment = volume.data.attachment;
     if (attachment !== undefined) {
-      fail('VOLUME_IN_USE', `volume ${volume.data.name} is attached to VM ${attachment.vmId}; detach it first`, { volume: ref('volume', volume.id), conflicting: ref('vm', attachment.vmId) }, ref('volume', volume.id));
+      fail({ code: 'VOLUME_IN_USE', message: `volume ${volume.data.name} is attached to VM ${attachment.vmId}; detach it first`, details: { volume: ref('volume', volume.id), conflicting: ref('vm', attachment.vmId) }, entity: ref('volume', volume.id) });
     }
     tx.delete(Volume, volume.id);
   },

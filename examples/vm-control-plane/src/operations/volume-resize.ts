@@ -13,7 +13,7 @@ export const volumeResize = defineOperation({
     const volume = requireVolume(tx, input.volumeId);
     const growth = input.sizeBytes - volume.data.sizeBytes;
     if (growth < 0) {
-      fail('VOLUME_SHRINK_REFUSED', `volume ${volume.data.name} is ${volume.data.sizeBytes} bytes; shrinking it is refused`, { requested: input.sizeBytes, current: volume.data.sizeBytes }, ref('volume', volume.id));
+      fail({ code: 'VOLUME_SHRINK_REFUSED', message: `volume ${volume.data.name} is ${volume.data.sizeBytes} bytes; shrinking it is refused`, details: { requested: input.sizeBytes, current: volume.data.sizeBytes }, entity: ref('volume', volume.id) });
     }
     requireContainerRoom(tx, requireContainer(tx, volume.data.containerId), growth);
     tx.update(Volume, volume.id, { sizeBytes: input.sizeBytes });

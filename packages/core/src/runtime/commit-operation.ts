@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { EntityChange } from '../state.js';
-import type { Store, TransactResult } from '../store.js';
+import type { RecordedResult, Store } from '../store.js';
+import { traced, type Telemetry } from '../telemetry.js';
 import type { Transaction } from '../transaction.js';
 import type { InfrastructureAdapter } from './adapter.js';
 import { adapterBatches, prepareBatches } from './adapter-calls.js';
@@ -20,10 +21,14 @@ export interface CommitInput<Schema extends z.ZodType, Value extends OperationVa
   readonly requestId: string;
   /** The lease that will own the operation until it settles. */
   readonly owner: string;
+  /** True when the runtime made the requestId (the caller gave none): a plan that changes nothing then writes no record. */
+  readonly requestIdMade: boolean;
+  readonly telemetry?: Telemetry | undefined;
 }
 
 export interface CommittedOperation<Value> {
-  readonly result: TransactResult<Value>;
+  /** 'read-only' for a plan that changed nothing without a caller's requestId. */
+  readonly result: RecordedResult<Value> | { readonly type: 'read-only'; readonly value: Value; readonly position: number };
   /** The application's changes (without the runtime's own entities). */
   readonly changes: readonly EntityChange[];
   /** The adapters that must apply them, in order; empty when the operation was settled at commit. */
@@ -37,19 +42,21 @@ export interface CommittedOperation<Value> {
  * takeover of the lease conflicts) and a hold on every entity it writes.
  */
 export async function commitOperation<Schema extends z.ZodType, Value extends OperationValue>(input: CommitInput<Schema, Value>): Promise<CommittedOperation<Value>> {
-  const { store, adapters, operation, requestId, owner } = input;
+  const { store, adapters, operation, requestId, owner, telemetry } = input;
   let changes: readonly EntityChange[] = [];
   let applying: readonly string[] = [];
-  const result = await store.transact(
+  const commit = () => store.transact(
     async (tx) => {
       let value: Value;
       try {
-        value = await operation.plan(tx, input.input);
+        value = await traced(telemetry, 'plan', { operation: operation.name }, async () => operation.plan(tx, input.input));
       } catch (error) {
         throw error instanceof OperationError ? error.at({ step: 'plan' }) : error;
       }
       changes = tx.changes();
       applying = [];
+      // Without a caller's requestId nothing needs keeping: leave the transaction so that it writes no record.
+      if (changes.length === 0 && input.requestIdMade) throw new NothingChanged(value);
       if (changes.length === 0) return value;
       checkHolds(tx, store, changes);
       const batches = adapterBatches(adapters, changes);
@@ -61,7 +68,22 @@ export async function commitOperation<Schema extends z.ZodType, Value extends Op
     },
     { operation: operation.name, requestId },
   );
-  return { result, changes: result.replayed ? [] : changes, adapters: result.replayed ? [] : applying };
+  let result: RecordedResult<Value>;
+  try {
+    result = await traced(telemetry, 'commit', { operation: operation.name }, commit);
+  } catch (error) {
+    if (!(error instanceof NothingChanged)) throw error;
+    return { result: { type: 'read-only', value: error.value as Value, position: store.position }, changes: [], adapters: [] };
+  }
+  const replayed = result.type === 'replayed';
+  return { result, changes: replayed ? [] : changes, adapters: replayed ? [] : applying };
+}
+
+/** Ends a plan that changed nothing; its reads held, or the store would have run it again. */
+class NothingChanged extends Error {
+  constructor(readonly value: unknown) {
+    super('nothing changed');
+  }
 }
 
 function claim(tx: Transaction, input: { requestId: string; owner: string; name: string; changes: readonly EntityChange[]; adapters: readonly string[] }): void {

@@ -1,7 +1,7 @@
 export type { ApplyInput, InfrastructureAdapter, PrepareInput, ReconcileInput, StateView } from './adapter.js';
 export { defineOperation, type Operation, type OperationDefinition, type OperationValue } from './define-operation.js';
 export { compareFencingTokens, type FencingToken } from './fencing-token.js';
-export { OperationError, operationErrorFromJson, operationSteps, type OperationErrorInput, type OperationStep } from './operation-error.js';
+export { isOperationError, OperationError, operationErrorFromJson, operationSteps, type OperationErrorInput, type OperationStep } from './operation-error.js';
 export { createRuntime, type OperationRuntime, type RunOptions, type RunResult } from './runtime.js';
 export { concurrencyDefault, concurrencyMax, leaseMsDefault, pendingRunsMax, takeoversMaxDefault, type CreateRuntimeOptions } from './runtime-options.js';
 export { systemClock, type RuntimeClock } from './runtime-clock.js';

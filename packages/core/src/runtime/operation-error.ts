@@ -83,6 +83,11 @@ export function operationErrorFromJson(json: JsonObject): OperationError {
   });
 }
 
+/** True for an OperationError with `code` (operation codes are open, so `isOrdoError` does not take them). */
+export function isOperationError(error: unknown, code: string): error is OperationError {
+  return error instanceof OperationError && error.code === code;
+}
+
 export function describeCause(cause: unknown): string {
   if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
   return String(cause);

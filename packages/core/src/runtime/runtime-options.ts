@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Store } from '../store.js';
+import type { Telemetry } from '../telemetry.js';
 import type { InfrastructureAdapter } from './adapter.js';
 import { systemClock, type RuntimeClock } from './runtime-clock.js';
 
@@ -45,6 +46,8 @@ export interface CreateRuntimeOptions {
   readonly background?: boolean;
   /** Errors of the background work. Default: console.warn. */
   readonly onBackgroundError?: (error: unknown) => void;
+  /** Told of each operation and its steps (validate, commit, plan, prepare, settle, apply, compensate). Default: none. */
+  readonly telemetry?: Telemetry;
 }
 
 /** The options with defaults filled in and checked. */

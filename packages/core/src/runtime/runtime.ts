@@ -5,7 +5,7 @@ import type { InfrastructureAdapter, StateView } from './adapter.js';
 import { commitOperation, type CommittedOperation } from './commit-operation.js';
 import type { Operation, OperationValue } from './define-operation.js';
 import { Limiter } from './limiter.js';
-import { OperationError, describeCause } from './operation-error.js';
+import { OperationError, describeCause, isOperationError } from './operation-error.js';
 import { outcomeRequestId, readMeta } from './operation-meta.js';
 import { ownedOperation, type OwnedOperation } from './owned-operation.js';
 import { registerLease, releaseLease, renewLease, takeOver, takeoverCandidates } from './ownership.js';
@@ -14,6 +14,8 @@ import { pendingRunsMax, runtimeSettings, type CreateRuntimeOptions, type Runtim
 import { isTakenOver, reportOf, settleOperation, type RuntimeContext, type SettleReport } from './settle.js';
 import { storeView } from './store-view.js';
 import { idle } from './runtime-clock.js';
+import { tracedAdapter } from './traced-adapter.js';
+import { traced } from '../telemetry.js';
 import type { RecoveredOperation } from './takeover.js';
 
 /** How often a waiting run looks again (a busy entity, an outcome another runtime writes). */
@@ -73,7 +75,9 @@ export async function createRuntime(options: CreateRuntimeOptions): Promise<Oper
   const adapters = checkAdapters(options.adapters ?? []);
   if (typeof options.store?.transact !== 'function') throw new InvalidArgumentError('store', 'must be a store from openStore');
   const settings = runtimeSettings(options);
-  const runtime = new Runtime({ store: options.store, adapters, takeoversMax: settings.takeoversMax }, settings);
+  const { telemetry } = options;
+  const traced = telemetry === undefined ? adapters : Object.freeze(adapters.map((adapter) => tracedAdapter(adapter, telemetry)));
+  const runtime = new Runtime({ store: options.store, adapters: traced, takeoversMax: settings.takeoversMax, telemetry }, settings);
   await runtime.start();
   return runtime;
 }
@@ -151,8 +155,15 @@ class Runtime implements OperationRuntime {
   async run<Schema extends z.ZodType, Value extends OperationValue>(operation: Operation<Schema, Value>, input: z.input<Schema>, options: RunOptions = {}): Promise<RunResult<Value>> {
     if (this.closed) throw new StoreClosedError();
     if (operation?.kind !== 'ordo.operation') throw new InvalidArgumentError('operation', 'must come from defineOperation');
-    const parsed = validate(operation, input);
-    return this.limiter.run(() => this.execute(operation, parsed, options));
+    const { telemetry } = this.context;
+    if (telemetry === undefined) {
+      const parsed = validate(operation, input);
+      return this.limiter.run(() => this.execute(operation, parsed, options));
+    }
+    return telemetry.step('operation', { operation: operation.name, requestId: options.requestId }, async () => {
+      const parsed = await telemetry.step('validate', { operation: operation.name }, async () => validate(operation, input));
+      return this.limiter.run(() => this.execute(operation, parsed, options));
+    });
   }
 
   tick(): Promise<void> {
@@ -176,14 +187,16 @@ class Runtime implements OperationRuntime {
     const requestId = options.requestId ?? `ordo.run:${owner}:${this.runs}`;
     let committed: CommittedOperation<Value>;
     try {
-      committed = await this.commitWaiting({ store: this.context.store, adapters: this.context.adapters, operation, input, requestId, owner });
+      const { store, adapters, telemetry } = this.context;
+      committed = await this.commitWaiting({ store, adapters, operation, input, requestId, owner, telemetry, requestIdMade: options.requestId === undefined });
     } catch (error) {
       // Fenced: the next run registers a new lease at once rather than after the next renewal.
-      if (isOrdoError(error, 'RUNTIME_FENCED') && this.leaseId === owner) this.leaseId = undefined;
+      if (isOperationError(error, 'RUNTIME_FENCED') && this.leaseId === owner) this.leaseId = undefined;
       throw error;
     }
     const { result } = committed;
-    if (result.replayed) return this.replay(requestId, result);
+    if (result.type === 'replayed') return this.replay(requestId, result);
+    if (result.type === 'read-only') return { value: result.value, position: result.position, replayed: false };
     if (committed.adapters.length > 0) {
       const owned: OwnedOperation = {
         id: requestId,
@@ -192,7 +205,7 @@ class Runtime implements OperationRuntime {
         takeovers: 0,
         record: { txId: result.txId, position: result.position, changes: committed.changes, adapters: committed.adapters },
       };
-      const report = await this.settleOwn(owned, owner);
+      const report = await traced(this.context.telemetry, 'settle', { operation: operation.name, position: result.position }, () => this.settleOwn(owned, owner));
       if (report.outcome === 'reverted') throw report.error;
     }
     return { value: result.value, position: result.position, replayed: false };
@@ -206,7 +219,7 @@ class Runtime implements OperationRuntime {
       try {
         return await commitOperation(input);
       } catch (error) {
-        if (!isOrdoError(error, 'ENTITY_BUSY') || clock.now() >= deadline || this.closed) throw error;
+        if (!isOperationError(error, 'ENTITY_BUSY') || clock.now() >= deadline || this.closed) throw error;
       }
       await clock.sleep(waitPollMs);
       await this.context.store.sync();

@@ -1,21 +1,23 @@
-import { InvalidArgumentError, isOrdoError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { Entity, JsonObject } from '../record.js';
 import type { EntityChange } from '../state.js';
 import type { Store } from '../store.js';
 import type { Transaction } from '../transaction.js';
 import type { InfrastructureAdapter } from './adapter.js';
 import { adapterBatches, applyBatches } from './adapter-calls.js';
-import { OperationError, operationErrorFromJson } from './operation-error.js';
+import { isOperationError, OperationError, operationErrorFromJson } from './operation-error.js';
 import { beforeImages, outcomeRequestId, toMeta } from './operation-meta.js';
 import type { CommittedRecord, OwnedOperation } from './owned-operation.js';
 import { HoldEntity, holdId, isRuntimeKind, OperationEntity } from './runtime-entities.js';
 import { storeView } from './store-view.js';
+import { traced, type Telemetry } from '../telemetry.js';
 
 export interface RuntimeContext {
   readonly store: Store;
   readonly adapters: readonly InfrastructureAdapter[];
   /** The most takeovers an operation may see before it is reverted without being applied again. */
   readonly takeoversMax: number;
+  readonly telemetry?: Telemetry | undefined;
 }
 
 /** How settling an operation ended. */
@@ -47,7 +49,10 @@ export async function settleOperation(context: RuntimeContext, operation: OwnedO
   const batches = adapterBatches(adaptersNamed(context, operation.record.adapters), operation.record.changes);
   const report = await applyBatches(batches, storeView(context.store), { position: operation.record.position, epoch: operation.epoch });
   if (report.failure === undefined) return recordOutcome(context, operation, owner);
-  return compensate(context, operation, owner, { attempted: report.attempted, failure: report.failure });
+  const failure = report.failure;
+  return traced(context.telemetry, 'compensate', { operation: operation.name, position: operation.record.position, code: failure.code }, () =>
+    compensate(context, operation, owner, { attempted: report.attempted, failure }),
+  );
 }
 
 /** Writes the record that says the operation was applied, and releases it. */
@@ -60,7 +65,7 @@ async function recordOutcome(context: RuntimeContext, operation: OwnedOperation,
     },
     { requestId: outcomeRequestId(operation.record.txId), operation: operation.name },
   );
-  return result.replayed ? reportOf(result.value) : { outcome: 'applied' };
+  return result.type === 'replayed' ? reportOf(result.value) : { outcome: 'applied' };
 }
 
 /**
@@ -88,7 +93,7 @@ async function compensate(context: RuntimeContext, operation: OwnedOperation, ow
     { requestId: outcomeRequestId(operation.record.txId), operation: operation.name },
   );
   // Replayed: another runtime settled it first; its outcome is the true one.
-  if (result.replayed) return reportOf(result.value);
+  if (result.type === 'replayed') return reportOf(result.value);
   const revertChangesMade = result.changes.filter((change) => !isRuntimeKind(change.kind));
   const revert: CommittedRecord = { txId: result.txId, position: result.position, changes: revertChangesMade, adapters: revertAdapters };
   return applyRevert(context, { ...operation, revert }, revert, owner, failure);
@@ -192,7 +197,7 @@ export function adaptersNamed(context: RuntimeContext, names: readonly string[])
 }
 
 export function isTakenOver(error: unknown): error is OperationError {
-  return isOrdoError(error, 'OPERATION_TAKEN_OVER');
+  return isOperationError(error, 'OPERATION_TAKEN_OVER');
 }
 
 function failureFields(failure: OperationError): ConstructorParameters<typeof OperationError>[0] {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -128,5 +128,23 @@ describe('directoryStorage', () => {
     // The view is from position 3: 'newer' is not in it yet, 'held' is being created by its owner.
     await storage.reconcile?.({ view: viewOf([c1, heldVolume], 3), held: (kind, id) => kind === 'volume' && id === 'held' });
     expect((await listVolumeFiles(dir)).map((file) => file.volumeId)).toEqual(['newer']);
+  });
+});
+
+describe('directoryStorage permissions', () => {
+  it('makes directories 0700 and volume files 0600, and narrows a volume file others could read', async () => {
+    const dir = root();
+    const storage = directoryStorage({ root: dir });
+    const c1 = container('c1', 1 << 30);
+    const v1 = volume('v1', 'c1', 1 << 20);
+    await storage.apply({ changes: [create(c1), create(v1)], view: viewOf([c1, v1]), position: 1, epoch: 0 });
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'c1')).mode & 0o777).toBe(0o700);
+    const file = volumePath(dir, 'c1', 'v1');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    chmodSync(file, 0o644);
+    const grown = volume('v1', 'c1', 2 << 20, 2);
+    await storage.apply({ changes: [{ kind: 'volume', id: 'v1', op: 'update', before: v1, after: grown }], view: viewOf([c1, grown]), position: 2, epoch: 0 });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 });

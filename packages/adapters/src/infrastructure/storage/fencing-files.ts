@@ -1,8 +1,8 @@
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compareFencingTokens, OperationError, type FencingToken } from '@ordo/core';
-import { syncDir } from './volume-files.js';
+import { ensureDir, syncDir, volumeFileMode } from './volume-files.js';
 
 /**
  * The newest fencing token applied to each volume, one small file per volume under
@@ -51,10 +51,10 @@ export async function fenceVolume(root: string, volumeId: string, token: Fencing
   }
   if (newest !== undefined && compareFencingTokens(token, newest) === 0) return;
   const dir = fencingDir(root);
-  await mkdir(dir, { recursive: true });
+  await ensureDir(dir);
   const path = tokenPath(root, volumeId);
   const temporary = `${path}.${process.pid}.tmp`;
-  const handle = await open(temporary, constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY);
+  const handle = await open(temporary, constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY, volumeFileMode);
   try {
     await handle.writeFile(`${token.position} ${token.epoch}\n`);
     await handle.datasync();

@@ -39,10 +39,19 @@ export async function listVolumeFiles(root: string): Promise<VolumeFile[]> {
   return files;
 }
 
-/** Creates or resizes a sparse file to exactly `sizeBytes`, durably. */
+// A volume holds a VM's disk: only the owner (the storage agent's user) may read or write it.
+export const volumeFileMode = 0o600;
+export const volumeDirectoryMode = 0o700;
+
+/**
+ * Creates or resizes a sparse file to exactly `sizeBytes`, durably, readable by its owner only.
+ * A volume file made wider by hand (or by an older version) is narrowed to owner-only again.
+ */
 export async function ensureSparseFile(path: string, sizeBytes: number): Promise<void> {
-  const handle = await open(path, constants.O_CREAT | constants.O_RDWR);
+  const handle = await open(path, constants.O_CREAT | constants.O_RDWR, volumeFileMode);
   try {
+    const { mode } = await handle.stat();
+    if ((mode & 0o077) !== 0) await handle.chmod(volumeFileMode);
     if ((await handle.stat()).size !== sizeBytes) {
       await handle.truncate(sizeBytes);
       await handle.sync();
@@ -70,8 +79,9 @@ export async function moveIfExists(from: string, to: string): Promise<void> {
   }
 }
 
+/** Creates `path` and its missing parents, owner-only (an existing directory is left as it is). */
 export async function ensureDir(path: string): Promise<void> {
-  await mkdir(path, { recursive: true });
+  await mkdir(path, { recursive: true, mode: volumeDirectoryMode });
 }
 
 /** Removes an empty directory; a directory that still holds files is kept. */

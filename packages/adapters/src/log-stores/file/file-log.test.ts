@@ -222,7 +222,7 @@ describe('file log: recovery', () => {
     writeFileSync(path, bytes);
     const error = await failureOf(fileLog({ dir }).open());
     expect(error).toBeInstanceOf(LogCorruptError);
-    expect((error as LogCorruptError).file).toBe(path);
+    expect((error as LogCorruptError).location).toBe(path);
     expect((error as LogCorruptError).offset).toBe(frameFour);
     // Nothing was cut: the damaged file is left for a person to inspect.
     expect(readFileSync(path)).toEqual(bytes);
@@ -269,7 +269,7 @@ describe('file log: recovery', () => {
     rmSync(join(dir, names[1]!));
     const error = await failureOf(fileLog({ dir }).open());
     expect(isOrdoError(error, 'LOG_CORRUPT')).toBe(true);
-    expect((error as LogCorruptError).file).toBe(join(dir, names[2]!));
+    expect((error as LogCorruptError).location).toBe(join(dir, names[2]!));
   });
 
   it('refuses an intact frame at the wrong position (a repeated record)', async () => {
@@ -611,5 +611,22 @@ describe('file log: lock and read-only', () => {
     await reader.close();
     expect(events).toEqual([]);
     expect(statSync(path).size).toBe(size);
+  });
+});
+
+describe('file log: record size', () => {
+  it('refuses a record larger than one frame holds with RECORD_TOO_LARGE, leaving the log unharmed', async () => {
+    const dir = freshDir();
+    const log = await opened({ dir, preallocateBytes: 0 });
+    await log.append([record(1)]);
+    const huge = record(2, 64 * 1024 * 1024 + 1);
+    const error = await log.append([huge]).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({ code: 'RECORD_TOO_LARGE', store: 'file', position: 2, bytesMax: 64 * 1024 * 1024 });
+    await log.append([record(2)]);
+    expect((await log.read(1, 10)).map((stored) => stored.position)).toEqual([1, 2]);
+    await log.close();
   });
 });

@@ -1,5 +1,8 @@
 import { dirname, resolve } from 'node:path';
 import {
+  checkAppendBatch,
+  checkReadRange,
+  checkSnapshot,
   HistoryUnavailableError,
   InternalError,
   InvalidArgumentError,
@@ -15,6 +18,7 @@ import {
 } from '@ordo/core';
 import { acquireDirLock, type DirLock } from './dir-lock.js';
 import { pathIn, segmentFileName } from './dir-layout.js';
+import { checkDirectoryPermissions, warnOnConsole, type FileLogWarning } from './file-log-warning.js';
 import { nodeFileSystem, type FileLogFileSystem } from './file-system.js';
 import { RecordCache } from './record-cache.js';
 import { recoverDir, type FileLogRecoveryEvent } from './recover-dir.js';
@@ -67,6 +71,12 @@ export interface FileLogOptions {
    * after the change is made; an exception it throws fails the open. Default: none.
    */
   readonly onRecovery?: (event: FileLogRecoveryEvent) => void;
+  /**
+   * Told, during `open()`, of what an operator should fix and Ordo leaves alone: today, an
+   * existing log directory that other users may read (a new one is made 0700, its files
+   * 0600). Default: the warning's one-line message on `console.warn`.
+   */
+  readonly onWarning?: (warning: FileLogWarning) => void;
 }
 
 const defaults = {
@@ -83,9 +93,6 @@ const defaults = {
   verifiedBytesMax: 64 * 1024 * 1024,
 };
 const segmentBytesMin = 4096;
-// The core sends at most a few thousand records per append; a batch this large is a bug, and
-// it would be encoded into one buffer.
-const appendRecordsMax = 65_536;
 // A read-only log picks up at most this many new segments per look; the next look continues.
 const followSegmentsMax = 64;
 
@@ -98,9 +105,10 @@ export function fileLog(options: FileLogOptions): LogStore {
   return new FileLog(checkOptions(options));
 }
 
-type CheckedOptions = Required<Omit<FileLogOptions, 'fileSystem' | 'onRecovery'>> & {
+type CheckedOptions = Required<Omit<FileLogOptions, 'fileSystem' | 'onRecovery' | 'onWarning'>> & {
   readonly fileSystem: FileLogFileSystem;
   readonly onRecovery: ((event: FileLogRecoveryEvent) => void) | undefined;
+  readonly onWarning: (warning: FileLogWarning) => void;
 };
 
 function checkOptions(options: FileLogOptions): CheckedOptions {
@@ -110,6 +118,7 @@ function checkOptions(options: FileLogOptions): CheckedOptions {
   };
   if (typeof options.dir !== 'string' || options.dir === '') throw new InvalidArgumentError('dir', 'must be a non-empty path');
   if (options.onRecovery !== undefined && typeof options.onRecovery !== 'function') throw new InvalidArgumentError('onRecovery', 'must be a function');
+  if (options.onWarning !== undefined && typeof options.onWarning !== 'function') throw new InvalidArgumentError('onWarning', 'must be a function');
   const durability = options.durability ?? 'fsync';
   if (durability !== 'fsync' && durability !== 'none') throw new InvalidArgumentError('durability', "must be 'fsync' or 'none'");
   return {
@@ -124,6 +133,7 @@ function checkOptions(options: FileLogOptions): CheckedOptions {
     preallocateBytes: positive('preallocateBytes', options.preallocateBytes ?? defaults.preallocateBytes, 0),
     fileSystem: options.fileSystem ?? nodeFileSystem,
     onRecovery: options.onRecovery,
+    onWarning: options.onWarning ?? warnOnConsole,
   };
 }
 
@@ -167,6 +177,7 @@ class FileLog implements LogStore {
         if (durability === 'fsync') await fileSystem.syncDirectory(dirname(resolve(dir)));
         this.lock = await acquireDirLock(fileSystem, dir);
       }
+      await checkDirectoryPermissions(fileSystem, dir, this.options.onWarning);
       const recovered = await recoverDir({
         fileSystem,
         dir,
@@ -194,18 +205,13 @@ class FileLog implements LogStore {
 
   async append(records: readonly LogRecord[]): Promise<void> {
     this.checkWritable();
-    const first = records[0];
-    if (first === undefined) throw new InternalError('append of an empty batch');
-    if (records.length > appendRecordsMax) throw new InternalError(`append of ${records.length} records, more than ${appendRecordsMax}`);
-    records.forEach((record, index) => {
-      if (record.position !== first.position + index) throw new InternalError('append batch positions are not consecutive');
-    });
+    const first = checkAppendBatch(records);
     // The core reads what it needs before its first append: the bytes kept for it can go.
     this.reader.forgetTrusted();
     await this.appends.run(async () => {
       this.checkWritable();
-      if (first.position !== this.headPosition + 1) throw new LogHeadMovedError({ expected: first.position, actual: this.headPosition });
-      await this.writeBatch(records, first.position);
+      if (first !== this.headPosition + 1) throw new LogHeadMovedError({ expected: first, actual: this.headPosition });
+      await this.writeBatch(records, first);
     });
   }
 
@@ -239,8 +245,7 @@ class FileLog implements LogStore {
   }
 
   async read(from: number, limit: number): Promise<LogRecord[]> {
-    if (!Number.isSafeInteger(from) || from < 1) throw new InvalidArgumentError('from', 'must be an integer >= 1');
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError('limit', 'must be an integer >= 1');
+    checkReadRange(from, limit);
     if (this.phase === 'closed') throw new StoreClosedError();
     if (this.phase !== 'open') throw new InternalError('read before open() of the file log');
     if (from > this.headPosition && this.options.readOnly) await this.reads.run(() => this.followWriter());
@@ -305,9 +310,7 @@ class FileLog implements LogStore {
 
   async writeSnapshot(snapshot: Snapshot): Promise<void> {
     this.checkWritable();
-    if (!Number.isSafeInteger(snapshot.position) || snapshot.position < 0 || snapshot.position > this.headPosition) {
-      throw new InternalError(`snapshot at ${snapshot.position} is beyond the head ${this.headPosition}`);
-    }
+    checkSnapshot(snapshot, this.headPosition);
     await this.snapshotWrites.run(async () => {
       let oldestKept: number;
       try {

@@ -6,12 +6,17 @@ import * as fs from 'node:fs';
  * to continue past an unknown state. Paths are absolute or relative to the process.
  */
 export interface FileLogFileSystem {
-  /** 'read': existing file, read only. 'append': existing file, read and write. 'create': a new file (fails if it exists). */
+  /**
+   * 'read': existing file, read only. 'append': existing file, read and write. 'create': a new
+   * file (fails if it exists), readable and writable by the owner only (0600).
+   */
   open(path: string, mode: FileOpenMode): Promise<FileLogHandle>;
   /** File names (not paths) in `dir`. */
   list(dir: string): Promise<string[]>;
-  /** Creates `dir` and its parents when missing. */
+  /** Creates `dir` and its parents when missing, readable by the owner only (0700). */
   makeDirectory(dir: string): Promise<void>;
+  /** The permission bits of `path` (`mode & 0o777`), to warn when others may read the log. */
+  permissions(path: string): Promise<number>;
   /** Atomically replaces `to` with `from`. */
   rename(from: string, to: string): Promise<void>;
   /** Creates `to` as a second name of `from`; fails with code EEXIST when `to` exists. */
@@ -40,6 +45,9 @@ export interface FileLogHandle {
 }
 
 const openFlags: Record<FileOpenMode, string> = { read: 'r', append: 'r+', create: 'wx+' };
+// A log holds a whole datacenter's inventory: only its owner may read it (as etcd's data dir).
+export const fileModeOwnerOnly = 0o600;
+export const directoryModeOwnerOnly = 0o700;
 
 // A short write is legal for pwrite; bound the retries so a broken device cannot spin forever.
 const shortWritesMax = 1024;
@@ -47,13 +55,14 @@ const shortWritesMax = 1024;
 /** The real file system, through Node's callback API (one syscall per call, no stream layers). */
 export const nodeFileSystem: FileLogFileSystem = {
   async open(path, mode) {
-    const fd = await call<number>((done) => fs.open(path, openFlags[mode], 0o644, done));
+    const fd = await call<number>((done) => fs.open(path, openFlags[mode], fileModeOwnerOnly, done));
     return nodeHandle(fd);
   },
   list: (dir) => fs.promises.readdir(dir),
   makeDirectory: async (dir) => {
-    await fs.promises.mkdir(dir, { recursive: true });
+    await fs.promises.mkdir(dir, { recursive: true, mode: directoryModeOwnerOnly });
   },
+  permissions: async (path) => (await fs.promises.stat(path)).mode & 0o777,
   rename: (from, to) => fs.promises.rename(from, to),
   link: (from, to) => fs.promises.link(from, to),
   remove: (path) => fs.promises.rm(path, { force: true }),

@@ -78,7 +78,8 @@ export async function recoverDir(input: RecoverInput): Promise<RecoveredLog> {
   const first = segments[0];
   if (first !== undefined && first.firstPosition > 1 && (chosen.snapshot?.position ?? 0) < first.firstPosition - 1) {
     throw new LogCorruptError({
-      file: first.path,
+      store: 'file',
+      location: first.path,
       offset: 0,
       reason: `records before ${first.firstPosition} were pruned and no valid snapshot covers them`,
     });
@@ -107,7 +108,8 @@ function refuseLostRecords(input: RecoverInput, names: readonly string[], segmen
   if (beyond <= head) return;
   const last = segments.at(-1);
   throw new LogCorruptError({
-    file: last?.path ?? pathIn(input.dir, snapshotFileName(beyond)),
+    store: 'file',
+    location: last?.path ?? pathIn(input.dir, snapshotFileName(beyond)),
     offset: last?.endOffset ?? 0,
     reason: `the log ends at record ${head}, but a snapshot at ${beyond} exists: acknowledged records are missing`,
   });
@@ -141,7 +143,7 @@ async function scanSegments(input: RecoverInput, names: readonly string[], verif
     const path = pathIn(input.dir, entry.name);
     const previous = entries.at(-1)?.segment;
     if (previous !== undefined && entry.firstPosition !== previous.lastPosition + 1) {
-      throw new LogCorruptError({ file: path, offset: 0, reason: `segment starts at ${entry.firstPosition}, but the log before it ends at ${previous.lastPosition}` });
+      throw new LogCorruptError({ store: 'file', location: path, offset: 0, reason: `segment starts at ${entry.firstPosition}, but the log before it ends at ${previous.lastPosition}` });
     }
     const isLast = index === found.length - 1;
     const { segment, torn } = await scanSegment({ fileSystem: input.fileSystem, ...entry, path, isLast, chunkBytes: input.scanChunkBytes, keep: verified });

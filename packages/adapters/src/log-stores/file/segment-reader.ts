@@ -52,7 +52,7 @@ export class SegmentReader {
     while (position <= segment.lastPosition && count < limit) {
       const cached = this.chunk;
       const usable = cached !== undefined && cached.path === segment.path && offset >= cached.start && offset < cached.start + cached.bytes.length;
-      if (!usable && (loadsLeft -= 1) < 0) throw new LogCorruptError({ file: segment.path, offset, reason: 'read made no progress' });
+      if (!usable && (loadsLeft -= 1) < 0) throw new LogCorruptError({ store: 'file', location: segment.path, offset, reason: 'read made no progress' });
       const chunk = usable ? cached : await this.load(segment, offset);
       // Walk the frames that lie whole in this chunk, then decode their payloads together:
       // no promise and no parse call per record.
@@ -94,7 +94,7 @@ export class SegmentReader {
     if (frame.status === 'truncated' && (local > 0 || usable)) return undefined;
     if (frame.status !== 'intact' || frame.position !== expected.position) {
       const reason = frame.status === 'damaged' ? frame.reason : `expected the intact frame of record ${expected.position}`;
-      throw new LogCorruptError({ file: expected.path, offset: chunk.start + local, reason });
+      throw new LogCorruptError({ store: 'file', location: expected.path, offset: chunk.start + local, reason });
     }
     return frame.end;
   }
@@ -110,13 +110,13 @@ export class SegmentReader {
     } catch (error) {
       // The checksum matched, so the writer framed something that is not a record: refuse it.
       if (!(error instanceof PayloadError)) throw error;
-      throw new LogCorruptError({ file, offset: frameOffset(error.index), reason: error.message });
+      throw new LogCorruptError({ store: 'file', location: file, offset: frameOffset(error.index), reason: error.message });
     }
     const expected = frames.first;
     for (let index = first; index < into.length; index += 1) {
       const record = into[index] as LogRecord;
       if (record.position !== expected + index - first) {
-        throw new LogCorruptError({ file, offset: frameOffset(index - first), reason: `frame of record ${expected + index - first} holds record ${record.position}` });
+        throw new LogCorruptError({ store: 'file', location: file, offset: frameOffset(index - first), reason: `frame of record ${expected + index - first} holds record ${record.position}` });
       }
     }
   }
@@ -150,7 +150,7 @@ export class SegmentReader {
 
   private startFor(segment: Segment, from: number): { position: number; offset: number } {
     const indexed = indexedStart(segment, from);
-    if (indexed === undefined) throw new LogCorruptError({ file: segment.path, offset: 0, reason: `no index entry for record ${from}` });
+    if (indexed === undefined) throw new LogCorruptError({ store: 'file', location: segment.path, offset: 0, reason: `no index entry for record ${from}` });
     const resume = this.resume;
     const resumeHelps = resume !== undefined && resume.path === segment.path && resume.position <= from && resume.position > indexed.position;
     return resumeHelps ? { position: resume.position, offset: resume.offset } : indexed;

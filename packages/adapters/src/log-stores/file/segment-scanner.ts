@@ -190,5 +190,5 @@ function isAllZero(bytes: Buffer): boolean {
 }
 
 function corrupt(file: string, offset: number, reason: string): LogCorruptError {
-  return new LogCorruptError({ file, offset, reason });
+  return new LogCorruptError({ store: 'file', location: file, offset, reason });
 }

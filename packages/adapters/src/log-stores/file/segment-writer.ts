@@ -1,4 +1,4 @@
-import { InternalError, InvalidArgumentError, type LogRecord } from '@ordo/core';
+import { InternalError, RecordTooLargeError, type LogRecord } from '@ordo/core';
 import { pathIn, segmentFileName } from './dir-layout.js';
 import type { FileLogFileSystem, FileLogHandle } from './file-system.js';
 import { encodeFrames, encodeSegmentHeader, payloadBytesMax, type EncodedFrames } from './frame-codec.js';
@@ -159,7 +159,7 @@ function serialize(record: LogRecord): string {
   }
   // A UTF-8 byte is at most three bytes per UTF-16 unit, so the exact count is only needed near the limit.
   if (payload.length * 3 > payloadBytesMax && Buffer.byteLength(payload, 'utf8') > payloadBytesMax) {
-    throw new InvalidArgumentError('records', `record ${record.position} encodes to more than ${payloadBytesMax} bytes`);
+    throw new RecordTooLargeError({ store: 'file', position: record.position, bytesMax: payloadBytesMax });
   }
   return payload;
 }

@@ -1,10 +1,13 @@
 import {
+  checkReadRange,
+  checkSnapshot,
   InternalError,
   InvalidArgumentError,
   isOrdoError,
   LogCorruptError,
   LogHeadMovedError,
   LogStoreError,
+  snapshotBeyondHead,
   StoreClosedError,
   type LogOpenResult,
   type LogRecord,
@@ -204,8 +207,7 @@ class PostgresLog implements LogStore {
   }
 
   async read(from: number, limit: number): Promise<LogRecord[]> {
-    if (!Number.isSafeInteger(from) || from < 1) throw new InvalidArgumentError('from', 'must be an integer >= 1');
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError('limit', 'must be an integer >= 1');
+    checkReadRange(from, limit);
     this.assertOpen();
     const result = await this.guard('read', () =>
       this.pool.query({
@@ -221,7 +223,7 @@ class PostgresLog implements LogStore {
       const position = positionFromText(this.tables.records, row.at);
       // Gapless by construction; a hole here means the table was damaged or edited by hand.
       if (position !== from + index) {
-        throw new LogCorruptError({ file: this.tables.records, offset: from + index, reason: `position ${from + index} is missing` });
+        throw new LogCorruptError({ store: 'postgres', location: this.tables.records, position: from + index, reason: `position ${from + index} is missing` });
       }
       return decodeRecord(this.tables.records, position, row.body);
     });
@@ -258,6 +260,8 @@ class PostgresLog implements LogStore {
 
   async writeSnapshot(snapshot: Snapshot): Promise<void> {
     this.assertOpen();
+    // The head is the database's: it is checked in the INSERT below.
+    checkSnapshot(snapshot);
     // Snapshots from several processes may arrive for the same position; they fold the same
     // records, so the first one stays.
     const written = await this.guard('writeSnapshot', () =>
@@ -268,8 +272,9 @@ class PostgresLog implements LogStore {
         values: [snapshot.position, JSON.stringify(snapshot)],
       }),
     );
-    if (written.rowCount === 0 && snapshot.position > (await this.head())) {
-      throw new InternalError(`snapshot at ${snapshot.position} is beyond the head`);
+    if (written.rowCount === 0) {
+      const head = await this.head();
+      if (snapshot.position > head) throw snapshotBeyondHead(snapshot.position, head);
     }
     // Only the newest snapshots are ever loaded; older ones are dropped so the table stays small.
     await this.guard('writeSnapshot', () =>

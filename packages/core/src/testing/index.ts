@@ -1,0 +1,16 @@
+export {
+  givenEntity,
+  operationSpecification,
+  SpecificationMismatchError,
+  type CommittedScenario,
+  type ExpectedChange,
+  type ExpectedCommit,
+  type ExpectedFailure,
+  type FailedScenario,
+  type Given,
+  type GivenEntity,
+  type OperationSpecification,
+  type OperationSpecificationOptions,
+  type Scenario,
+  type When,
+} from './operation-specification.js';
