@@ -37,7 +37,7 @@ describe('ordo against a file log', () => {
     expect(info.parts).toHaveLength(1);
     const human = await runCliProcess(['info'], { ORDO_LOG: url });
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/head\s+11/);
+    expect(human.stdout).toMatch(/head\s+13/);
     expect(human.stdout).toContain('host 5, vm 1');
     expect(human.stdout).toMatch(/schema versions\s+host v1 5; vm v1 1/);
   });
@@ -143,7 +143,7 @@ describe('ordo against a file log', () => {
     const run = await runCli(['verify', '--log', `file:${dir}`]);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`LOG_CORRUPT: file log store: log corrupt in ${damaged} at byte 0: snapshot damaged`);
-    expect(run.stdout).toMatch(/SNAPSHOT_MISMATCH: snapshot \S+snapshot-0+11\.snap at position 11 differs from replaying the log: host \S+ is in the replayed state/);
+    expect(run.stdout).toMatch(/SNAPSHOT_MISMATCH: snapshot \S+snapshot-0+13\.snap at position 13 differs from replaying the log: host \S+ is in the replayed state/);
     expect(run.stdout).toContain('2 problem(s)');
   });
 
