@@ -2,7 +2,6 @@ import { join, resolve } from 'node:path';
 import type { LogStore } from '@ordo/core';
 import { fileLog } from '@ordo/adapters/file';
 import { SimulatedHypervisor } from '@ordo/adapters/hypervisor';
-import { postgresLog } from '@ordo/adapters/postgres';
 import { openControlPlane, type ControlPlane } from '../control-plane.js';
 import { generateToken } from './bearer-token.js';
 import { createHttpApp } from './http-app.js';
@@ -52,7 +51,8 @@ export interface HttpService {
 
 /** Opens the control plane on the configured log and serves the API until `close`. */
 export async function startHttpService(config: HttpServiceConfig): Promise<HttpService> {
-  const log: LogStore = config.postgres === undefined ? fileLog({ dir: join(config.dataDir, 'log') }) : postgresLog(config.postgres);
+  // Loaded only when asked for, so that the file log needs no PostgreSQL driver.
+  const log: LogStore = config.postgres === undefined ? fileLog({ dir: join(config.dataDir, 'log') }) : (await import('@ordo/adapters/postgres')).postgresLog(config.postgres);
   const hypervisor = new SimulatedHypervisor({ stateFile: join(config.dataDir, 'host-agents.json') });
   const plane = await openControlPlane({ log, hypervisor, storageRoot: join(config.dataDir, 'storage') });
   const app = createHttpApp({ runtime: plane.runtime, token: config.token, ...(config.bodyBytesMax === undefined ? {} : { bodyBytesMax: config.bodyBytesMax }) });
