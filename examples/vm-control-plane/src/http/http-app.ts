@@ -2,6 +2,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { OperationRuntime } from '@ordo/core';
 import { requireBearer } from './bearer-token.js';
 import { errorResponse } from './error-body.js';
+import { registerEventStream } from './event-stream.js';
 import { HttpRequestError } from './http-error.js';
 import { registerOperationRoutes } from './operation-handler.js';
 import { registerResourceRoutes } from './resource-routes.js';
@@ -53,5 +54,6 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   });
   registerResourceRoutes(app, options.runtime.store);
   registerOperationRoutes(app, options.runtime);
+  registerEventStream(app, options.runtime.store);
   return app;
 }
