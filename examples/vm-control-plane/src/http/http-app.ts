@@ -3,6 +3,7 @@ import type { OperationRuntime } from '@ordo/core';
 import { requireBearer } from './bearer-token.js';
 import { errorResponse } from './error-body.js';
 import { registerEventStream } from './event-stream.js';
+import { openApiDocument } from './openapi-document.js';
 import { HttpRequestError } from './http-error.js';
 import { registerOperationRoutes } from './operation-handler.js';
 import { registerResourceRoutes } from './resource-routes.js';
@@ -55,5 +56,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   registerResourceRoutes(app, options.runtime.store);
   registerOperationRoutes(app, options.runtime);
   registerEventStream(app, options.runtime.store);
+  const document = openApiDocument();
+  app.get('/openapi.json', async () => document);
   return app;
 }
