@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the packages as people install them: packs @ordo/core and @ordo/adapters as `pnpm
+# Checks the packages as people install them: packs @ordo/core, @ordo/adapters and @ordo/cli as `pnpm
 # publish` would (workspace:* replaced by versions, publishConfig.exports without the
 # workspace's @ordo/source condition), lints the tarballs with publint and
 # @arethetypeswrong/cli, installs them with npm alone into a scratch project outside the
@@ -8,6 +8,7 @@
 #   - a use of @ordo/core/testing;
 #   - @ordo/adapters and @ordo/adapters/postgres without pg installed: importing works, and
 #     opening a postgresLog made from a connection string fails with LOG_STORE_FAILED naming pg.
+#   - `npx ordo info` and `npx ordo verify` from the installed @ordo/cli, on a file log.
 # Needs the packages built first (`pnpm build`). Run by .ci/run; alone: `pnpm pack-check`.
 #
 # Why pnpm pack and not npm pack: npm pack keeps "@ordo/core": "workspace:*" in @ordo/adapters
@@ -22,20 +23,29 @@ trap 'rm -rf "$scratch"' EXIT
 case "$scratch/" in "$root"/*) echo "pack-check: the scratch project must be outside the workspace ($scratch)" >&2; exit 1 ;; esac
 mkdir -p "$scratch/tarballs" "$scratch/project/src"
 
-for package in core adapters; do
+for package in core adapters cli; do
   if [[ ! -f "$root/packages/$package/dist/index.js" ]]; then
     echo "pack-check: packages/$package/dist is missing: run pnpm build first" >&2
     exit 1
   fi
+  # publishConfig.exports must be exports less the workspace condition, entry for entry, so that
+  # a subpath added to one and not the other fails here rather than on npm.
+  node -e '
+    const manifest = require(process.argv[1]);
+    const strip = (entry) => Object.fromEntries(Object.entries(entry).filter(([key]) => key !== "@ordo/source"));
+    const expected = JSON.stringify(Object.fromEntries(Object.entries(manifest.exports).map(([path, entry]) => [path, strip(entry)])));
+    if (JSON.stringify(manifest.publishConfig?.exports) !== expected) { console.error(`pack-check: ${manifest.name}: publishConfig.exports is not exports without @ordo/source`); process.exit(1); }
+  ' "$root/packages/$package/package.json"
   (cd "$root/packages/$package" && $PNPM pack --pack-destination "$scratch/tarballs" >/dev/null)
 done
 core_tarball="$(ls "$scratch"/tarballs/ordo-core-*.tgz)"
 adapters_tarball="$(ls "$scratch"/tarballs/ordo-adapters-*.tgz)"
+cli_tarball="$(ls "$scratch"/tarballs/ordo-cli-*.tgz)"
 
 # publint prints "All good!" when it has nothing to report, suggestions included. attw uses the
 # esm-only profile: the packages are ESM only (type: module, Node 20+), so node10 resolution and
 # require() from CommonJS are not ways to load them; every other problem fails the check.
-for tarball in "$core_tarball" "$adapters_tarball"; do
+for tarball in "$core_tarball" "$adapters_tarball" "$cli_tarball"; do
   name="$(basename "$tarball")"
   publint_report="$("$root/node_modules/.bin/publint" run --strict "$tarball" 2>&1)" || { echo "$publint_report"; echo "pack-check: publint failed for $name" >&2; exit 1; }
   if ! grep -q 'All good!' <<<"$publint_report"; then
@@ -88,7 +98,7 @@ JSON
 # Both tarballs in one install, so that @ordo/adapters' dependency on @ordo/core is met by the
 # tarball and not looked up in the registry. pg is an optional peer dependency: npm leaves it out.
 npm install --no-audit --no-fund --prefer-offline --loglevel=error \
-  "$core_tarball" "$adapters_tarball" "zod@$zod_range" "typescript@$typescript_version" "@types/node@$types_node_range" >/dev/null
+  "$core_tarball" "$adapters_tarball" "$cli_tarball" "zod@$zod_range" "typescript@$typescript_version" "@types/node@$types_node_range" >/dev/null
 if [[ -e node_modules/pg ]]; then echo "pack-check: pg was installed into the scratch project; the check needs it absent" >&2; exit 1; fi
 
 # The first ```ts block of a README, as a file of the scratch project.
@@ -153,9 +163,26 @@ if (!isOrdoError(outcome, 'LOG_STORE_FAILED') || !/\bpg\b/.test(outcome.message)
 console.log(`without pg: imports work; opening fails with ${outcome.code}: ${outcome.message}`);
 TS
 
+cat >src/cli-log.ts <<'TS'
+import { z } from 'zod';
+import { defineEntity, openStore } from '@ordo/core';
+import { fileLog } from '@ordo/adapters/file';
+
+const Host = defineEntity('host', z.object({ name: z.string() }));
+const store = await openStore({ entities: [Host], log: fileLog({ dir: 'cli-log' }) });
+await store.transact((tx) => ['h1', 'h2'].forEach((name) => tx.create(Host, { name })));
+await store.close();
+TS
+
 ./node_modules/.bin/tsc -p . || { echo "pack-check: the scratch project does not type-check" >&2; exit 1; }
 for file in readme-quick-start core-readme adapters-readme testing-helper without-pg; do
   echo "pack-check: node out/$file.js"
   node "out/$file.js"
 done
+# The bin of @ordo/cli, as a user runs it in a project that installs it (no pg: a file log).
+node out/cli-log.js
+info="$(npx --no-install ordo info --log file:cli-log --json)"
+node -e 'const info = JSON.parse(process.argv[1]); if (info.head !== 1 || info.entities.host !== 2) { console.error("unexpected ordo info:", info); process.exit(1); }' "$info"
+npx --no-install ordo verify --log file:cli-log --quiet >/dev/null || { echo "pack-check: npx ordo verify failed" >&2; exit 1; }
+echo "pack-check: npx ordo info and verify run from the installed @ordo/cli"
 echo "pack-check: the packed packages install, type-check and run with Node and npm alone"

@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     'file/index': 'src/log-stores/file/index.ts',
     'postgres/index': 'src/log-stores/postgres/index.ts',
+    'etcd/index': 'src/log-stores/etcd/index.ts',
     'hypervisor/index': 'src/infrastructure/hypervisor/index.ts',
     'storage/index': 'src/infrastructure/storage/index.ts',
     'opentelemetry/index': 'src/observability/opentelemetry/index.ts',
@@ -15,5 +16,5 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
-  external: ['pg', '@ordo/core', '@opentelemetry/api'],
+  external: ['pg', 'etcd3', '@ordo/core', '@opentelemetry/api'],
 });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileLog } from '@ordo/adapters/file';
-import { openStore, type LogRecord } from '@ordo/core';
+import { z } from 'zod';
+import { defineEntity, openStore, type LogRecord } from '@ordo/core';
 import { collect, jsonOf, runCli, runCliProcess, startCli } from './run-cli.js';
 import { Host, Vm, writeSampleLog, type SampleLog } from './sample-log.js';
 
@@ -30,14 +31,33 @@ describe('ordo against a file log', () => {
     const info = jsonOf<{ head: number; records: number; firstPosition: number; entities: Record<string, number>; snapshots: { position: number; bytes: number }[]; parts: unknown[] }>(
       await runCli(['info', '--log', url, '--json']),
     );
-    expect(info).toMatchObject({ head: sample.head, records: sample.head, firstPosition: 1, entities: { host: 5, vm: 1 } });
+    expect(info).toMatchObject({ head: sample.head, records: sample.head, firstPosition: 1, entities: { host: 5, vm: 1 }, schemaVersions: { host: { 1: 5 }, vm: { 1: 1 } } });
     expect(info.snapshots).toEqual([expect.objectContaining({ position: sample.head - 1 })]);
     expect(info.snapshots[0]?.bytes).toBeGreaterThan(0);
     expect(info.parts).toHaveLength(1);
     const human = await runCliProcess(['info'], { ORDO_LOG: url });
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/head\s+11/);
+    expect(human.stdout).toMatch(/head\s+13/);
     expect(human.stdout).toContain('host 5, vm 1');
+    expect(human.stdout).toMatch(/schema versions\s+host v1 5; vm v1 1/);
+  });
+
+  it('info: schema versions per kind count each live entity at the version its data was last written at', async () => {
+    const dir = join(root, 'versions');
+    const schema = z.strictObject({ name: z.string() });
+    const v1 = defineEntity('disk', schema);
+    const v2 = defineEntity('disk', schema, { version: 2, migrations: { 1: (data) => data } });
+    const old = await openStore({ entities: [v1], log: fileLog({ dir }) });
+    const ids = (await old.transact((tx) => [0, 1, 2].map((n) => tx.create(v1, { name: `d${n}` }).id))).value;
+    await old.close();
+    const next = await openStore({ entities: [v2], log: fileLog({ dir }) });
+    await next.transact((tx) => {
+      tx.update(v2, ids[0] ?? '', (draft) => void (draft.name = 'd0-renamed'));
+      tx.delete(v2, ids[1] ?? '');
+    });
+    await next.close();
+    const info = jsonOf<{ schemaVersions: Record<string, Record<string, number>> }>(await runCli(['info', '--log', `file:${dir}`, '--json']));
+    expect(info.schemaVersions).toEqual({ disk: { 1: 1, 2: 1 } });
   });
 
   it('records: --from, --limit, --kind, as JSON lines equal to the log, and as a table', async () => {
@@ -123,7 +143,7 @@ describe('ordo against a file log', () => {
     const run = await runCli(['verify', '--log', `file:${dir}`]);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`LOG_CORRUPT: file log store: log corrupt in ${damaged} at byte 0: snapshot damaged`);
-    expect(run.stdout).toMatch(/SNAPSHOT_MISMATCH: snapshot \S+snapshot-0+11\.snap at position 11 differs from replaying the log: host \S+ is in the replayed state/);
+    expect(run.stdout).toMatch(/SNAPSHOT_MISMATCH: snapshot \S+snapshot-0+13\.snap at position 13 differs from replaying the log: host \S+ is in the replayed state/);
     expect(run.stdout).toContain('2 problem(s)');
   });
 

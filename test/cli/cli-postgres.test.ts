@@ -59,7 +59,7 @@ describePostgres('ordo against PostgreSQL logs', () => {
       runCli(['copy', '--from', `file:${source}`, '--to', middle]),
       runCli(['copy', '--from', `file:${source}`, '--to', `file:${back}`]),
     ]);
-    expect(toPostgres.stderr).toMatch(/^ordo: TARGET_NOT_EMPTY: postgres:\/\/.*holds 11 records, 1 snapshots/);
+    expect(toPostgres.stderr).toMatch(/^ordo: TARGET_NOT_EMPTY: postgres:\/\/.*holds 13 records, 1 snapshots/);
     expect(toFile.stderr).toMatch(/^ordo: TARGET_NOT_EMPTY: file:/);
   });
 
@@ -69,7 +69,7 @@ describePostgres('ordo against PostgreSQL logs', () => {
     const written = await writeSampleLog(postgresLog({ connectionString: pgUrl, schema }));
     const [info, records, get, list, operation, verify] = await Promise.all([
       runCli(['info', '--log', url, '--json']),
-      runCli(['records', '--log', url, '--from', '6', '--limit', '1', '--json']),
+      runCli(['records', '--log', url, '--from', String(sample.succeededPosition), '--limit', '1', '--json']),
       runCli(['get', 'host', written.hostId, '--log', url, '--at', '3', '--json']),
       runCli(['list', 'vm', '--log', url, '--json']),
       runCli(['operation', sample.failedRequestId, '--log', url, '--json']),

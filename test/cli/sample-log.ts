@@ -48,12 +48,13 @@ export async function writeSampleLog(log: LogStore, options: { hosts?: number; s
   const succeeded = await runtime.run(createVm, { name: 'web-1', hostId }, { requestId: 'create-web-1' });
   await runtime.run(createVm, { name: 'doomed', hostId }, { requestId: 'create-doomed' }).catch(() => undefined);
   const failedPosition = succeeded.position + 2;
+  // Closed before the snapshot: a runtime that owns nothing releases its lease in a record of its own.
+  await runtime.close();
   if (options.snapshot !== false) await store.snapshot();
   await store.transact((tx) => {
     const host = tx.get(Host, hostId);
     if (host !== undefined) tx.update(Host, hostId, (data) => void (data.memoryMiB = 4096));
   });
-  await runtime.close();
   const result = { head: store.position, dump: store.dump(), failedPosition, failedRequestId: 'create-doomed', succeededPosition: succeeded.position, hostId };
   await store.close();
   return result;

@@ -1,143 +1,18 @@
-import { createHash } from 'node:crypto';
-import { afterAll, expect, it } from 'vitest';
-import { openStore, type LogRecord } from '@ordo/core';
-import { postgresLog } from '@ordo/adapters/postgres';
-import { Counter, counterIds } from './counter-model.js';
+import { afterAll } from 'vitest';
+import { describeMultiProcess } from './multi-process-suite.js';
 import { describePostgres, dropSchemas, pgUrl, uniqueSchema } from './pg-test-env.js';
-import { StoreChildProcess, type ChildEvent } from './store-child-process.js';
+import { postgresTarget } from './shared-log-target.js';
 
-const schemas = { race: uniqueSchema('multi'), turns: uniqueSchema('multi_turns') };
-const requestsSchema = uniqueSchema('requests');
-const survivors = 4;
-const incrementsPerWorker = 250; // 4 survivors x 250 = 1,000 read-modify-write transactions
-const createsPerWorker = 40;
-const countersCount = 8;
-const killAfterAcks = 40;
+const schemas: string[] = [];
+afterAll(() => dropSchemas(schemas));
 
-async function readWholeLog(schema: string): Promise<LogRecord[]> {
-  const log = postgresLog({ connectionString: pgUrl, schema });
-  const { head } = await log.open();
-  const records = await log.read(1, head + 1);
-  await log.close();
-  return records;
-}
-
-function digestOf(records: readonly LogRecord[], head: number): string {
-  const hash = createHash('sha256');
-  for (const record of records.slice(0, head)) hash.update(`${record.position}:${record.txId}\n`);
-  return hash.digest('hex');
-}
-
-/** Replays the log and checks every counter update was +1 on the version before (no lost update). */
-function checkCountersAndNames(records: readonly LogRecord[]): { increments: number; values: Map<string, number> } {
-  const values = new Map<string, { version: number; value: number }>();
-  const names = new Set<string>();
-  let increments = 0;
-  for (const record of records) {
-    for (const change of record.changes) {
-      if (change.kind === 'counter') {
-        expect(change.op).not.toBe('delete');
-        const value = change.op === 'delete' ? NaN : (change.data as { value: number }).value;
-        const before = values.get(change.id);
-        if (before !== undefined) {
-          expect(change.version, `${change.id} at ${record.position}`).toBe(before.version + 1);
-          expect(value, `${change.id} at ${record.position}`).toBe(before.value + 1);
-          increments += 1;
-        }
-        values.set(change.id, { version: change.version, value });
-      } else if (change.kind === 'item' && change.op === 'create') {
-        const name = (change.data as { name: string }).name;
-        expect(names.has(name), `duplicate item name ${name} at ${record.position}`).toBe(false);
-        names.add(name);
-      }
-    }
-  }
-  return { increments, values: new Map([...values].map(([id, entry]) => [id, entry.value])) };
-}
-
-describePostgres('postgres log: many processes on one log', () => {
-  afterAll(() => dropSchemas([schemas.race, schemas.turns, requestsSchema]));
-
-  // Both commit paths: writers racing for head + 1 (the default), and writers taking turns on
-  // the advisory lock (writerTurns), where the killed process may die holding its turn.
-  it.each([
-    ['racing for the head', false],
-    ['taking turns', true],
-  ] as const)('keeps one gapless total order with contended transactions, and survives a killed process (%s)', async (_, writerTurns) => {
-    const schema = writerTurns ? schemas.turns : schemas.race;
-    const setup = await openStore({ entities: [Counter], log: postgresLog({ connectionString: pgUrl, schema }) });
-    await setup.transact((tx) => counterIds(countersCount).forEach((id) => tx.create(Counter, { value: 0 }, { id })));
-
-    const children = await Promise.all(Array.from({ length: survivors + 1 }, (_, worker) => StoreChildProcess.start(schema, worker, { writerTurns })));
-    const [victim, ...others] = children as [StoreChildProcess, ...StoreChildProcess[]];
-    const contend = { cmd: 'contend', increments: incrementsPerWorker, creates: createsPerWorker, callers: 4, counters: countersCount, names: 120 };
-    for (const child of children) child.send(contend);
-
-    // Kill one process in the middle of its run; the others must go on undisturbed.
-    const victimAcks = (): number => victim.events.filter((event) => event.event === 'ack').length;
-    await victim.waitFor(() => victimAcks() >= killAfterAcks);
-    victim.kill();
-    const results = await Promise.all(others.map((child) => child.waitFor((event) => event.event === 'contended')));
-    await Promise.all(others.map((child) => child.close()));
-    await victim.exited;
-    expect(victim.events.some((event) => event.event === 'contended'), 'the victim was killed before it finished').toBe(false);
-    // The run was contended: transactions were rerun after conflicts with other processes.
-    const attempts = results.reduce((sum, result) => sum + (result.attempts as number), 0);
-    expect(attempts).toBeGreaterThan(survivors * incrementsPerWorker);
-
-    const records = await readWholeLog(schema);
-    records.forEach((record, index) => expect(record.position).toBe(index + 1));
-
-    // Every process read the same order: its digest equals the log's prefix up to its head.
-    for (const result of results) expect(result.digest).toBe(digestOf(records, result.head as number));
-
-    // Nothing acknowledged is lost, the victim's acknowledgements included.
-    const byPosition = new Map(records.map((record) => [record.position, record.txId]));
-    const allAcks = children.flatMap((child) => child.events.filter((event): event is ChildEvent => event.event === 'ack'));
-    expect(allAcks.length).toBeGreaterThanOrEqual(survivors * incrementsPerWorker + killAfterAcks);
-    for (const ack of allAcks) expect(byPosition.get(ack.position as number), `ack at ${String(ack.position)}`).toBe(ack.txId);
-    for (const child of others) {
-      expect(child.events.filter((event) => event.event === 'ack' && event.kind === 'increment').length).toBe(incrementsPerWorker);
-    }
-
-    // No lost update, no duplicate unique value; the counters add up in a store that reads it all.
-    const { increments, values } = checkCountersAndNames(records);
-    const acknowledgedIncrements = allAcks.filter((ack) => ack.kind === 'increment').length;
-    expect(increments).toBeGreaterThanOrEqual(acknowledgedIncrements);
-    // The victim may have committed a few it never got to report: its batch in flight, and
-    // acknowledgements still in its stdout buffer when it was killed.
-    expect(increments - acknowledgedIncrements).toBeLessThanOrEqual(16);
-    await setup.sync();
-    const total = counterIds(countersCount).reduce((sum, id) => sum + (setup.get(Counter, id)?.data.value ?? NaN), 0);
-    expect(total).toBe(increments);
-    for (const [id, value] of values) expect(setup.get(Counter, id)?.data.value).toBe(value);
-    expect(setup.position).toBe(records.length);
-    await setup.close();
+// Both commit paths: writers racing for head + 1 (the default), and writers taking turns on the
+// advisory lock (writerTurns), where the killed process may die holding its turn.
+for (const writerTurns of [false, true]) {
+  describeMultiProcess(writerTurns ? 'postgres, writers taking turns' : 'postgres', describePostgres, {
+    target: (name) => {
+      schemas.push(uniqueSchema(writerTurns ? `${name}_turns` : name));
+      return postgresTarget(pgUrl, schemas.at(-1)!, { writerTurns });
+    },
   });
-
-  it('gives every process the one outcome of a request that several of them run at once (I7)', async () => {
-    const count = 60;
-    const children = await Promise.all(Array.from({ length: survivors }, (_, worker) => StoreChildProcess.start(requestsSchema, worker)));
-    // One start time for all, so that the children race; and each waits after its first request
-    // until every child has committed its own, so that every process wins some requests.
-    const startAt = Date.now() + 500;
-    const answers = await Promise.all(children.map((child) => child.ask({ cmd: 'requests', count, startAt, children: survivors }, 'requested')));
-    await Promise.all(children.map((child) => child.close()));
-    const log = postgresLog({ connectionString: pgUrl, schema: requestsSchema });
-    const { head } = await log.open();
-    const records = await log.read(1, head + 1);
-    await log.close();
-    // Exactly one record per request, whichever process won it.
-    expect(records.map((entry) => entry.requestId).sort()).toEqual(Array.from({ length: count }, (_, index) => `request-${index}`).sort());
-    const byRequest = new Map(records.map((entry) => [entry.requestId, entry]));
-    for (const answer of answers) {
-      for (const outcome of answer.outcomes as { requestId: string; position: number; txId: string; value: string }[]) {
-        const logged = byRequest.get(outcome.requestId)!;
-        expect([outcome.position, outcome.txId, outcome.value]).toEqual([logged.position, logged.txId, logged.result]);
-      }
-    }
-    // Every process won some requests, so each got outcomes another process committed.
-    const winners = new Set(records.map((entry) => JSON.stringify(entry.changes[0]?.op === 'create' ? entry.changes[0].data.worker : null)));
-    expect(winners.size).toBe(survivors);
-  });
-});
+}

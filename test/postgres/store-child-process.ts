@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { pgUrl } from './pg-test-env.js';
+import type { SharedLogTarget } from './shared-log-target.js';
 
 export interface ChildEvent {
   readonly event: string;
@@ -32,9 +32,8 @@ export class StoreChildProcess {
     );
   }
 
-  static async start(schema: string, worker: number, options: { writerTurns?: boolean } = {}): Promise<StoreChildProcess> {
-    const turns = options.writerTurns === true ? ['turns'] : [];
-    const child = spawn(process.execPath, ['--conditions=@ordo/source', '--import', 'tsx', childScript, pgUrl, schema, String(worker), ...turns], {
+  static async start(target: SharedLogTarget, worker: number): Promise<StoreChildProcess> {
+    const child = spawn(process.execPath, ['--conditions=@ordo/source', '--import', 'tsx', childScript, String(worker), ...target.args], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const started = new StoreChildProcess(child);

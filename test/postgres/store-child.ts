@@ -1,26 +1,26 @@
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { isOrdoError, openStore, type Store } from '@ordo/core';
-import { postgresLog } from '@ordo/adapters/postgres';
 import { Counter, counterIds, Item } from './counter-model.js';
+import { logFromArgs } from './shared-log-target.js';
 
 /**
- * A child process with its own store on a shared PostgreSQL log. It reads one JSON command per
+ * A child process with its own store on a shared log (PostgreSQL or etcd). It reads one JSON command per
  * line on stdin and answers with one JSON line per event on stdout:
  * - { cmd: 'increment', id }            -> { event: 'incremented', position, value, txId }
  * - { cmd: 'readCounter', id }          -> { event: 'read', value, position } (read-only transaction)
  * - { cmd: 'contend', ... }             -> many { event: 'ack', ... }, then { event: 'contended', ... }
  * - { cmd: 'requests', count, startAt, children } -> { event: 'requested', outcomes: [{ requestId, position, txId, value }] }
  * - { cmd: 'close' }                    -> exits
- * Started as `node --conditions=@ordo/source --import tsx store-child.ts <url> <schema> <worker> [turns]`;
- * `turns` opens the log with writerTurns.
+ * Started as `node --conditions=@ordo/source --import tsx store-child.ts <worker> postgres <url> <schema>`
+ * (or `... <worker> etcd <endpoints> <prefix>`).
  */
-const [url, schema, workerText, turnsText] = process.argv.slice(2);
-if (url === undefined || schema === undefined || workerText === undefined) throw new Error('usage: store-child <url> <schema> <worker>');
+const [workerText, kind, location, name] = process.argv.slice(2);
+if (workerText === undefined) throw new Error('usage: store-child <worker> postgres <url> <schema> | etcd <endpoints> <prefix>');
 const worker = Number(workerText);
 const readPageRecords = 5_000;
 
-const store = await openStore({ entities: [Counter, Item], log: postgresLog({ connectionString: url, schema, writerTurns: turnsText === 'turns' }), retries: 5_000 });
+const store = await openStore({ entities: [Counter, Item], log: logFromArgs(kind, location, name), retries: 5_000 });
 send({ event: 'ready', position: store.position });
 
 function send(message: object): void {

@@ -1,13 +1,15 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 /**
- * A real TCP proxy in front of PostgreSQL, so a test can break a connection at a chosen
+ * A real TCP proxy in front of PostgreSQL (or an etcd member), so a test can break a connection at a chosen
  * moment: before the server's answer arrives (the statement may have committed) or while a
  * statement waits (it has not).
  */
 export class TcpProxy {
   private readonly pairs = new Set<{ client: Socket; server: Socket }>();
   private loseNext = false;
+  private dropNext = false;
+  private swallowing = false;
 
   private constructor(
     private readonly server: Server,
@@ -29,6 +31,22 @@ export class TcpProxy {
     this.loseNext = true;
   }
 
+  /**
+   * For `ms`, every byte servers send is dropped (requests still arrive and are answered), then
+   * every connection is cut: the answers of whatever was in flight are lost.
+   */
+  async swallowAnswersThenCut(ms: number): Promise<void> {
+    this.swallowing = true;
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    this.swallowing = false;
+    this.cutAll();
+  }
+
+  /** The next bytes any client sends never reach the server, and that connection is cut. */
+  dropNextRequest(): void {
+    this.dropNext = true;
+  }
+
   /** Cuts every connection now, as a network failure would. */
   cutAll(): void {
     for (const pair of this.pairs) this.cut(pair);
@@ -42,14 +60,21 @@ export class TcpProxy {
   private pipe(client: Socket, server: Socket): void {
     const pair = { client, server };
     this.pairs.add(pair);
-    client.on('data', (chunk) => server.write(chunk));
+    client.on('data', (chunk) => {
+      if (this.dropNext) {
+        this.dropNext = false;
+        this.cut(pair);
+        return;
+      }
+      server.write(chunk);
+    });
     server.on('data', (chunk) => {
       if (this.loseNext) {
         this.loseNext = false;
         this.cut(pair);
         return;
       }
-      client.write(chunk);
+      if (!this.swallowing) client.write(chunk);
     });
     for (const socket of [client, server]) {
       socket.on('error', () => this.cut(pair));

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { isOrdoError, openStore, type LogStore } from '@ordo/core';
 import { fileLog } from '@ordo/adapters/file';
-import { postgresLog } from '@ordo/adapters/postgres';
+import { logFromArgs } from '../postgres/shared-log-target.js';
 import type { RegisterInput } from '../history/cas-register-model.js';
 import type { MicroOp } from '../history/list-append.js';
 import { StaleLog } from './broken/stale-log.js';
@@ -12,6 +12,7 @@ import { executeRegisterOp, RegisterEntity } from './register-client.js';
  * A child process holding one Ordo store, for crash and multi-process runs. Started as
  *   node --conditions=@ordo/source --import tsx store-server.ts file <dir> [snapshotEvery]
  *   node --conditions=@ordo/source --import tsx store-server.ts postgres <url> <schema> [stale]
+ *   node --conditions=@ordo/source --import tsx store-server.ts etcd <endpoints> <prefix> [stale]
  * `stale` wraps the log in the deliberately broken StaleLog (test/simulation/broken), to prove
  * that the multi-process run catches stale reads.
  * It reads one JSON request per line on stdin and answers each with one JSON line on stdout,
@@ -31,15 +32,12 @@ export type ServerResponse =
   | { readonly event: 'ready'; readonly position: number };
 
 const [kind, target, third, fourth] = process.argv.slice(2);
-if (target === undefined) throw new Error('usage: store-server file <dir> | postgres <url> <schema>');
+if (target === undefined) throw new Error('usage: store-server file <dir> | postgres <url> <schema> | etcd <endpoints> <prefix>');
 
 function makeLog(): LogStore {
   if (kind === 'file') return fileLog({ dir: target!, ...(third === undefined ? {} : { snapshotEvery: Number(third) }) });
-  if (kind === 'postgres' && third !== undefined) {
-    const log = postgresLog({ connectionString: target!, schema: third });
-    return fourth === 'stale' ? new StaleLog(log) : log;
-  }
-  throw new Error(`unknown log kind ${kind}`);
+  const log = logFromArgs(kind, target, third);
+  return fourth === 'stale' ? new StaleLog(log) : log;
 }
 
 // Opening meets the network faults of a run too (a proxy that cuts every connection every few

@@ -1,4 +1,4 @@
-import { createRuntime, openStore, type InfrastructureAdapter, type LogStore, type OperationRuntime, type Store } from '@ordo/core';
+import { createRuntime, openStore, type CreateRuntimeOptions, type InfrastructureAdapter, type LogStore, type OperationRuntime, type Store } from '@ordo/core';
 import { hypervisorAdapter, SimulatedHypervisor } from '@ordo/adapters/hypervisor';
 import { libvirtHypervisor, type VirshRunner } from '@ordo/adapters/libvirt';
 import { directoryStorage } from '@ordo/adapters/storage';
@@ -19,6 +19,13 @@ export interface ControlPlaneOptions {
   readonly hypervisor: SimulatedHypervisor | LibvirtChoice;
   /** The directory that holds the storage containers' volume files. */
   readonly storageRoot: string;
+  /**
+   * This control plane's stable name: restarted under the same name, it takes over what its
+   * previous process left unsettled at once, instead of after its lease expires.
+   */
+  readonly name?: string;
+  /** Runtime options for tests (lease length...). */
+  readonly runtime?: Omit<CreateRuntimeOptions, 'store' | 'adapters' | 'name'>;
 }
 
 export interface ControlPlane {
@@ -42,6 +49,8 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
   const store = await openStore({ entities: [...entityTypes], log: options.log });
   try {
     const runtime = await createRuntime({
+      ...options.runtime,
+      name: options.name,
       store,
       // On libvirt, a volume of a running VM is resized by the hypervisor (its image is locked).
       adapters: [directoryStorage({ root: options.storageRoot, ...(options.hypervisor instanceof SimulatedHypervisor ? {} : { lockedImageResize: 'hypervisor' as const }) }), hypervisorFor(options)],

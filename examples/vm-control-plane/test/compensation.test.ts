@@ -5,8 +5,8 @@ import { listVolumeFiles } from '@ordo/adapters/storage';
 import { openControlPlane } from '../src/control-plane.js';
 import { Vm } from '../src/entities/index.js';
 import { gibibyte } from '../src/datacenter.js';
-import { vmCreate, vmMigrate, vmPowerOn } from '../src/operations/index.js';
-import { expectAgreement, freshControlPlane, type Fixture } from './control-plane-fixture.js';
+import { vmCreate, vmMigrate, vmPowerOff, vmPowerOn } from '../src/operations/index.js';
+import { expectAgreement, fixtureName, freshControlPlane, type Fixture } from './control-plane-fixture.js';
 
 let fixture: Fixture;
 beforeEach(async () => {
@@ -16,9 +16,9 @@ afterEach(async () => {
   await fixture.cleanup();
 });
 
-/** The state without the log's bookkeeping: what `store.get` and `find` answer. */
+/** The application's state without the log's bookkeeping (and the runtime's own `ordo.*` entities): what `store.get` and `find` answer. */
 function entitiesOf(dump: StateDump): Pick<StateDump, 'entities' | 'indexes'> {
-  return { entities: dump.entities, indexes: dump.indexes };
+  return { entities: dump.entities.filter((entity) => !entity.kind.startsWith('ordo.')), indexes: Object.fromEntries(Object.entries(dump.indexes).filter(([key]) => !key.startsWith('ordo.'))) };
 }
 
 describe('an adapter failure in apply is compensated', () => {
@@ -59,7 +59,7 @@ describe('an adapter failure in apply is compensated', () => {
     const [operation, compensation, outcome] = records;
     expect(readRuntimeMeta(compensation!)).toMatchObject({ of: operation!.txId, ofPosition: operation!.position, adapters: ['hypervisor', 'storage'] });
     expect(readRuntimeMeta(outcome!)).toMatchObject({ of: compensation!.txId });
-    expect(compensation!.changes.map((change) => change.op).sort()).toEqual(['delete', 'delete']);
+    expect(compensation!.changes.filter((change) => !change.kind.startsWith('ordo.')).map((change) => change.op).sort()).toEqual(['delete', 'delete']);
   });
 
   it('a migration whose first agent call fails leaves the VM running where it was', async () => {
@@ -78,7 +78,7 @@ describe('an adapter failure in apply is compensated', () => {
     await expectAgreement(fixture);
   });
 
-  it('a revert that fails blocks new operations until it is applied, then they run', async () => {
+  it('a revert that fails keeps its entities held until it is applied; other operations run meanwhile', async () => {
     const { runtime, store, dc, hypervisor } = fixture;
     const vmId = (await runtime.run(vmCreate, { name: 'm', vcpus: 1, memoryMiB: 1024, hostId: dc.hosts.h1 })).value.vmId;
     await runtime.run(vmPowerOn, { vmId });
@@ -86,14 +86,17 @@ describe('an adapter failure in apply is compensated', () => {
     const error = (await runtime.run(vmMigrate, { vmId, targetHostId: dc.hosts.h2 }).catch((rejection: unknown) => rejection)) as OperationError;
     expect(error.message).toContain('undoing it failed too');
     const head = store.position;
-    const blocked = (await runtime.run(vmCreate, { name: 'n', vcpus: 1, memoryMiB: 512 }).catch((rejection: unknown) => rejection)) as OperationError;
-    expect(blocked).toMatchObject({ code: 'EARLIER_REVERT_PENDING', adapter: 'hypervisor', details: { operation: 'vm.migrate' } });
+    const busy = (await runtime.run(vmPowerOff, { vmId }).catch((rejection: unknown) => rejection)) as OperationError;
+    expect(busy).toMatchObject({ code: 'ENTITY_BUSY', entity: { kind: 'vm', id: vmId }, details: { operation: 'vm.migrate' } });
     expect(store.position).toBe(head);
     hypervisor.clearFaults();
     await runtime.run(vmCreate, { name: 'n', vcpus: 1, memoryMiB: 512 });
+    // The owner applies the revert again in its background round.
+    await runtime.tick();
     expect(hypervisor.locate(vmId)).toEqual([dc.hosts.h1]);
+    await runtime.run(vmPowerOff, { vmId });
     const records = await store.read({ from: head + 1 });
-    expect(records.map((record) => readRuntimeMeta(record)?.type)).toEqual(['outcome', 'operation', 'outcome']);
+    expect(records.map((record) => readRuntimeMeta(record)?.type)).toEqual(['operation', 'outcome', 'outcome', 'operation', 'outcome']);
     await expectAgreement(fixture);
   });
 
@@ -108,7 +111,7 @@ describe('an adapter failure in apply is compensated', () => {
     expect(hypervisor.locate(vmId).sort()).toEqual([dc.hosts.h1, dc.hosts.h2].sort());
     hypervisor.clearFaults();
     await fixture.close();
-    const reopened = await openControlPlane({ log, hypervisor, storageRoot });
+    const reopened = await openControlPlane({ log, hypervisor, storageRoot, name: fixtureName });
     expect(reopened.runtime.recovered).toMatchObject([{ operation: 'vm.migrate', record: 'compensation', outcome: 'reverted' }]);
     expect(hypervisor.locate(vmId)).toEqual([dc.hosts.h1]);
     await expectAgreement({ store: reopened.store, hypervisor, storageRoot });

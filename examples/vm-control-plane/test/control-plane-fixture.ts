@@ -17,13 +17,17 @@ export interface Fixture extends ControlPlane {
   cleanup(): Promise<void>;
 }
 
+/** The runtime name of the fixture's control plane: a control plane reopened under it takes over what it left. */
+export const fixtureName = 'fixture';
+
 /** A control plane on a memory log with real volume files in a temporary directory, and a datacenter in it. */
 export async function freshControlPlane(): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'ordo-vm-control-plane-'));
   const storageRoot = join(dir, 'storage');
   const hypervisor = new SimulatedHypervisor();
   const log = memoryLog();
-  const plane = await openControlPlane({ log, hypervisor, storageRoot });
+  // No background renewals: a test compares whole dumps before and after, and the runtime is alone on its log.
+  const plane = await openControlPlane({ log, hypervisor, storageRoot, name: fixtureName, runtime: { background: false, entityBusyWaitMs: 100 } });
   const dc = await buildDatacenter(plane.runtime);
   return {
     ...plane,

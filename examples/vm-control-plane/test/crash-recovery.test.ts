@@ -45,7 +45,7 @@ async function crashBetweenCommitAndApply(dataDir: string, hang: 'storage' | 'hy
 
 async function restart(dataDir: string, hypervisor = new SimulatedHypervisor({ stateFile: join(dataDir, 'hypervisor.json') })) {
   const storageRoot = join(dataDir, 'storage');
-  const plane = await openControlPlane({ log: fileLog({ dir: join(dataDir, 'log') }), hypervisor, storageRoot });
+  const plane = await openControlPlane({ log: fileLog({ dir: join(dataDir, 'log') }), hypervisor, storageRoot, name: 'crash-child' });
   return { ...plane, hypervisor, storageRoot };
 }
 

@@ -71,7 +71,7 @@ describe.skipIf(!available)('a control plane on libvirt killed between commit an
       virsh('destroy', steadyName ?? '');
       virsh('undefine', steadyName ?? '');
 
-      const plane = await openControlPlane({ log: fileLog({ dir: join(dataDir, 'log') }), storageRoot, hypervisor: { libvirt: {} } });
+      const plane = await openControlPlane({ log: fileLog({ dir: join(dataDir, 'log') }), storageRoot, hypervisor: { libvirt: {} }, name: 'crash-child' });
       try {
         expect(plane.runtime.recovered).toMatchObject([{ operation: 'vm.create', position, outcome: 'applied' }]);
         const [crashVm] = plane.store.find(Vm, { name: 'crash-vm' });

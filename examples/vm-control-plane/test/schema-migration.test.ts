@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { StateDump } from '@ordo/core';
 import { fileLog } from '@ordo/adapters/file';
 import { SimulatedHypervisor } from '@ordo/adapters/hypervisor';
 import { openControlPlane } from '../src/control-plane.js';
@@ -48,8 +49,21 @@ describe('the demo log of Vm version 1', () => {
     expect(after.entities.filter((entity) => entity.kind === 'vm' && entity.id !== vmId).map((entity) => entity.data)).toEqual(
       before.entities.filter((entity) => entity.kind === 'vm').map((entity) => entity.data),
     );
+    // The runtimes' own records (a lease released at close, a new one at the reopen) differ by design.
     const reopened = await openCopy(dir);
-    expect(reopened.plane.store.dump()).toEqual(after);
+    const again = reopened.plane.store.dump();
+    expect(withoutRuntimeKinds(again)).toEqual(withoutRuntimeKinds(after));
+    const requestIds = new Set(again.requests.map(([requestId]) => requestId));
+    for (const [requestId] of after.requests) expect(requestIds.has(requestId), requestId).toBe(true);
     await reopened.plane.close();
   });
 });
+
+/** The entities and indexes of the example's own kinds, without the runtime's `ordo.*` kinds. */
+function withoutRuntimeKinds(dump: StateDump): Pick<StateDump, 'entities' | 'indexes'> {
+  const own = (kind: string): boolean => !kind.startsWith('ordo.');
+  return {
+    entities: dump.entities.filter((entity) => own(entity.kind)),
+    indexes: Object.fromEntries(Object.entries(dump.indexes).filter(([key]) => own(key.slice(0, key.lastIndexOf('.'))))),
+  };
+}

@@ -18,6 +18,7 @@ import { dumpState, type StateDump } from './state-dump.js';
 import { migrateEntities, type MigrateOptions } from './migrate-entities.js';
 import { jsonMeta, Transaction, type EntityOf, type Where } from './transaction.js';
 import { monotonicUlids } from './ulid-source.js';
+import { runtimeEntityTypes } from './runtime/runtime-entities.js';
 import type { WatchOptions } from './watch.js';
 
 /** Reruns of a conflicting transaction, unless the call says otherwise. */
@@ -251,6 +252,8 @@ function registerTypes(entities: readonly EntityType[]): Map<string, EntityType>
     if (types.has(type.kind)) throw new InvalidArgumentError('entities', `kind '${type.kind}' is registered twice`);
     types.set(type.kind, type);
   }
+  // The operation runtime keeps its leases, operations and holds in the log (I11).
+  for (const type of runtimeEntityTypes) if (!types.has(type.kind)) types.set(type.kind, type);
   return types;
 }
 

@@ -1,48 +1,110 @@
-import { createRuntime, memoryLog, openStore, type LogStore } from '@ordo/core';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { memoryLog, type LogStore } from '@ordo/core';
 import { fileLog } from '@ordo/adapters/file';
-import { hypervisorAdapter, SimulatedHypervisor } from '@ordo/adapters/hypervisor';
-import { closedLoop, type BenchContext, type BenchSuite } from '../harness.js';
+import { postgresLog } from '@ordo/adapters/postgres';
+import { closedLoop, type BenchContext, type BenchResult, type BenchSuite } from '../harness.js';
+import { checkApplied, openOperationsPlane } from '../operations-model.js';
 import { measureLifecycles } from '../vm-lifecycle.js';
-import { Host, hostCount, Vm, vmCreate, vmPowerOn } from '../vm-model.js';
 
-// The issue 5 benchmark: imperative operations through the runtime (validate, plan in a
-// transaction, prepare, commit, apply on the simulated hypervisor, outcome record). One
-// iteration is vm.create (defined on a host) followed by vm.powerOn (capacity check on that
-// host, then the agent starts it): 2 operations, 4 records. The runtime runs operations one at
-// a time, so one caller is the meaningful concurrency.
-async function measure(context: BenchContext, label: string, log: LogStore): Promise<void> {
-  const store = await openStore({ entities: [Host, Vm], log });
-  const hypervisor = new SimulatedHypervisor();
-  const runtime = await createRuntime({ store, adapters: [hypervisorAdapter({ hypervisor })] });
-  const { value: hosts } = await store.transact((tx) =>
-    Array.from({ length: hostCount }, (_, index) => tx.create(Host, { name: `h${index}`, cpuThreads: 1_000_000, memoryMiB: 1_000_000_000 }).id),
-  );
-  let counter = 0;
-  const result = await closedLoop({
-    system: 'ordo-operations',
-    workload: `create+on/${label}`,
-    concurrency: 1,
-    durationMs: 4000 * context.scale,
-    operation: async () => {
-      counter += 1;
-      const hostId = hosts[counter % hostCount] ?? '';
-      const { value: vmId } = await runtime.run(vmCreate, { name: `vm-${counter}`, vcpus: 1, memoryMiB: 512, hostId });
-      await runtime.run(vmPowerOn, { vmId });
-    },
+// The operations benchmark (issues 5 and 13): vm.create + vm.powerOn pairs through the runtime
+// (validate, plan in a transaction, prepare, commit, apply on the simulated hypervisor,
+// outcome record), with 1 and 64 callers on the memory, file and PostgreSQL stores, and with
+// 3 runtime processes of 64 callers each on one PostgreSQL log beside 1 such process.
+const pgUrl = process.env.ORDO_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const processScript = fileURLToPath(new URL('../operations-process.ts', import.meta.url));
+const callersMany = 64;
+
+async function measure(context: BenchContext, label: string, log: LogStore, concurrency: number): Promise<BenchResult> {
+  const plane = await openOperationsPlane(log, label);
+  try {
+    const result = await closedLoop({ system: 'ordo-operations', workload: `create+on/${label}`, concurrency, durationMs: 4000 * context.scale, operation: () => plane.pair() });
+    checkApplied(plane);
+    const records = plane.store.position;
+    return { ...result, extra: { 'operations/s': result.opsPerSec * 2, 'records/pair': Math.round((records / plane.pairs) * 10) / 10 } };
+  } finally {
+    await plane.close();
+  }
+}
+
+async function withSchema<Value>(run: (schema: string) => Promise<Value>): Promise<Value> {
+  const schema = `bench_ops_${process.pid}_${Date.now()}_${Math.random().toString(36).slice(2, 6)}`;
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  try {
+    return await run(schema);
+  } finally {
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
+  }
+}
+
+/** `count` runtime processes on one PostgreSQL log, started together: the sum of their pairs/s. */
+async function processes(context: BenchContext, count: number): Promise<BenchResult> {
+  return withSchema(async (schema) => {
+    const durationMs = 4000 * context.scale;
+    const children = await Promise.all(
+      Array.from({ length: count }, async (_, worker) => {
+        const child = spawn(process.execPath, ['--conditions=@ordo/source', '--import', 'tsx', processScript, pgUrl, schema, String(worker), String(callersMany), String(durationMs)], {
+          stdio: ['pipe', 'pipe', 'inherit'],
+        });
+        const events: Record<string, unknown>[] = [];
+        const waiters: (() => void)[] = [];
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          events.push(JSON.parse(line) as Record<string, unknown>);
+          waiters.splice(0).forEach((wake) => wake());
+        });
+        const next = (event: string) =>
+          new Promise<Record<string, unknown>>((resolve, reject) => {
+            const check = () => {
+              const found = events.find((candidate) => candidate.event === event);
+              if (found !== undefined) resolve(found);
+              else if (child.exitCode !== null) reject(new Error(`bench process ${worker} exited ${child.exitCode}`));
+              else waiters.push(check);
+            };
+            child.once('exit', () => waiters.splice(0).forEach((wake) => wake()));
+            check();
+          });
+        await next('ready');
+        return { child, next };
+      }),
+    );
+    for (const { child } of children) child.stdin.write('go\n');
+    const results = await Promise.all(children.map(({ next }) => next('result')));
+    for (const { child } of children) child.stdin.end();
+    const pairsPerSec = results.reduce((sum, result) => sum + Number(result.pairsPerSec), 0);
+    const p50 = Math.max(...results.map((result) => Number(result.p50Ms)));
+    const p99 = Math.max(...results.map((result) => Number(result.p99Ms)));
+    return { system: 'ordo-operations', workload: `create+on/pg×${count}proc`, concurrency: callersMany * count, opsPerSec: pairsPerSec, p50Ms: p50, p99Ms: p99, extra: { 'operations/s': pairsPerSec * 2 } };
   });
-  const records = store.position;
-  const running = hypervisor.domains().filter((domain) => domain.state === 'running').length;
-  if (running !== counter) throw new Error(`hypervisor runs ${running} VMs, the runtime started ${counter}`);
-  context.report({ ...result, extra: { 'operations/s': result.opsPerSec * 2, 'records/pair': Math.round((records / counter) * 10) / 10, vms: counter } });
-  await runtime.close();
-  await store.close();
+}
+
+function ratio(results: readonly BenchResult[], workload: string, concurrency: number, baseline: { workload: string; concurrency: number }): string {
+  const find = (name: string, callers: number) => results.find((result) => result.workload === name && result.concurrency === callers)?.opsPerSec ?? 0;
+  const base = find(baseline.workload, baseline.concurrency);
+  return base === 0 ? 'n/a' : `${(find(workload, concurrency) / base).toFixed(1)}x`;
 }
 
 const suite: BenchSuite = {
   name: 'operations',
   async run(context) {
-    await measure(context, 'mem', memoryLog());
-    await measure(context, 'file', fileLog({ dir: context.tempDir('operations') }));
+    const results: BenchResult[] = [];
+    for (const concurrency of [1, callersMany]) {
+      results.push(await measure(context, 'mem', memoryLog(), concurrency));
+      results.push(await measure(context, 'file', fileLog({ dir: context.tempDir('operations') }), concurrency));
+      results.push(await withSchema((schema) => measure(context, 'pg', postgresLog({ connectionString: pgUrl, schema }), concurrency)));
+    }
+    results.push(await processes(context, 1));
+    results.push(await processes(context, 3));
+    for (const result of results) {
+      const extra: Record<string, number | string> = { ...result.extra };
+      const label = result.workload.split('/')[1] ?? '';
+      if (result.concurrency === callersMany && !label.includes('proc')) extra.x1caller = ratio(results, result.workload, callersMany, { workload: result.workload, concurrency: 1 });
+      if (label === 'pg×3proc') extra.x1proc = ratio(results, result.workload, result.concurrency, { workload: 'create+on/pg×1proc', concurrency: callersMany });
+      context.report({ ...result, extra });
+    }
     await measureLifecycles(context);
   },
 };

@@ -25,7 +25,7 @@ process.stdout.write(`Ordo VM control plane demo on libvirt (${uri})
 `);
 await removeDomainsOf(dataDir);
 rmSync(dataDir, { recursive: true, force: true });
-const open = (): Promise<ControlPlane> => openControlPlane({ log: fileLog({ dir: join(dataDir, 'log') }), storageRoot: join(dataDir, 'storage'), hypervisor: { libvirt: { memoryOvercommit } } });
+const open = (): Promise<ControlPlane> => openControlPlane({ log: fileLog({ dir: join(dataDir, 'log') }), storageRoot: join(dataDir, 'storage'), hypervisor: { libvirt: { memoryOvercommit } }, name: 'demo' });
 let plane = await open();
 const narrator = new Narrator(() => plane.runtime);
 

@@ -34,7 +34,7 @@ function reportRecovery(event: FileLogRecoveryEvent): void {
 }
 
 let hypervisor = new SimulatedHypervisor({ stateFile: paths.hosts });
-let plane: ControlPlane = await openControlPlane({ log: log(), hypervisor, storageRoot: paths.storage });
+let plane: ControlPlane = await openControlPlane({ log: log(), hypervisor, storageRoot: paths.storage, name: 'demo' });
 const narrator = new Narrator(() => plane.runtime);
 if (plane.store.position > 0) {
   narrator.say(`\nThe log already holds ${plane.store.position} records from an earlier run. Every step carries a requestId,\nso steps done before are replayed from the log (marked 'replayed'), not run again.`);
@@ -50,7 +50,7 @@ rmSync(paths.hosts, { force: true });
 hypervisor = new SimulatedHypervisor({ stateFile: paths.hosts });
 narrator.say(`  control plane stopped at record ${before}; all host agents rebooted and now hold ${hypervisor.domains().length} VMs`);
 const started = performance.now();
-plane = await openControlPlane({ log: log(), hypervisor, storageRoot: paths.storage });
+plane = await openControlPlane({ log: log(), hypervisor, storageRoot: paths.storage, name: 'demo' });
 const elapsed = (performance.now() - started).toFixed(0);
 narrator.say(`  reopened the file log: state at record ${plane.store.position}, in ${elapsed} ms (fold, recovery, adapters reconcile)`);
 narrator.say(`  unfinished operations found by recovery: ${plane.runtime.recovered.length === 0 ? 'none' : plane.runtime.recovered.map((entry) => `${entry.operation}@${entry.position} ${entry.outcome}`).join(', ')}`);

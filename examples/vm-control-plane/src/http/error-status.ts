@@ -51,15 +51,21 @@ export const statusByCode: Readonly<Record<string, number>> = Object.freeze({
   // Infrastructure failed after the commit; the runtime compensated.
   ADAPTER_FAILED: 502,
   HOST_UNREACHABLE: 502,
+  // Another runtime on the same log took the operation over; what became of it is in the log.
+  OPERATION_TAKEN_OVER: 502,
+  OUTCOME_UNKNOWN: 502,
   // Too much is queued, or the server is shutting down: try again later.
   COMMIT_QUEUE_FULL: 503,
   RUNTIME_BUSY: 503,
   STORE_CLOSED: 503,
+  // Another runtime fenced this one (nothing written), or has not settled the operation yet.
+  RUNTIME_FENCED: 503,
+  OPERATION_UNSETTLED: 503,
   INTERNAL: 500,
 });
 
 /** Codes a retry after `Retry-After` seconds may cure. */
-export const retryableCodes: ReadonlySet<string> = new Set(['ENTITY_BUSY', 'COMMIT_QUEUE_FULL', 'RUNTIME_BUSY', 'STORE_CLOSED']);
+export const retryableCodes: ReadonlySet<string> = new Set(['ENTITY_BUSY', 'COMMIT_QUEUE_FULL', 'RUNTIME_BUSY', 'STORE_CLOSED', 'RUNTIME_FENCED', 'OPERATION_UNSETTLED']);
 
 /**
  * The status for a code raised at `step`. A code the table does not know falls back by its

@@ -1,7 +1,8 @@
 import type { CommandInput } from '../command-input.js';
+import { schemaVersionCounts, schemaVersionsText } from '../schema-versions.js';
 import { bytesText, keyValues, textTable } from '../text-table.js';
 
-/** `ordo info`: head, records, first available position, snapshots, segments or tables, entities per kind. */
+/** `ordo info`: head, records, first available position, snapshots, segments or tables, entities and their schema versions per kind. */
 export async function infoCommand(input: CommandInput): Promise<number> {
   const target = input.target();
   const store = await input.store(target);
@@ -13,11 +14,12 @@ export async function infoCommand(input: CommandInput): Promise<number> {
     await store.close();
   }
   const inspection = await target.inspect();
+  const schemaVersions = await schemaVersionCounts(target.openLog({ writable: false }));
   const head = store.position;
   const first = inspection.firstPosition ?? head + 1;
   const records = Math.max(0, head - first + 1);
   if (input.json) {
-    input.outJson({ log: target.shown, head, firstPosition: first, records, entities: counts, snapshots: inspection.snapshots, parts: inspection.parts });
+    input.outJson({ log: target.shown, head, firstPosition: first, records, entities: counts, schemaVersions, snapshots: inspection.snapshots, parts: inspection.parts });
     return 0;
   }
   const kinds = Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : 1));
@@ -28,6 +30,7 @@ export async function infoCommand(input: CommandInput): Promise<number> {
     ['first available', String(first)],
     ['records', String(records)],
     ['entities', entities],
+    ['schema versions', schemaVersionsText(schemaVersions)],
   ]);
   text += `\nsnapshots\n${inspection.snapshots.length === 0 ? '  none\n' : textTable(['position', 'size', 'where'], inspection.snapshots.map((entry) => [String(entry.position), bytesText(entry.bytes), entry.where]))}`;
   text += `\nstorage\n${textTable(['first position', 'size', 'name'], inspection.parts.map((part) => [part.firstPosition === undefined ? '-' : String(part.firstPosition), bytesText(part.bytes), part.name]))}`;

@@ -1,6 +1,7 @@
 import type { EntityRef } from '../errors.js';
 import type { EntityChange } from '../state.js';
 import type { InfrastructureAdapter, StateView } from './adapter.js';
+import type { FencingToken } from './fencing-token.js';
 import { OperationError, describeCause, type OperationStep } from './operation-error.js';
 
 /** One adapter and the changes of its kinds. */
@@ -12,6 +13,7 @@ export interface AdapterBatch {
 /** The adapters concerned by `changes`, in the runtime's order, each with the changes of its kinds. */
 export function adapterBatches(adapters: readonly InfrastructureAdapter[], changes: readonly EntityChange[]): AdapterBatch[] {
   const batches: AdapterBatch[] = [];
+  if (changes.length === 0) return batches;
   for (const adapter of adapters) {
     const mine = changes.filter((change) => adapter.kinds.includes(change.kind));
     if (mine.length > 0) batches.push({ adapter, changes: mine });
@@ -26,12 +28,12 @@ export interface ApplyReport {
 }
 
 /** Applies the batches in order and stops at the first failure. */
-export async function applyBatches(batches: readonly AdapterBatch[], view: StateView, position: number): Promise<ApplyReport> {
+export async function applyBatches(batches: readonly AdapterBatch[], view: StateView, token: FencingToken): Promise<ApplyReport> {
   const attempted: string[] = [];
   for (const { adapter, changes } of batches) {
     attempted.push(adapter.name);
     try {
-      await adapter.apply({ changes, view, position });
+      await adapter.apply({ changes, view, position: token.position, epoch: token.epoch });
     } catch (error) {
       return { attempted, failure: adapterError(error, adapter.name, 'apply', changes) };
     }
@@ -59,7 +61,7 @@ export async function prepareBatches(batches: readonly AdapterBatch[], view: Sta
 export function adapterError(error: unknown, adapter: string, step: OperationStep, changes: readonly EntityChange[]): OperationError {
   const only = changes.length === 1 ? changes[0] : undefined;
   const entity: EntityRef | undefined = only === undefined ? undefined : { kind: only.kind, id: only.id };
-  const context = { step, adapter, ...(entity === undefined ? {} : { entity }) };
+  const context = { step, adapter, entity };
   if (error instanceof OperationError) return error.at(context);
   return new OperationError({
     code: 'ADAPTER_FAILED',

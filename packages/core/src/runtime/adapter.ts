@@ -29,6 +29,13 @@ export interface ApplyInput {
   readonly view: StateView;
   /** The position of the record that carries the changes. */
   readonly position: number;
+  /**
+   * The owner's epoch for the operation: 0 for its first owner, raised by every takeover.
+   * With `position` it is the fencing token (see `FencingToken`): an adapter that remembers
+   * the greatest token it applied to a resource refuses an older one, so a runtime that lost
+   * the operation (it was only slow) cannot undo what the new owner did.
+   */
+  readonly epoch: number;
 }
 
 /**
@@ -42,7 +49,10 @@ export interface ApplyInput {
  * 2. `apply` makes the infrastructure match the after-images of `changes`. It must be
  *    idempotent: the runtime applies a change again after a crash, and applies the reverting
  *    changes after a failure, also to an adapter whose apply failed halfway.
- * 3. Errors: throw an `OperationError` with a specific code to name the failure (the runtime
+ * 3. Fencing: `position` and `epoch` order the applies of every runtime on one log. An
+ *    adapter that can keep a token beside a resource should refuse an apply whose token is
+ *    older than the resource's (throw an `OperationError` with code `STALE_FENCING_TOKEN`).
+ * 4. Errors: throw an `OperationError` with a specific code to name the failure (the runtime
  *    keeps the code and fills in step and adapter); any other error becomes `ADAPTER_FAILED`.
  */
 export interface InfrastructureAdapter {
@@ -54,7 +64,17 @@ export interface InfrastructureAdapter {
   apply(input: ApplyInput): Promise<void> | void;
   /**
    * Makes the whole infrastructure match the view (create what is missing, remove what the
-   * log does not know). The runtime calls it when it starts, after recovery. Optional.
+   * log does not know). The runtime calls it when it starts, after taking over what it can.
+   * Other runtimes may be applying at the same time: leave alone every resource for which
+   * `held(kind, id)` is true (an unsettled operation of a live runtime owns it) and every
+   * resource whose applied fencing token is newer than `view.position`. Optional.
    */
-  reconcile?(input: { readonly view: StateView }): Promise<void> | void;
+  reconcile?(input: ReconcileInput): Promise<void> | void;
+}
+
+export interface ReconcileInput {
+  /** The committed state reconcile works from. */
+  readonly view: StateView;
+  /** True for an entity an unsettled operation holds: its owner is applying it; leave it alone. */
+  readonly held: (kind: string, id: string) => boolean;
 }

@@ -1,7 +1,11 @@
-export type { ApplyInput, InfrastructureAdapter, PrepareInput, StateView } from './adapter.js';
+export type { ApplyInput, InfrastructureAdapter, PrepareInput, ReconcileInput, StateView } from './adapter.js';
 export { defineOperation, type Operation, type OperationDefinition, type OperationValue } from './define-operation.js';
-export { OperationError, operationErrorFromJson, operationSteps, type OperationErrorInput, type OperationStep } from './operation-error.js';
-export { createRuntime, pendingRunsMax, type CreateRuntimeOptions, type OperationRuntime, type RunOptions, type RunResult } from './runtime.js';
-export { recoveryScanRecordsMax, type RecoveredOperation } from './recovery.js';
+export { compareFencingTokens, type FencingToken } from './fencing-token.js';
+export { isOperationError, OperationError, operationErrorFromJson, operationSteps, type OperationErrorInput, type OperationStep } from './operation-error.js';
+export { createRuntime, type OperationRuntime, type RunOptions, type RunResult } from './runtime.js';
+export { concurrencyDefault, concurrencyMax, leaseMsDefault, pendingRunsMax, takeoversMaxDefault, type CreateRuntimeOptions } from './runtime-options.js';
+export { systemClock, type RuntimeClock } from './runtime-clock.js';
+export { runtimeEntityTypes } from './runtime-entities.js';
+export type { RecoveredOperation } from './takeover.js';
 export { readMeta as readRuntimeMeta, type RuntimeMeta, type EntityImage } from './operation-meta.js';
 export { storeView } from './store-view.js';

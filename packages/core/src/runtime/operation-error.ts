@@ -1,5 +1,5 @@
 import { OrdoError, type EntityRef } from '../errors.js';
-import type { JsonObject } from '../record.js';
+import type { JsonObject, JsonValue } from '../record.js';
 
 /** Where in the runtime an operation failed. */
 export type OperationStep = 'validate' | 'plan' | 'prepare' | 'commit' | 'apply';
@@ -11,13 +11,13 @@ export interface OperationErrorInput {
   readonly code: string;
   readonly message: string;
   /** The numbers and entities a caller needs to act: requested, available, the conflicting entity. */
-  readonly details?: JsonObject;
+  readonly details?: JsonObject | undefined;
   /** The entity the failure concerns. */
-  readonly entity?: EntityRef;
+  readonly entity?: EntityRef | undefined;
   /** Filled in by the runtime; a plan or adapter need not set it. */
-  readonly step?: OperationStep;
+  readonly step?: OperationStep | undefined;
   /** Filled in by the runtime for failures inside an adapter. */
-  readonly adapter?: string;
+  readonly adapter?: string | undefined;
   readonly cause?: unknown;
 }
 
@@ -43,31 +43,26 @@ export class OperationError extends OrdoError {
   }
 
   /** A copy with the runtime's context added; fields already set by the thrower win over `context.entity`. */
-  at(context: { step: OperationStep; adapter?: string; entity?: EntityRef }): OperationError {
-    const entity = this.entity ?? context.entity;
-    const adapter = context.adapter ?? this.adapter;
+  at(context: { readonly step: OperationStep; readonly adapter?: string | undefined; readonly entity?: EntityRef | undefined }): OperationError {
     return new OperationError({
       code: this.code,
       message: this.message,
       step: context.step,
-      ...(this.details === undefined ? {} : { details: this.details }),
-      ...(entity === undefined ? {} : { entity }),
-      ...(adapter === undefined ? {} : { adapter }),
-      ...(this.cause === undefined ? {} : { cause: this.cause }),
+      details: this.details,
+      entity: this.entity ?? context.entity,
+      adapter: context.adapter ?? this.adapter,
+      cause: this.cause,
     });
   }
 
   /** The JSON form kept in the log, so that a replayed requestId can reject with the same error. */
   toJSON(): JsonObject {
-    return {
-      code: this.code,
-      message: this.message,
-      step: this.step,
-      ...(this.adapter === undefined ? {} : { adapter: this.adapter }),
-      ...(this.entity === undefined ? {} : { entity: { kind: this.entity.kind, id: this.entity.id } }),
-      ...(this.details === undefined ? {} : { details: this.details }),
-      ...(this.cause === undefined ? {} : { cause: describeCause(this.cause) }),
-    };
+    const json: Record<string, JsonValue> = { code: this.code, message: this.message, step: this.step };
+    if (this.adapter !== undefined) json.adapter = this.adapter;
+    if (this.entity !== undefined) json.entity = { kind: this.entity.kind, id: this.entity.id };
+    if (this.details !== undefined) json.details = this.details;
+    if (this.cause !== undefined) json.cause = describeCause(this.cause);
+    return json;
   }
 }
 
@@ -81,11 +76,16 @@ export function operationErrorFromJson(json: JsonObject): OperationError {
     code: text(json.code, 'ADAPTER_FAILED'),
     message: text(json.message, 'operation failed'),
     step,
-    ...(typeof json.adapter === 'string' ? { adapter: json.adapter } : {}),
-    ...(isEntityRef(entity) ? { entity } : {}),
-    ...(isJsonObject(details) ? { details } : {}),
-    ...(typeof json.cause === 'string' ? { cause: json.cause } : {}),
+    adapter: typeof json.adapter === 'string' ? json.adapter : undefined,
+    entity: isEntityRef(entity) ? entity : undefined,
+    details: isJsonObject(details) ? details : undefined,
+    cause: typeof json.cause === 'string' ? json.cause : undefined,
   });
+}
+
+/** True for an OperationError with `code` (operation codes are open, so `isOrdoError` does not take them). */
+export function isOperationError(error: unknown, code: string): error is OperationError {
+  return error instanceof OperationError && error.code === code;
 }
 
 export function describeCause(cause: unknown): string {

@@ -113,7 +113,7 @@ describe('operationSpecification', () => {
     const when = spec.given(world).when(vmPowerOn, { vmId: 'b' });
     await expect(when.thenFails('IP_ALREADY_IN_USE')).rejects.toThrow(/expected IP_ALREADY_IN_USE, got INSUFFICIENT_HOST_MEMORY/);
     await expect(when.thenFails('INSUFFICIENT_HOST_MEMORY', { details: { available: 2048 } })).rejects.toThrow(/error\.details\.available: expected 2048, got 1024/);
-    await expect(spec.given(world).when(vmPowerOn, { vmId: 'c' }).thenFails('INSUFFICIENT_HOST_MEMORY')).rejects.toThrow(/but it committed at position 2/);
+    await expect(spec.given(world).when(vmPowerOn, { vmId: 'c' }).thenFails('INSUFFICIENT_HOST_MEMORY')).rejects.toThrow(/but it committed at position 3/);
     await expect(spec.given(world).when(vmRename, { vmId: 'c', name: 'a' }).thenFails('UNIQUE_VIOLATION', { field: 'name', existingId: 'a' })).resolves.toBeDefined();
   });
 

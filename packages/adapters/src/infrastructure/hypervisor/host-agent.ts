@@ -1,3 +1,5 @@
+import { compareFencingTokens, OperationError, type FencingToken } from '@ordo/core';
+
 /** What a host agent knows about one VM: its configuration as defined, and whether it runs. */
 export interface DomainSpec {
   readonly name: string;
@@ -24,8 +26,41 @@ export interface Domain {
  */
 export class HostAgent {
   private readonly domains = new Map<string, Domain>();
+  /** The newest fencing token applied per VM; kept after undefine, so a late apply cannot bring a VM back. */
+  private readonly tokens = new Map<string, FencingToken>();
 
   constructor(readonly hostId: string) {}
+
+  /**
+   * Refuses a call older than what this host already applied to the VM (a runtime that lost
+   * its operation to another one), and remembers a newer one. Checked and recorded in the
+   * same step as the call it guards, as an agent's own lock would.
+   */
+  fence(id: string, token: FencingToken | undefined): void {
+    if (token === undefined) return;
+    const newest = this.tokens.get(id);
+    if (newest !== undefined && compareFencingTokens(token, newest) < 0) {
+      throw new OperationError({
+        code: 'STALE_FENCING_TOKEN',
+        message: `host ${this.hostId} refused a change to VM ${id} at position ${token.position} epoch ${token.epoch}: it already applied position ${newest.position} epoch ${newest.epoch}`,
+        entity: { kind: 'vm', id },
+        details: { position: token.position, epoch: token.epoch, appliedPosition: newest.position, appliedEpoch: newest.epoch },
+      });
+    }
+    this.tokens.set(id, token);
+  }
+
+  token(id: string): FencingToken | undefined {
+    return this.tokens.get(id);
+  }
+
+  fencingTokens(): [string, FencingToken][] {
+    return [...this.tokens.entries()];
+  }
+
+  loadTokens(tokens: readonly [string, FencingToken][]): void {
+    for (const [id, token] of tokens) this.tokens.set(id, token);
+  }
 
   define(id: string, spec: DomainSpec): void {
     const existing = this.domains.get(id);

@@ -1,4 +1,4 @@
-import { OperationError, type EntityRef, type InfrastructureAdapter, type StateView } from '@ordo/core';
+import { compareFencingTokens, OperationError, type EntityRef, type FencingToken, type InfrastructureAdapter, type StateView } from '@ordo/core';
 import { HypervisorFault, type SimulatedHypervisor } from './simulated-hypervisor.js';
 import { parseVm, type VmSpec } from './vm-spec.js';
 
@@ -24,7 +24,7 @@ export function hypervisorAdapter(options: HypervisorAdapterOptions): Infrastruc
   const hostKind = options.hostKind ?? 'host';
   const { hypervisor } = options;
 
-  const converge = async (id: string, desired: VmSpec | undefined, view: StateView): Promise<void> => {
+  const converge = async (id: string, desired: VmSpec | undefined, view: StateView, token: FencingToken | undefined): Promise<void> => {
     const entity: EntityRef = { kind: vmKind, id };
     const locations = hypervisor.locate(id);
     const vmName = desired?.domain.name ?? locations.map((hostId) => hypervisor.domain(hostId, id)?.spec.name).find(Boolean) ?? id;
@@ -35,10 +35,10 @@ export function hypervisorAdapter(options: HypervisorAdapterOptions): Infrastruc
         if (view.get(hostKind, desired.hostId) === undefined) {
           throw new OperationError({ code: 'HOST_UNKNOWN', message: `VM ${vmName} is placed on host ${desired.hostId}, which does not exist`, entity, adapter: name, step: 'apply' });
         }
-        await placeOnHost(hypervisor, desired);
+        await placeOnHost(hypervisor, desired, token);
       }
       for (const hostId of locations) {
-        if (hostId !== desired?.hostId) await hypervisor.undefine(hostId, id, vmName);
+        if (hostId !== desired?.hostId) await hypervisor.undefine(hostId, id, vmName, { token });
       }
     } catch (error) {
       if (error instanceof OperationError) throw error;
@@ -70,34 +70,41 @@ export function hypervisorAdapter(options: HypervisorAdapterOptions): Infrastruc
         }
       }
     },
-    async apply({ changes, view }) {
+    async apply({ changes, view, position, epoch }) {
       for (const change of changes) {
         if (change.kind !== vmKind) continue;
-        await converge(change.id, change.after === undefined ? undefined : parseVm(change.after, name), view);
+        await converge(change.id, change.after === undefined ? undefined : parseVm(change.after, name), view, { position, epoch });
       }
     },
-    async reconcile({ view }) {
+    async reconcile({ view, held }) {
+      // Left alone: VMs an unsettled operation holds (its owner applies them) and VMs some
+      // host applied a change to that is newer than the view (another runtime's, not folded here).
+      const untouchable = (id: string): boolean =>
+        held(vmKind, id) || hypervisor.locate(id).some((hostId) => compareFencingTokens(hypervisor.fencingToken(hostId, id) ?? { position: 0, epoch: 0 }, { position: view.position, epoch: Number.MAX_SAFE_INTEGER }) > 0);
       const vms = view.list(vmKind);
       const known = new Set(vms.map((vm) => vm.id));
       for (const domain of hypervisor.domains()) {
-        if (!known.has(domain.id)) await converge(domain.id, undefined, view);
+        if (!known.has(domain.id) && !untouchable(domain.id)) await converge(domain.id, undefined, view, undefined);
       }
-      for (const vm of vms) await converge(vm.id, parseVm(vm, name), view);
+      for (const vm of vms) if (!untouchable(vm.id)) await converge(vm.id, parseVm(vm, name), view, undefined);
     },
   } satisfies InfrastructureAdapter);
 }
 
-async function placeOnHost(hypervisor: SimulatedHypervisor, desired: VmSpec): Promise<void> {
+async function placeOnHost(hypervisor: SimulatedHypervisor, desired: VmSpec, token: FencingToken | undefined): Promise<void> {
   const hostId = desired.hostId;
   if (hostId === undefined) return;
+  const options = { token };
+  // A stale caller is refused even when nothing would change.
+  if (token !== undefined) hypervisor.checkFencing(hostId, desired.id, token);
   const current = hypervisor.domain(hostId, desired.id);
   // Redefining an unchanged VM is a wasted agent call; compare the configuration first.
   if (current === undefined || JSON.stringify(current.spec) !== JSON.stringify(desired.domain)) {
-    await hypervisor.define(hostId, desired.id, desired.domain);
+    await hypervisor.define(hostId, desired.id, desired.domain, options);
   }
   const running = current?.state === 'running';
-  if (desired.power === 'on' && !running) await hypervisor.start(hostId, desired.id, desired.domain.name);
-  if (desired.power === 'off' && running) await hypervisor.stop(hostId, desired.id, desired.domain.name);
+  if (desired.power === 'on' && !running) await hypervisor.start(hostId, desired.id, desired.domain.name, options);
+  if (desired.power === 'off' && running) await hypervisor.stop(hostId, desired.id, desired.domain.name, options);
 }
 
 /** A host's name from the view (with its id), or its id alone. */

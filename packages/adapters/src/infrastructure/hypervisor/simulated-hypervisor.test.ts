@@ -26,6 +26,22 @@ describe('SimulatedHypervisor', () => {
     await expect(hypervisor.start('h1', 'vm1', 'a')).rejects.toBeInstanceOf(HypervisorFault);
   });
 
+  it('fencing: a host agent refuses a call with a token older than the newest it applied to the VM, also after undefine and a reload', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ordo-hv-fence-'));
+    dirs.push(dir);
+    const stateFile = join(dir, 'state.json');
+    const hypervisor = new SimulatedHypervisor({ stateFile });
+    await hypervisor.define('h1', 'vm1', spec, { token: { position: 4, epoch: 1 } });
+    await expect(hypervisor.start('h1', 'vm1', 'a', { token: { position: 4, epoch: 0 } })).rejects.toMatchObject({ code: 'STALE_FENCING_TOKEN', details: { appliedPosition: 4, appliedEpoch: 1 } });
+    expect(hypervisor.domain('h1', 'vm1')?.state).toBe('stopped');
+    await hypervisor.undefine('h1', 'vm1', 'a', { token: { position: 6, epoch: 0 } });
+    const reloaded = new SimulatedHypervisor({ stateFile });
+    await expect(reloaded.define('h1', 'vm1', spec, { token: { position: 5, epoch: 3 } })).rejects.toMatchObject({ code: 'STALE_FENCING_TOKEN' });
+    expect(reloaded.locate('vm1')).toEqual([]);
+    await reloaded.define('h1', 'vm1', spec, { token: { position: 7, epoch: 0 } });
+    expect(reloaded.fencingToken('h1', 'vm1')).toEqual({ position: 7, epoch: 0 });
+  });
+
   it('failNextApply fails the next call for that VM (by id or name) once; failAfter fails every call after N', async () => {
     const hypervisor = new SimulatedHypervisor();
     hypervisor.failNextApply('a', 'boom');

@@ -1,8 +1,14 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { InvalidArgumentError } from '@ordo/core';
+import { InvalidArgumentError, OperationError, type FencingToken } from '@ordo/core';
 import { HostAgent, type Domain, type DomainSpec } from './host-agent.js';
 
 export type AgentAction = 'define' | 'start' | 'stop' | 'undefine';
+
+/** Options of one agent call. */
+export interface AgentCallOptions {
+  /** The caller's fencing token: the agent refuses it when it applied a newer one to the VM. */
+  readonly token?: FencingToken | undefined;
+}
 
 export interface SimulatedHypervisorOptions {
   /**
@@ -42,6 +48,8 @@ const latencyMsMax = 60_000;
  */
 export class SimulatedHypervisor {
   private readonly agents = new Map<string, HostAgent>();
+  /** VM id -> the hosts that have it defined: what `locate` answers without asking every agent. */
+  private readonly placements = new Map<string, Set<string>>();
   private readonly failNextFor = new Map<string, string>();
   private readonly unreachable = new Set<string>();
   private callsBeforeFailure: number | undefined;
@@ -106,26 +114,36 @@ export class SimulatedHypervisor {
 
   /** Hosts that have this VM defined (more than one only while a migration is half-done). */
   locate(vmId: string): string[] {
-    return this.hostIds().filter((hostId) => this.agents.get(hostId)?.get(vmId) !== undefined);
+    return [...(this.placements.get(vmId) ?? [])].sort();
   }
 
-  async define(hostId: string, id: string, spec: DomainSpec): Promise<void> {
-    await this.call(hostId, 'define', id, spec.name, (agent) => agent.define(id, spec));
+  async define(hostId: string, id: string, spec: DomainSpec, options: AgentCallOptions = {}): Promise<void> {
+    await this.call(hostId, 'define', id, spec.name, (agent) => agent.define(id, spec), options.token);
   }
 
-  async start(hostId: string, id: string, name: string): Promise<void> {
-    await this.call(hostId, 'start', id, name, (agent) => agent.start(id));
+  async start(hostId: string, id: string, name: string, options: AgentCallOptions = {}): Promise<void> {
+    await this.call(hostId, 'start', id, name, (agent) => agent.start(id), options.token);
   }
 
-  async stop(hostId: string, id: string, name: string): Promise<void> {
-    await this.call(hostId, 'stop', id, name, (agent) => agent.stop(id));
+  async stop(hostId: string, id: string, name: string, options: AgentCallOptions = {}): Promise<void> {
+    await this.call(hostId, 'stop', id, name, (agent) => agent.stop(id), options.token);
   }
 
-  async undefine(hostId: string, id: string, name: string): Promise<void> {
-    await this.call(hostId, 'undefine', id, name, (agent) => agent.undefine(id));
+  async undefine(hostId: string, id: string, name: string, options: AgentCallOptions = {}): Promise<void> {
+    await this.call(hostId, 'undefine', id, name, (agent) => agent.undefine(id), options.token);
   }
 
-  private async call(hostId: string, action: AgentAction, id: string, name: string, run: (agent: HostAgent) => void): Promise<void> {
+  /** Refuses `token` when the host applied a newer one to the VM, and records it otherwise; no agent call. */
+  checkFencing(hostId: string, id: string, token: FencingToken): void {
+    this.agents.get(hostId)?.fence(id, token);
+  }
+
+  /** The newest fencing token a host applied to a VM. */
+  fencingToken(hostId: string, id: string): FencingToken | undefined {
+    return this.agents.get(hostId)?.token(id);
+  }
+
+  private async call(hostId: string, action: AgentAction, id: string, name: string, run: (agent: HostAgent) => void, token: FencingToken | undefined): Promise<void> {
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     this.callCount += 1;
     this.checkFaults(hostId, action, id, name);
@@ -135,11 +153,25 @@ export class SimulatedHypervisor {
       this.agents.set(hostId, agent);
     }
     try {
+      agent.fence(id, token);
       run(agent);
+      this.place(id, hostId, agent.get(id) !== undefined);
     } catch (error) {
+      if (error instanceof OperationError) throw error;
       throw new HypervisorFault(`${action} of VM ${name} failed: ${error instanceof Error ? error.message : String(error)}`, hostId, action);
     }
     if (this.options.stateFile !== undefined) this.save(this.options.stateFile);
+  }
+
+  private place(vmId: string, hostId: string, defined: boolean): void {
+    let hosts = this.placements.get(vmId);
+    if (defined) {
+      if (hosts === undefined) this.placements.set(vmId, (hosts = new Set()));
+      hosts.add(hostId);
+    } else if (hosts !== undefined) {
+      hosts.delete(hostId);
+      if (hosts.size === 0) this.placements.delete(vmId);
+    }
   }
 
   private checkFaults(hostId: string, action: AgentAction, id: string, name: string): void {
@@ -160,11 +192,15 @@ export class SimulatedHypervisor {
   // Written to a temporary file, fsynced and renamed, so a crash leaves the old or the new state.
   private save(file: string): void {
     const hosts: Record<string, Domain[]> = {};
-    for (const [hostId, agent] of this.agents) hosts[hostId] = agent.list();
+    const tokens: Record<string, [string, FencingToken][]> = {};
+    for (const [hostId, agent] of this.agents) {
+      hosts[hostId] = agent.list();
+      tokens[hostId] = agent.fencingTokens();
+    }
     const temporary = `${file}.tmp`;
     const descriptor = openSync(temporary, 'w');
     try {
-      writeSync(descriptor, JSON.stringify({ format: 1, hosts }));
+      writeSync(descriptor, JSON.stringify({ format: 1, hosts, tokens }));
       fsyncSync(descriptor);
     } finally {
       closeSync(descriptor);
@@ -173,12 +209,14 @@ export class SimulatedHypervisor {
   }
 
   private load(file: string): void {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { format?: number; hosts?: Record<string, Domain[]> };
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { format?: number; hosts?: Record<string, Domain[]>; tokens?: Record<string, [string, FencingToken][]> };
     if (parsed.format !== 1 || typeof parsed.hosts !== 'object') throw new Error(`${file} is not a simulated hypervisor state file`);
     for (const [hostId, domains] of Object.entries(parsed.hosts)) {
       const agent = new HostAgent(hostId);
       agent.load(domains);
+      agent.loadTokens(parsed.tokens?.[hostId] ?? []);
       this.agents.set(hostId, agent);
+      for (const domain of domains) this.place(domain.id, hostId, true);
     }
   }
 }

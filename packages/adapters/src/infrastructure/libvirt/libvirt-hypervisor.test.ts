@@ -98,32 +98,32 @@ describe.skipIf(!available)('libvirt adapter: stateless, fenced by the position 
     const adapter = libvirtHypervisor({ storageRoot: '/nonexistent' });
     const v1 = vm(id, 1, { power: 'off', hostId: 'h1' });
     const v2 = vm(id, 2, { power: 'on', hostId: 'h1' });
-    await adapter.apply({ changes: [change(undefined, v1)], view: view(5, [host, v1]), position: 5 });
-    await adapter.apply({ changes: [change(v1, v2)], view: view(9, [host, v2]), position: 9 });
+    await adapter.apply({ changes: [change(undefined, v1)], view: view(5, [host, v1]), position: 5, epoch: 0 });
+    await adapter.apply({ changes: [change(v1, v2)], view: view(9, [host, v2]), position: 9, epoch: 0 });
     expect(await state(id)).toBe('running');
     // Record 5 again, from a runtime that fell behind: the domain was changed by record 9.
-    const stale = adapter.apply({ changes: [change(undefined, v1)], view: view(5, [host, v1]), position: 5 });
+    const stale = adapter.apply({ changes: [change(undefined, v1)], view: view(5, [host, v1]), position: 5, epoch: 0 });
     await expect(stale).rejects.toMatchObject({ code: 'STALE_APPLY', details: { domainPosition: 9, applyPosition: 5 } });
-    const deleteStale = adapter.apply({ changes: [change(v1, undefined)], view: view(7, [host]), position: 7 });
+    const deleteStale = adapter.apply({ changes: [change(v1, undefined)], view: view(7, [host]), position: 7, epoch: 0 });
     await expect(deleteStale).rejects.toMatchObject({ code: 'STALE_APPLY' });
     expect(await state(id)).toBe('running');
     // The same record again (a retry after a crash) is applied: idempotent.
-    await adapter.apply({ changes: [change(v1, v2)], view: view(9, [host, v2]), position: 9 });
+    await adapter.apply({ changes: [change(v1, v2)], view: view(9, [host, v2]), position: 9, epoch: 0 });
     expect(await state(id)).toBe('running');
   });
 
   it('a fresh adapter instance continues where another stopped (I10), and reconcile repairs a domain removed behind its back', async () => {
     const id = vmId('fresh');
     const on = vm(id, 1, { power: 'on', hostId: 'h1' });
-    await libvirtHypervisor({ storageRoot: '/nonexistent' }).apply({ changes: [change(undefined, on)], view: view(3, [host, on]), position: 3 });
+    await libvirtHypervisor({ storageRoot: '/nonexistent' }).apply({ changes: [change(undefined, on)], view: view(3, [host, on]), position: 3, epoch: 0 });
     const off = vm(id, 2, { power: 'off', hostId: 'h1' });
-    await libvirtHypervisor({ storageRoot: '/nonexistent' }).apply({ changes: [change(on, off)], view: view(4, [host, off]), position: 4 });
+    await libvirtHypervisor({ storageRoot: '/nonexistent' }).apply({ changes: [change(on, off)], view: view(4, [host, off]), position: 4, epoch: 0 });
     expect(await state(id)).toBe('shut off');
     await virsh(uri, ['undefine', domainName(id)]);
     const fresh = libvirtHypervisor({ storageRoot: '/nonexistent' });
-    await fresh.reconcile?.({ view: view(6, [host, on]) });
+    await fresh.reconcile?.({ view: view(6, [host, on]), held: () => false });
     expect(await state(id)).toBe('running');
-    await fresh.reconcile?.({ view: view(7, [host]) });
+    await fresh.reconcile?.({ view: view(7, [host]), held: () => false });
     expect(await state(id)).toBe('absent');
   });
 
@@ -133,11 +133,11 @@ describe.skipIf(!available)('libvirt adapter: stateless, fenced by the position 
     // Named like one of Ordo's, but without its metadata: someone else's domain.
     await virsh(uri, ['define', '@input'], `<domain type='qemu'><name>${name}</name><memory unit='MiB'>32</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><memballoon model='none'/></devices></domain>`);
     const adapter = libvirtHypervisor({ storageRoot: '/nonexistent' });
-    await adapter.reconcile?.({ view: view(2, [host]) });
+    await adapter.reconcile?.({ view: view(2, [host]), held: () => false });
     expect(await state(foreign)).toBe('shut off');
     const takeover = vm(foreign, 1, { power: 'on', hostId: 'h1' });
-    await expect(adapter.apply({ changes: [change(undefined, takeover)], view: view(3, [host, takeover]), position: 3 })).rejects.toMatchObject({ code: 'DOMAIN_NOT_MANAGED' });
-    const deleted = adapter.apply({ changes: [change(takeover, undefined)], view: view(4, [host]), position: 4 });
+    await expect(adapter.apply({ changes: [change(undefined, takeover)], view: view(3, [host, takeover]), position: 3, epoch: 0 })).rejects.toMatchObject({ code: 'DOMAIN_NOT_MANAGED' });
+    const deleted = adapter.apply({ changes: [change(takeover, undefined)], view: view(4, [host]), position: 4, epoch: 0 });
     await expect(deleted).resolves.toBeUndefined();
     expect(await state(foreign)).toBe('shut off');
     const xml = await virsh(uri, ['dumpxml', '--inactive', name]);

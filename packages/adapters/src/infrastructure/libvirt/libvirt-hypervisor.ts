@@ -78,8 +78,8 @@ export function libvirtHypervisor(options: LibvirtHypervisorOptions): Infrastruc
         await converge(context, change.id, change.after === undefined ? undefined : parseVm(change.after, context.name), change.after?.version, view, position, elsewhere);
       }
     },
-    async reconcile({ view }) {
-      await reconcileAll(context, view);
+    async reconcile({ view, held }) {
+      await reconcileAll(context, view, (id) => held(context.kinds.vm, id));
     },
   } satisfies InfrastructureAdapter);
 }
@@ -212,8 +212,12 @@ async function remove(context: Context, connection: LibvirtConnection, id: strin
   await connection.undefine(name);
 }
 
-/** Creates what the view has and libvirt lacks, removes Ordo's domains the view does not know. */
-async function reconcileAll(context: Context, view: StateView): Promise<void> {
+/**
+ * Creates what the view has and libvirt lacks, removes Ordo's domains the view does not know.
+ * A VM that an unsettled operation holds is its owner's to apply (it may be another runtime's,
+ * in the middle of its apply): reconcile leaves its domains alone.
+ */
+async function reconcileAll(context: Context, view: StateView, held: (vmId: string) => boolean): Promise<void> {
   const vms = new Map(view.list(context.kinds.vm).map((vm) => [vm.id, vm]));
   // A VM's old host may have been deleted from the log since: every host's connection is scanned.
   for (const uri of allUris(context, view)) {
@@ -222,12 +226,12 @@ async function reconcileAll(context: Context, view: StateView): Promise<void> {
       if (!name.startsWith('ordo-')) continue;
       const domain = await connection.domain(name);
       const entityId = domain?.metadata?.entityId;
-      if (entityId === undefined || vms.has(entityId)) continue;
+      if (entityId === undefined || vms.has(entityId) || held(entityId)) continue;
       await remove(context, connection.about({ kind: context.kinds.vm, id: entityId }), entityId, view.position, false);
     }
   }
   const uris = allUris(context, view);
-  for (const vm of vms.values()) await converge(context, vm.id, parseVm(vm, context.name), vm.version, view, view.position, uris);
+  for (const vm of vms.values()) if (!held(vm.id)) await converge(context, vm.id, parseVm(vm, context.name), vm.version, view, view.position, uris);
 }
 
 /**

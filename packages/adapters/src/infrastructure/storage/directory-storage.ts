@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
-import { InvalidArgumentError, OperationError, type EntityChange, type InfrastructureAdapter, type StateView } from '@ordo/core';
+import { InvalidArgumentError, OperationError, type EntityChange, type FencingToken, type InfrastructureAdapter, type StateView } from '@ordo/core';
+import { fenceVolume, readFencingToken } from './fencing-files.js';
 import { containerSpecSchema, parseEntity, volumeSpecSchema, type VolumeFormat } from './storage-spec.js';
 import { ensureImage, moveImage } from './volume-image.js';
 import type { LockedImageResize } from './qemu-img.js';
@@ -57,7 +58,8 @@ export function directoryStorage(options: DirectoryStorageOptions): Infrastructu
     const container = view.get(containerKind, containerId);
     return container === undefined ? 'raw' : parseEntity(containerSpecSchema, container, name).format;
   };
-  const applyChange = async (change: EntityChange, view: StateView): Promise<void> => {
+  const applyChange = async (change: EntityChange, view: StateView, token: FencingToken): Promise<void> => {
+    if (change.kind === volumeKind) await fenceVolume(root, change.id, token, name);
     if (change.kind === containerKind) {
       if (change.after !== undefined) await ensureDir(containerDir(root, change.id));
       else await removeDirIfEmpty(containerDir(root, change.id));
@@ -94,11 +96,11 @@ export function directoryStorage(options: DirectoryStorageOptions): Infrastructu
       });
       checkCapacity({ changes, view, kinds, freeBytes: fileSystem.bavail * fileSystem.bsize, reserveBytes });
     },
-    async apply({ changes, view }) {
+    async apply({ changes, view, position, epoch }) {
       await ensureDir(root);
       for (const change of changes) {
         try {
-          await applyChange(change, view);
+          await applyChange(change, view, { position, epoch });
         } catch (error) {
           if (error instanceof OperationError) throw error;
           throw new OperationError({
@@ -112,13 +114,20 @@ export function directoryStorage(options: DirectoryStorageOptions): Infrastructu
         }
       }
     },
-    async reconcile({ view }) {
-      await reconcileDirectory(root, view, kinds);
+    async reconcile({ view, held }) {
+      await reconcileDirectory(root, view, kinds, held);
     },
   } satisfies InfrastructureAdapter);
 }
 
-async function reconcileDirectory(root: string, view: StateView, kinds: { name: string; volumeKind: string; containerKind: string }): Promise<void> {
+/**
+ * Makes the directory match the view, leaving alone each volume that an unsettled operation
+ * holds (its owner is applying it) or whose applied fencing token is newer than the view
+ * (another runtime changed it after the view was taken).
+ */
+async function reconcileDirectory(root: string, view: StateView, kinds: { name: string; volumeKind: string; containerKind: string }, held: (kind: string, id: string) => boolean): Promise<void> {
+  const untouchable = async (volumeId: string): Promise<boolean> =>
+    held(kinds.volumeKind, volumeId) || ((await readFencingToken(root, volumeId))?.position ?? 0) > view.position;
   await ensureDir(root);
   const containers = view.list(kinds.containerKind);
   for (const container of containers) await ensureDir(containerDir(root, container.id));
@@ -129,11 +138,12 @@ async function reconcileDirectory(root: string, view: StateView, kinds: { name: 
     const format = formats.get(spec.containerId) ?? 'raw';
     const path = volumePath(root, spec.containerId, volume.id, format);
     wanted.add(path);
+    if (await untouchable(volume.id)) continue;
     await ensureDir(containerDir(root, spec.containerId));
     await ensureImage(path, format, spec.sizeBytes);
   }
   for (const file of await listVolumeFiles(root)) {
-    if (!wanted.has(file.path)) await removeIfExists(file.path);
+    if (!wanted.has(file.path) && !(await untouchable(file.volumeId))) await removeIfExists(file.path);
   }
   // Directories of containers the log does not know are left alone: they may hold files Ordo did not make.
   for (const container of containers) await syncDir(containerDir(root, container.id));

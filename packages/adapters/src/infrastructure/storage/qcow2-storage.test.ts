@@ -47,24 +47,24 @@ describe.skipIf(!available)('directoryStorage with qcow2 containers (real qemu-i
     const r = container('r', 'raw');
     const v1 = volume('v1', 'q', 20 * 1024 * mebibyte);
     const created: EntityChange[] = [q, r, v1].map((after) => ({ kind: after.kind, id: after.id, op: 'create', after }));
-    await storage.apply({ changes: created, view: viewOf([q, r, v1]), position: 1 });
-    await storage.apply({ changes: created, view: viewOf([q, r, v1]), position: 1 });
+    await storage.apply({ changes: created, view: viewOf([q, r, v1]), position: 1, epoch: 0 });
+    await storage.apply({ changes: created, view: viewOf([q, r, v1]), position: 1, epoch: 0 });
     const [image] = await listVolumeFiles(dir);
     expect(await files(dir)).toEqual([['q', 'v1', 'qcow2', 20 * 1024 * mebibyte]]);
     // A thin image: a 20 GiB volume uses a few hundred kB.
     expect(image?.allocatedBytes).toBeLessThan(4 * mebibyte);
     const grown = volume('v1', 'q', 30 * 1024 * mebibyte, 2);
-    await storage.apply({ changes: [update(v1, grown)], view: viewOf([q, r, grown]), position: 2 });
+    await storage.apply({ changes: [update(v1, grown)], view: viewOf([q, r, grown]), position: 2, epoch: 0 });
     const shrunk = volume('v1', 'q', 8 * mebibyte, 3);
-    await storage.apply({ changes: [update(grown, shrunk)], view: viewOf([q, r, shrunk]), position: 3 });
+    await storage.apply({ changes: [update(grown, shrunk)], view: viewOf([q, r, shrunk]), position: 3, epoch: 0 });
     expect(await files(dir)).toEqual([['q', 'v1', 'qcow2', 8 * mebibyte]]);
     const toRaw = volume('v1', 'r', 8 * mebibyte, 4);
-    await storage.apply({ changes: [update(shrunk, toRaw)], view: viewOf([q, r, toRaw]), position: 4 });
+    await storage.apply({ changes: [update(shrunk, toRaw)], view: viewOf([q, r, toRaw]), position: 4, epoch: 0 });
     expect(await files(dir)).toEqual([['r', 'v1', 'raw', 8 * mebibyte]]);
     const back = volume('v1', 'q', 8 * mebibyte, 5);
-    await storage.apply({ changes: [update(toRaw, back)], view: viewOf([q, r, back]), position: 5 });
+    await storage.apply({ changes: [update(toRaw, back)], view: viewOf([q, r, back]), position: 5, epoch: 0 });
     expect(await files(dir)).toEqual([['q', 'v1', 'qcow2', 8 * mebibyte]]);
-    await storage.apply({ changes: [{ kind: 'volume', id: 'v1', op: 'delete', before: back }], view: viewOf([q, r]), position: 6 });
+    await storage.apply({ changes: [{ kind: 'volume', id: 'v1', op: 'delete', before: back }], view: viewOf([q, r]), position: 6, epoch: 0 });
     expect(await files(dir)).toEqual([]);
   });
 
@@ -74,8 +74,8 @@ describe.skipIf(!available)('directoryStorage with qcow2 containers (real qemu-i
     const storage = directoryStorage({ root: dir });
     const q = container('q', 'qcow2');
     const stray = volume('stray', 'q', mebibyte);
-    await storage.apply({ changes: [q, stray].map((after) => ({ kind: after.kind, id: after.id, op: 'create', after })), view: viewOf([q, stray]), position: 1 });
-    await storage.reconcile?.({ view: viewOf([q, volume('v2', 'q', 2 * mebibyte)], 2) });
+    await storage.apply({ changes: [q, stray].map((after) => ({ kind: after.kind, id: after.id, op: 'create', after })), view: viewOf([q, stray]), position: 1, epoch: 0 });
+    await storage.reconcile?.({ view: viewOf([q, volume('v2', 'q', 2 * mebibyte)], 2), held: () => false });
     expect(await files(dir)).toEqual([['q', 'v2', 'qcow2', 2 * mebibyte]]);
   });
 });

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { defineEntity } from '../entity-type.js';
+
+/**
+ * The runtime's own entities. They live in the log like the application's, so that
+ * ownership is decided from the log alone and every read of them is in a transaction's read
+ * set (I5): a write that depends on who owns an operation conflicts with the takeover that
+ * changed it. Every store registers them (their kinds start with `ordo.`).
+ *
+ * - `ordo.lease`: one per live runtime (its id is the runtime's id). The runtime renews it
+ *   before `expiresAt`; a peer whose clock is past `expiresAt` may take it over, which
+ *   deletes it and moves its operations to the taker in one record.
+ * - `ordo.operation`: one per unsettled operation (its id is the operation's requestId).
+ *   It names the owner runtime and the epoch (raised by every takeover: with the record's
+ *   position it is the fencing token adapters get), and keeps what settling needs: the
+ *   changes to apply, and in phase 'revert' the reverting changes.
+ * - `ordo.hold`: one per entity an unsettled operation writes (id `kind/id`), so that a
+ *   plan that writes a held entity finds out in its own transaction.
+ */
+export const LeaseEntity = defineEntity(
+  'ordo.lease',
+  z.object({
+    /** The runtime's `name` option: a runtime that starts with the name of a lease is its restart. */
+    name: z.string().optional(),
+    /** Milliseconds since the epoch, by the holder's clock, after which peers may take over. */
+    expiresAt: z.number(),
+  }),
+  { index: ['name'] },
+);
+
+export const OperationEntity = defineEntity(
+  'ordo.operation',
+  z.object({
+    name: z.string(),
+    /** The id of the owner's lease. */
+    owner: z.string(),
+    epoch: z.number().int().nonnegative(),
+    takeovers: z.number().int().nonnegative(),
+    /** The adapters that apply `changes`, in order. */
+    adapters: z.array(z.string()),
+    /** The committed changes as `EntityChange` values (JSON). */
+    changes: z.array(z.unknown()),
+    phase: z.enum(['apply', 'revert']),
+    /** Phase 'revert': the adapters that apply the reverting changes, and those changes. */
+    revertAdapters: z.array(z.string()).optional(),
+    revertChanges: z.array(z.unknown()).optional(),
+    /** Phase 'revert': the error the operation failed with (OperationError JSON). */
+    error: z.record(z.string(), z.unknown()).optional(),
+  }),
+  { index: ['owner'] },
+);
+
+export const HoldEntity = defineEntity('ordo.hold', z.object({ operation: z.string() }));
+
+export const runtimeEntityTypes = Object.freeze([LeaseEntity, OperationEntity, HoldEntity]);
+
+export function holdId(kind: string, id: string): string {
+  return `${kind}/${id}`;
+}
+
+/** Kinds of the runtime's own entities: never held, never shown to adapters. */
+export function isRuntimeKind(kind: string): boolean {
+  return kind.startsWith('ordo.');
+}
