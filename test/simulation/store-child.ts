@@ -10,6 +10,9 @@ export type ChildAnswer = { readonly value: unknown } | { readonly error: { read
 
 /** Longest wait for a child to print `ready` (tsx compiles on start). */
 const readyTimeoutMs = 30_000;
+// How long a server may take to close its store and exit before it is killed.
+const closeWaitMs = 15_000;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /** A store-server.ts child process, driven over its stdin and stdout. */
 export class StoreChild {
@@ -66,9 +69,11 @@ export class StoreChild {
     await this.exited;
   }
 
+  /** Asks the server to close its store and exit; one that has not exited within closeWaitMs is killed. */
   async close(): Promise<void> {
-    await this.request({ type: 'close' });
-    await this.exited;
+    const exitedInTime = Promise.race([this.request({ type: 'close' }).then(() => this.exited), sleep(closeWaitMs)]);
+    await exitedInTime;
+    if (this.child.exitCode === null && this.child.signalCode === null) await this.kill();
   }
 
   private receive(message: ServerResponse): void {

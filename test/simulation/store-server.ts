@@ -75,8 +75,13 @@ async function handle(request: ServerRequest): Promise<unknown> {
       });
       return null;
     case 'close':
-      await store.close();
-      setImmediate(() => process.exit(0));
+      // Exit also when closing fails (a log store that lost its cluster), so that no server
+      // outlives its test run.
+      try {
+        await store.close();
+      } finally {
+        setImmediate(() => process.exit(0));
+      }
       return null;
   }
 }
