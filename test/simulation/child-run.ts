@@ -95,7 +95,11 @@ export async function runWithChildren(options: ChildRunOptions): Promise<ChildRu
   state.stopped = true;
   await Promise.all([...clients, disturber]);
   await finalReads(state, keys);
-  for (const slot of slots) await slot.child.close();
+  // A restart still in flight would start a child after its slot was closed: let it finish first.
+  for (const slot of slots) {
+    await slot.restarting?.catch(() => undefined);
+    await slot.child.close();
+  }
   const lists = state.lists.ops();
   const registerOps = state.registers.ops();
   const model = casRegisterModel({ version: 1, value: 0 });
