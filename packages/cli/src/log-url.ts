@@ -1,17 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import { CliUsageError } from './cli-errors.js';
+import { etcdTarget } from './etcd-target.js';
 import { fileTarget } from './file-target.js';
 import type { LogTarget } from './log-target.js';
 import { postgresTarget } from './postgres-target.js';
 
-/**
- * URL scheme -> log. Each entry turns a URL of its scheme into a `LogTarget`; an etcd log
- * store joins as one more entry (`etcd:`), and no command changes.
- */
+/** URL scheme -> log. Each entry turns a URL of its scheme into a `LogTarget`; no command knows the schemes. */
 const schemes: Readonly<Record<string, (url: string) => LogTarget>> = {
   'file:': fileUrl,
   'postgres:': postgresUrl,
   'postgresql:': postgresUrl,
+  'etcd:': etcdUrl,
 };
 
 /** The schemes `openLogUrl` understands, for messages and help. */
@@ -19,7 +18,8 @@ export const logUrlSchemes = Object.keys(schemes);
 
 /**
  * The log a URL names: `file:DIR` (relative or absolute; `file:///abs/dir` too) or
- * `postgres://user@host:port/db?schema=NAME` (schema default 'ordo').
+ * `postgres://user@host:port/db?schema=NAME` (schema default 'ordo') or
+ * `etcd://[user:password@]host:port,host:port,.../PREFIX` (every member; prefix default 'ordo').
  */
 export function openLogUrl(url: string): LogTarget {
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0].toLowerCase();
@@ -48,4 +48,23 @@ function postgresUrl(url: string): LogTarget {
   if (shownUrl.password !== '') shownUrl.password = '***';
   shownUrl.searchParams.set('schema', schema);
   return postgresTarget({ connectionString: parsed.href, schema, shown: decodeURIComponent(shownUrl.href) });
+}
+
+function etcdUrl(url: string): LogTarget {
+  const match = /^etcd:\/\/(?:([^@/]*)@)?([^/]+)(?:\/(.*))?$/i.exec(url);
+  if (match === null) throw new CliUsageError(`${JSON.stringify(url)} is not an etcd log URL: etcd://host:port,host:port/PREFIX`);
+  const [, userInfo, hosts, path] = match;
+  const endpoints = hosts!.split(',').map((host) => host.trim());
+  if (endpoints.some((host) => !/^[^\s:,]+:\d+$/.test(host))) {
+    throw new CliUsageError(`${JSON.stringify(url)}: name every member as host:port, separated by commas`);
+  }
+  const prefix = path === undefined || path === '' ? 'ordo' : decodeURIComponent(path);
+  let auth: { username: string; password: string } | undefined;
+  if (userInfo !== undefined) {
+    const colon = userInfo.indexOf(':');
+    if (colon === -1) throw new CliUsageError(`${JSON.stringify(url)}: give etcd's user as user:password@`);
+    auth = { username: decodeURIComponent(userInfo.slice(0, colon)), password: decodeURIComponent(userInfo.slice(colon + 1)) };
+  }
+  const shown = `etcd://${auth === undefined ? '' : `${auth.username}:***@`}${endpoints.join(',')}/${prefix}`;
+  return etcdTarget({ location: { endpoints: endpoints.map((host) => `http://${host}`), prefix, ...(auth === undefined ? {} : { auth }) }, shown });
 }

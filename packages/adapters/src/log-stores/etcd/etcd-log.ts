@@ -82,14 +82,7 @@ const readRetryDelayMs = 100;
  * members is down. Many processes on many hosts share one log under one prefix.
  */
 export function etcdLog(options: EtcdLogOptions): EtcdLogStore {
-  const endpoints = options.endpoints as unknown;
-  if (!Array.isArray(endpoints) || endpoints.length === 0 || !endpoints.every((entry) => typeof entry === 'string' && entry.length > 0)) {
-    throw new InvalidArgumentError('endpoints', 'give the client URLs of the cluster members, at least one');
-  }
-  const prefix = options.prefix ?? prefixDefault;
-  if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > prefixLengthMax || !/^[\x21-\x7e]+$/.test(prefix)) {
-    throw new InvalidArgumentError('prefix', `must be 1 to ${prefixLengthMax} printable ASCII characters without spaces`);
-  }
+  const { connection, keys } = connectLocation(options);
   const settings = {
     snapshotEvery: optionalInteger('snapshotEvery', options.snapshotEvery, 1),
     batchBytesMax: integerIn('batchBytesMax', options.batchBytesMax ?? batchBytesMaxDefault, batchBytesMin, batchBytesCeiling),
@@ -97,9 +90,24 @@ export function etcdLog(options: EtcdLogOptions): EtcdLogStore {
     pruneBehindSnapshots: options.pruneBehindSnapshots ?? false,
     writerTurns: options.writerTurns ?? true,
   };
-  const callTimeoutMs = integerIn('callTimeoutMs', options.callTimeoutMs ?? callTimeoutMsDefault, 1, Number.MAX_SAFE_INTEGER);
-  const connection = ownedConnection({ endpoints: endpoints as string[], callTimeoutMs, auth: options.auth });
-  return new EtcdLog(connection, etcdKeys(prefix), settings);
+  return new EtcdLog(connection, keys, settings);
+}
+
+/** Where a log is: the cluster and the prefix, checked. */
+export type EtcdLocation = Pick<EtcdLogOptions, 'endpoints' | 'prefix' | 'callTimeoutMs' | 'auth'>;
+
+/** A connection of its own to the log `location` names (the options are checked first), and its keys. */
+export function connectLocation(location: EtcdLocation): { connection: EtcdConnection; keys: EtcdKeys } {
+  const endpoints = location.endpoints as unknown;
+  if (!Array.isArray(endpoints) || endpoints.length === 0 || !endpoints.every((entry) => typeof entry === 'string' && entry.length > 0)) {
+    throw new InvalidArgumentError('endpoints', 'give the client URLs of the cluster members, at least one');
+  }
+  const prefix = location.prefix ?? prefixDefault;
+  if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > prefixLengthMax || !/^[\x21-\x7e]+$/.test(prefix)) {
+    throw new InvalidArgumentError('prefix', `must be 1 to ${prefixLengthMax} printable ASCII characters without spaces`);
+  }
+  const callTimeoutMs = integerIn('callTimeoutMs', location.callTimeoutMs ?? callTimeoutMsDefault, 1, Number.MAX_SAFE_INTEGER);
+  return { connection: ownedConnection({ endpoints: endpoints as string[], callTimeoutMs, auth: location.auth }), keys: etcdKeys(prefix) };
 }
 
 function integerIn(name: string, value: number, min: number, max: number): number {

@@ -16,4 +16,5 @@
  * `etcd3` is a peer dependency, loaded when the store first talks to etcd. See the README for
  * the limits and for what the operator must run (compaction, defragmentation, the space quota).
  */
-export { etcdLog, type EtcdLogOptions, type EtcdLogStore } from './etcd-log.js';
+export { etcdLog, type EtcdLocation, type EtcdLogOptions, type EtcdLogStore } from './etcd-log.js';
+export { inspectEtcdLog, readEtcdSnapshot, type EtcdLogInspection } from './etcd-log-inspection.js';

@@ -62,6 +62,17 @@ export class SnapshotStore {
     return undefined;
   }
 
+  /** The stored snapshots (their manifests), newest first. */
+  async list(): Promise<readonly { readonly position: number; readonly bytes: number }[]> {
+    return (await this.manifests()).map((manifest) => ({ position: manifest.position, bytes: manifest.bytes }));
+  }
+
+  /** The snapshot at `position`, or undefined when none is stored there (or its chunks are gone). */
+  async read(position: number): Promise<Snapshot | undefined> {
+    const manifest = (await this.manifests()).find((entry) => entry.position === position);
+    return manifest === undefined ? undefined : this.load(manifest);
+  }
+
   /** Manifests, newest first. */
   private async manifests(): Promise<Manifest[]> {
     const result = await this.connection.range({
