@@ -1,6 +1,7 @@
 import { etcdLog, inspectEtcdLog, readEtcdSnapshot, type EtcdLocation } from '@ordo/adapters/etcd';
 import { LogStoreError, type LogStore } from '@ordo/core';
 import { TargetNotEmptyError } from './cli-errors.js';
+import { existingLog } from './existing-log.js';
 import type { LogInspection, LogTarget, NewLog, SnapshotEntry } from './log-target.js';
 
 /** An etcd log (`etcd://host:port,host:port/PREFIX`); `etcd3` is loaded only when it is used. */
@@ -9,7 +10,14 @@ export function etcdTarget(input: { location: EtcdLocation; shown: string }): Lo
   const prefix = location.prefix ?? 'ordo';
   return {
     shown,
-    openLog: ({ writable }) => (writable ? etcdLog(location) : existingLog(location, shown)),
+    openLog: ({ writable }) =>
+      writable
+        ? etcdLog(location)
+        : existingLog(etcdLog(location), async () => {
+            if (!(await inspectEtcdLog(location)).exists) {
+              throw new LogStoreError({ store: 'etcd', message: `${shown} holds no Ordo log (no head key under the prefix)`, outcome: 'not-written' });
+            }
+          }),
     inspect: async () => describeLog(await inspectEtcdLog(location), prefix),
     readSnapshot: async (entry: SnapshotEntry) => {
       const snapshot = await readEtcdSnapshot({ ...location, position: entry.position });
@@ -25,32 +33,6 @@ export function etcdTarget(input: { location: EtcdLocation; shown: string }): Lo
       return { log, readBack: () => etcdLog(location), publish: () => log.close(), discard: () => log.close() };
     },
     close: async () => undefined,
-  };
-}
-
-/**
- * The log store over a prefix that must already hold a log, so that a command that only
- * reads leaves nothing behind a typo (an etcd log store writes nothing until its first append,
- * but a read of an empty prefix would look like an empty log).
- */
-function existingLog(location: EtcdLocation, shown: string): LogStore {
-  const log = etcdLog(location);
-  return {
-    name: log.name,
-    multiWriter: log.multiWriter,
-    open: async () => {
-      const found = await inspectEtcdLog(location);
-      if (!found.exists) {
-        await log.close();
-        throw new LogStoreError({ store: 'etcd', message: `${shown} holds no Ordo log (no head key under the prefix)`, outcome: 'not-written' });
-      }
-      return log.open();
-    },
-    append: (records) => log.append(records),
-    read: (from, limit) => log.read(from, limit),
-    head: () => log.head(),
-    subscribe: (listener) => log.subscribe(listener),
-    close: () => log.close(),
   };
 }
 

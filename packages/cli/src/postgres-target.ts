@@ -2,6 +2,7 @@ import { inspectPostgresLog, postgresLog, readPostgresSnapshot, type PostgresPoo
 import { LogStoreError, type LogStore } from '@ordo/core';
 import type PgModule from 'pg';
 import { TargetNotEmptyError } from './cli-errors.js';
+import { existingLog } from './existing-log.js';
 import type { LogInspection, LogTarget, NewLog, SnapshotEntry } from './log-target.js';
 
 /** A PostgreSQL log (`postgres://user@host:port/db?schema=NAME`); `pg` is loaded only here. */
@@ -17,7 +18,14 @@ export function postgresTarget(input: { connectionString: string; schema: string
   const { schema } = input;
   return {
     shown: input.shown,
-    openLog: ({ writable }) => (writable ? postgresLog({ pool: lazyPool, schema }) : existingLog(lazyPool, schema, input.shown)),
+    openLog: ({ writable }) =>
+      writable
+        ? postgresLog({ pool: lazyPool, schema })
+        : existingLog(postgresLog({ pool: lazyPool, schema }), async () => {
+            if (!(await inspectPostgresLog({ pool: lazyPool, schema })).exists) {
+              throw new LogStoreError({ store: 'postgres', message: `${input.shown} holds no Ordo log (schema ${schema} has no records table)`, outcome: 'not-written' });
+            }
+          }),
     inspect: async () => describeLog(await inspectPostgresLog({ pool: lazyPool, schema }), schema),
     readSnapshot: async (entry: SnapshotEntry) => {
       const snapshot = await readPostgresSnapshot({ pool: lazyPool, schema, position: entry.position });
@@ -39,28 +47,6 @@ export function postgresTarget(input: { connectionString: string; schema: string
       pool = undefined;
       if (made !== undefined) await (await made).end();
     },
-  };
-}
-
-/**
- * The log store over a schema that must already hold a log: opening a PostgreSQL log creates
- * its tables, and a command that only reads should not leave an empty log behind a typo.
- */
-function existingLog(pool: PostgresPool, schema: string, shown: string): LogStore {
-  const log = postgresLog({ pool, schema });
-  return {
-    name: log.name,
-    multiWriter: log.multiWriter,
-    open: async () => {
-      const found = await inspectPostgresLog({ pool, schema });
-      if (!found.exists) throw new LogStoreError({ store: 'postgres', message: `${shown} holds no Ordo log (schema ${schema} has no records table)`, outcome: 'not-written' });
-      return log.open();
-    },
-    append: (records) => log.append(records),
-    read: (from, limit) => log.read(from, limit),
-    head: () => log.head(),
-    subscribe: (listener) => log.subscribe(listener),
-    close: () => log.close(),
   };
 }
 
