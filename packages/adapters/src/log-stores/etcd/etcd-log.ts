@@ -20,7 +20,8 @@ import { decodeBatch, encodeBatchParts, type BatchPart } from './batch-codec.js'
 import { ownedConnection, type EtcdConnection } from './etcd-connection.js';
 import { describeError } from './etcd-errors.js';
 import { etcdKeys, type EtcdKeys } from './etcd-keys.js';
-import { HeadWatcher } from './head-watcher.js';
+import { HeadWatcher } from '../head-watcher.js';
+import { headKeyWatch } from './head-key-watch.js';
 import { SnapshotStore } from './snapshot-store.js';
 import { emptyHead, headValue, newerHead, storedHead, type StoredHead } from './stored-head.js';
 import { WriterTurn } from './writer-turn.js';
@@ -156,7 +157,7 @@ class EtcdLog implements EtcdLogStore {
   ) {
     this.snapshotEvery = settings.snapshotEvery;
     this.snapshots = new SnapshotStore(connection, keys, snapshotsKept);
-    this.watcher = new HeadWatcher({ connection, headKey: keys.head, readHead: () => this.head(), pollMs: settings.headPollMs });
+    this.watcher = new HeadWatcher({ announcements: headKeyWatch(connection, keys.head), readHead: () => this.head(), pollMs: settings.headPollMs });
   }
 
   get stats(): EtcdLogStore['stats'] {

@@ -16,7 +16,8 @@ import {
 } from '@ordo/core';
 import { settleLostAppend } from './append-outcome.js';
 import { AppendStatements, type AppendStatementOptions } from './append-statement.js';
-import { HeadWatcher } from './head-watcher.js';
+import { HeadWatcher } from '../head-watcher.js';
+import { headNotifications } from './head-notifications.js';
 import { describeError, failedBeforeCommit, isUniqueViolation, violatedConstraint } from './postgres-errors.js';
 import type { PostgresPool } from './postgres-pool.js';
 import { ensureSchema } from './postgres-schema.js';
@@ -145,8 +146,7 @@ class PostgresLog implements LogStore {
     this.writer = new WriterConnection(input.pool, input.appendTimeoutMs);
     this.statements = new AppendStatements(input.tables);
     this.watcher = new HeadWatcher({
-      pool: input.pool,
-      channel: input.tables.channel,
+      announcements: headNotifications(input.pool, input.tables.channel),
       readHead: () => this.head(),
       pollMs: input.headPollMs,
     });
