@@ -11,8 +11,31 @@ export interface HttpCall {
   readonly body: Record<string, unknown>;
 }
 
+/** Calls to one server of the API: reads without a token, POSTs with the test token. */
+export abstract class HttpClient {
+  /** `http://host:port` of the server. */
+  abstract get url(): string;
+
+  async get(path: string, headers: Record<string, string> = {}): Promise<HttpCall> {
+    return this.call('GET', path, undefined, headers);
+  }
+
+  /** A POST with the token unless `headers` says otherwise. */
+  async post(path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpCall> {
+    return this.call('POST', path, body, { authorization: `Bearer ${testToken}`, ...headers });
+  }
+
+  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpCall> {
+    const withBody = body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) };
+    const contentType = body === undefined ? {} : { 'content-type': 'application/json' };
+    const response = await fetch(`${this.url}${path}`, { method, headers: { ...contentType, ...headers }, ...withBody });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+  }
+}
+
 /** A server of the API on loopback (a free port) over a file log in a temporary data folder. */
-export class HttpFixture {
+export class HttpFixture extends HttpClient {
   readonly dataDir = mkdtempSync(join(tmpdir(), 'ordo-http-'));
   service: HttpService | undefined;
 
@@ -36,23 +59,6 @@ export class HttpFixture {
     if (this.service === undefined) throw new Error('not started');
     return this.service.url;
   }
-
-  async get(path: string): Promise<HttpCall> {
-    return this.call('GET', path);
-  }
-
-  /** A POST with the token unless `headers` says otherwise. */
-  async post(path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpCall> {
-    return this.call('POST', path, body, { authorization: `Bearer ${testToken}`, ...headers });
-  }
-
-  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpCall> {
-    const withBody = body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) };
-    const contentType = body === undefined ? {} : { 'content-type': 'application/json' };
-    const response = await fetch(`${this.url}${path}`, { method, headers: { ...contentType, ...headers }, ...withBody });
-    const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
-  }
 }
 
 export interface HttpDatacenter {
@@ -62,7 +68,7 @@ export interface HttpDatacenter {
 }
 
 /** Two hosts, a container and a subnet, created through the API. */
-export async function buildHttpDatacenter(http: HttpFixture): Promise<HttpDatacenter> {
+export async function buildHttpDatacenter(http: HttpClient): Promise<HttpDatacenter> {
   const created = async (path: string, body: unknown): Promise<string> => {
     const call = await http.post(path, body);
     if (call.status !== 201) throw new Error(`${path}: ${call.status} ${JSON.stringify(call.body)}`);

@@ -17,7 +17,8 @@ const pgUrl = process.env.ORDO_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/tes
 const processScript = fileURLToPath(new URL('../operations-process.ts', import.meta.url));
 const callersMany = 64;
 
-async function measure(context: BenchContext, label: string, log: LogStore, concurrency: number): Promise<BenchResult> {
+/** `ordo-operations` pairs in this process on `log`; the http suite runs it too, for its baseline rows. */
+export async function measureOperations(context: BenchContext, label: string, log: LogStore, concurrency: number): Promise<BenchResult> {
   const plane = await openOperationsPlane(log, label);
   try {
     const result = await closedLoop({ system: 'ordo-operations', workload: `create+on/${label}`, concurrency, durationMs: 4000 * context.scale, operation: () => plane.pair() });
@@ -92,9 +93,9 @@ const suite: BenchSuite = {
   async run(context) {
     const results: BenchResult[] = [];
     for (const concurrency of [1, callersMany]) {
-      results.push(await measure(context, 'mem', memoryLog(), concurrency));
-      results.push(await measure(context, 'file', fileLog({ dir: context.tempDir('operations') }), concurrency));
-      results.push(await withSchema((schema) => measure(context, 'pg', postgresLog({ connectionString: pgUrl, schema }), concurrency)));
+      results.push(await measureOperations(context, 'mem', memoryLog(), concurrency));
+      results.push(await measureOperations(context, 'file', fileLog({ dir: context.tempDir('operations') }), concurrency));
+      results.push(await withSchema((schema) => measureOperations(context, 'pg', postgresLog({ connectionString: pgUrl, schema }), concurrency)));
     }
     results.push(await processes(context, 1));
     results.push(await processes(context, 3));

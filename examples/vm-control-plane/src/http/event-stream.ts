@@ -8,7 +8,7 @@ export const eventHeartbeatMs = 15_000;
 
 /**
  * Where a stream starts: after `Last-Event-ID` (a reconnecting client), else at `?from=`
- * (1 for the whole history), else after the current head (new records only).
+ * (1 for the whole history), else after the log's head (new records only).
  */
 function startOf(request: FastifyRequest, store: Store): number {
   const header = request.headers['last-event-id'];
@@ -45,6 +45,8 @@ export function registerEventStream(app: FastifyInstance, store: Store): void {
     }
   });
   app.get('/events', async (request, reply) => {
+    // Caught up first, so that "new records only" starts after every record acknowledged anywhere before the request.
+    await store.sync();
     const from = startOf(request, store);
     const watcher = store.watch({ from });
     reply.hijack();

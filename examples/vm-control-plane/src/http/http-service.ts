@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import type { LogStore } from '@ordo/core';
 import { fileLog } from '@ordo/adapters/file';
 import { SimulatedHypervisor } from '@ordo/adapters/hypervisor';
-import { openControlPlane, type ControlPlane } from '../control-plane.js';
+import { openControlPlane, type ControlPlane, type ControlPlaneOptions } from '../control-plane.js';
 import { generateToken } from './bearer-token.js';
 import { createHttpApp } from './http-app.js';
 
@@ -18,6 +18,10 @@ export interface HttpServiceConfig {
   /** When set, the log is in PostgreSQL at this URL (and schema) instead of the data folder. */
   readonly postgres?: { readonly connectionString: string; readonly schema?: string };
   readonly bodyBytesMax?: number;
+  /** The simulated hosts. Default: agents that keep their VMs in the data folder's host-agents.json. */
+  readonly hypervisor?: SimulatedHypervisor;
+  /** Runtime options (entityBusyWaitMs...), for tests and benchmarks. Default: the runtime's. */
+  readonly runtime?: ControlPlaneOptions['runtime'];
 }
 
 export const httpPortDefault = 8787;
@@ -53,8 +57,8 @@ export interface HttpService {
 export async function startHttpService(config: HttpServiceConfig): Promise<HttpService> {
   // Loaded only when asked for, so that the file log needs no PostgreSQL driver.
   const log: LogStore = config.postgres === undefined ? fileLog({ dir: join(config.dataDir, 'log') }) : (await import('@ordo/adapters/postgres')).postgresLog(config.postgres);
-  const hypervisor = new SimulatedHypervisor({ stateFile: join(config.dataDir, 'host-agents.json') });
-  const plane = await openControlPlane({ log, hypervisor, storageRoot: join(config.dataDir, 'storage') });
+  const hypervisor = config.hypervisor ?? new SimulatedHypervisor({ stateFile: join(config.dataDir, 'host-agents.json') });
+  const plane = await openControlPlane({ log, hypervisor, storageRoot: join(config.dataDir, 'storage'), ...(config.runtime === undefined ? {} : { runtime: config.runtime }) });
   const app = createHttpApp({ runtime: plane.runtime, token: config.token, ...(config.bodyBytesMax === undefined ? {} : { bodyBytesMax: config.bodyBytesMax }) });
   try {
     await app.listen({ host: config.host, port: config.port });

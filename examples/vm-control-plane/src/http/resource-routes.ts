@@ -19,13 +19,20 @@ export function etagOf(version: number): string {
 /**
  * `GET /<collection>`: filters on indexed and unique fields (`?hostId=...`), sorted by id,
  * paged by `limit` and `cursor` (the last id of the page before). `GET /<collection>/:id`:
- * one entity with its `ETag`. Both read this process's folded state.
+ * one entity with its `ETag`. Both answer from this process's folded state after `store.sync()`,
+ * so that with several servers on one PostgreSQL log a read sees every write any of them
+ * acknowledged before it (on a log with one writer, sync asks the log store for its head and
+ * reads nothing; concurrent reads share one catch-up).
  */
 export function registerResourceRoutes(app: FastifyInstance, store: Store): void {
   for (const resource of resources) {
-    app.get(`/${resource.path}`, async (request) => listPage(store, resource.type, request.query as Record<string, unknown>));
+    app.get(`/${resource.path}`, async (request) => {
+      await store.sync();
+      return listPage(store, resource.type, request.query as Record<string, unknown>);
+    });
     app.get(`/${resource.path}/:id`, async (request, reply) => {
       const { id } = request.params as { id: string };
+      await store.sync();
       const entity = store.get(resource.type, id);
       if (entity === undefined) throw new HttpRequestError('NOT_FOUND', `${resource.type.kind} ${id} does not exist`, { kind: resource.type.kind, id });
       void reply.header('etag', etagOf(entity.version));
