@@ -1,0 +1,54 @@
+import { memoryLog } from '@ordo/core';
+import { openOperationsPlane, checkApplied } from './operations-model.js';
+
+// Drives the memory-store operations workload for a fixed number of pairs and prints CPU µs
+// per pair (process.cpuUsage, independent of the machine's load) and records per pair. For
+// profiling: node --cpu-prof --conditions=@ordo/source --import tsx test/bench/profile-operations.ts [pairs] [callers]
+const pairs = Number(process.argv[2] ?? 20_000);
+const callers = Number(process.argv[3] ?? 64);
+
+const plane = await openOperationsPlane(memoryLog(), 'prof');
+// Counts transactions and their runs (a run more than the transactions is a rerun after a conflict), by operation name.
+const counts = new Map<string, { calls: number; runs: number }>();
+const transact = plane.store.transact.bind(plane.store);
+(plane.store as { transact: unknown }).transact = (fn: (tx: unknown) => unknown, options?: { operation?: string }) => {
+  const name = options?.operation ?? '(none)';
+  const count = counts.get(name) ?? { calls: 0, runs: 0 };
+  counts.set(name, count);
+  count.calls += 1;
+  return transact((tx) => {
+    count.runs += 1;
+    return fn(tx);
+  }, options as never);
+};
+let next = 0;
+const worker = async (): Promise<void> => {
+  while (next < pairs) {
+    next += 1;
+    await plane.pair();
+  }
+};
+// Warm-up, then the measured run.
+await Promise.all(Array.from({ length: callers }, worker));
+next = 0;
+const startPosition = plane.store.position;
+const startPairs = plane.pairs;
+counts.clear();
+const cpu = process.cpuUsage();
+const started = performance.now();
+await Promise.all(Array.from({ length: callers }, worker));
+const elapsed = performance.now() - started;
+const used = process.cpuUsage(cpu);
+const done = plane.pairs - startPairs;
+checkApplied(plane);
+console.log(
+  JSON.stringify({
+    pairs: done,
+    callers,
+    pairsPerSec: Math.round(done / (elapsed / 1000)),
+    cpuUsPerPair: Math.round((used.user + used.system) / done),
+    recordsPerPair: Math.round(((plane.store.position - startPosition) / done) * 100) / 100,
+    transactions: Object.fromEntries([...counts].map(([name, count]) => [name, { perPair: count.calls / done, runsPerCall: Math.round((count.runs / count.calls) * 1000) / 1000 }])),
+  }),
+);
+await plane.close();
