@@ -1,11 +1,16 @@
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { memoryLog } from '@ordo/core';
 import { openOperationsPlane, checkApplied } from './operations-model.js';
 
 // Drives the memory-store operations workload for a fixed number of pairs and prints CPU µs
 // per pair (process.cpuUsage, independent of the machine's load) and records per pair. For
-// profiling: node --cpu-prof --conditions=@ordo/source --import tsx test/bench/profile-operations.ts [pairs] [callers]
+// profiling: node --conditions=@ordo/source --import tsx test/bench/profile-operations.ts [pairs] [callers]
+// [cpuprofile file]: with a file, a CPU profile of the measured run (not the start, not the
+// warm-up) is written to it.
 const pairs = Number(process.argv[2] ?? 20_000);
 const callers = Number(process.argv[3] ?? 64);
+const profileFile = process.argv[4];
 
 const plane = await openOperationsPlane(memoryLog(), 'prof');
 // Counts transactions and their runs (a run more than the transactions is a rerun after a conflict), by operation name.
@@ -34,11 +39,16 @@ next = 0;
 const startPosition = plane.store.position;
 const startPairs = plane.pairs;
 counts.clear();
+const session = profileFile === undefined ? undefined : new Session();
+session?.connect();
+await session?.post('Profiler.enable');
+await session?.post('Profiler.start');
 const cpu = process.cpuUsage();
 const started = performance.now();
 await Promise.all(Array.from({ length: callers }, worker));
 const elapsed = performance.now() - started;
 const used = process.cpuUsage(cpu);
+if (session !== undefined && profileFile !== undefined) writeFileSync(profileFile, JSON.stringify((await session.post('Profiler.stop')).profile));
 const done = plane.pairs - startPairs;
 checkApplied(plane);
 console.log(
