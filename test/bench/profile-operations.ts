@@ -12,7 +12,15 @@ const pairs = Number(process.argv[2] ?? 20_000);
 const callers = Number(process.argv[3] ?? 64);
 const profileFile = process.argv[4];
 
-const plane = await openOperationsPlane(memoryLog(), 'prof');
+// Counts appends: records per append is how much group commit batches.
+const log = memoryLog();
+let appends = 0;
+const append = log.append.bind(log);
+log.append = (records) => {
+  appends += 1;
+  return append(records);
+};
+const plane = await openOperationsPlane(log, 'prof');
 // Counts transactions and their runs (a run more than the transactions is a rerun after a conflict), by operation name.
 const counts = new Map<string, { calls: number; runs: number }>();
 const transact = plane.store.transact.bind(plane.store);
@@ -39,6 +47,7 @@ next = 0;
 const startPosition = plane.store.position;
 const startPairs = plane.pairs;
 counts.clear();
+appends = 0;
 const session = profileFile === undefined ? undefined : new Session();
 session?.connect();
 await session?.post('Profiler.enable');
@@ -58,6 +67,7 @@ console.log(
     pairsPerSec: Math.round(done / (elapsed / 1000)),
     cpuUsPerPair: Math.round((used.user + used.system) / done),
     recordsPerPair: Math.round(((plane.store.position - startPosition) / done) * 100) / 100,
+    recordsPerAppend: Math.round(((plane.store.position - startPosition) / appends) * 10) / 10,
     transactions: Object.fromEntries([...counts].map(([name, count]) => [name, { perPair: count.calls / done, runsPerCall: Math.round((count.runs / count.calls) * 1000) / 1000 }])),
   }),
 );
