@@ -100,6 +100,34 @@ describePostgres('runtimes that share one PostgreSQL log', () => {
     expect(replay).toMatchObject({ replayed: true, value: final.volumes.find((volume) => volume.name === 'doomed')?.id });
   });
 
+  it('a runtime killed with SIGKILL while it applies a compensation: another settles the revert, the file is gone, the requestId replays the failure', async () => {
+    const { storageRoot, processes } = await cluster(3);
+    const [a, b, c] = processes as [RuntimeChildProcess, RuntimeChildProcess, RuntimeChildProcess];
+    const reverting = a.waitFor((event) => event.event === 'reverting' && event.name === 'undone');
+    a.send({ cmd: 'create', name: 'undone', sizeBytes: 2 << 20, requestId: 'undone', fail: true, pause: 'revert' });
+    await reverting;
+    // The create was applied (its file exists) and failed; its compensation is committed, not applied.
+    const before = await status(b);
+    const undoneId = before.volumes.find((volume) => volume.name === 'undone')?.id;
+    expect(undoneId).toBeUndefined();
+    expect((await listVolumeFiles(storageRoot)).length).toBe(1);
+    a.signal('SIGKILL');
+    const stoppedAt = Date.now();
+    ok(await c.run({ cmd: 'create', name: 'kept', sizeBytes: 1 << 20, requestId: 'kept' }));
+    const settled = await settledWithin(b, takeoverBoundMs);
+    expect(settled.operations).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(takeoverBoundMs);
+    const takers = [...(await status(b)).recovered, ...(await status(c)).recovered].filter((entry) => entry.requestId === 'undone');
+    expect(takers).toEqual([{ requestId: 'undone', outcome: 'reverted', code: 'INJECTED_FAILURE' }]);
+    const final = await status(c);
+    expect(final.volumes.map((volume) => volume.name)).toEqual(['kept']);
+    await expectAgreement(storageRoot, final);
+    // The caller's process is gone; a retry of its requestId gets the true outcome, the failure.
+    const replay = await b.run({ cmd: 'create', name: 'undone', sizeBytes: 2 << 20, requestId: 'undone' });
+    expect(replay).toMatchObject({ ok: false, code: 'INJECTED_FAILURE' });
+    expect((await listVolumeFiles(storageRoot)).map((file) => file.volumeId)).toEqual(final.volumes.map((volume) => volume.id));
+  });
+
   it('a runtime paused with SIGSTOP inside apply past the lease is fenced when it resumes: its late apply is refused, the files match the log', async () => {
     const { storageRoot, processes } = await cluster(3);
     const [a, b] = processes as [RuntimeChildProcess, RuntimeChildProcess, RuntimeChildProcess];

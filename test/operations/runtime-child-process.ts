@@ -75,7 +75,7 @@ export class RuntimeChildProcess {
   }
 
   /** Runs an operation and waits for its answer. */
-  run(command: { cmd: 'create' | 'resize'; name: string; sizeBytes: number; requestId: string; pause?: 'before' | 'after' }): Promise<ChildEvent> {
+  run(command: { cmd: 'create' | 'resize'; name: string; sizeBytes: number; requestId: string; pause?: 'before' | 'after' | 'revert'; fail?: boolean }): Promise<ChildEvent> {
     const skip = this.events.length;
     this.send(command);
     return this.waitFor((event) => event.event === 'done' && event.requestId === command.requestId, skip);

@@ -16,6 +16,9 @@ import { directoryStorage } from '@ordo/adapters/storage';
  * - { cmd: 'close' }                                   -> exits
  * `pause: 'before' | 'after'` stops the storage apply of that volume before (or after) the real
  * apply, announces { event: 'applying', name, position, epoch } and waits for 'go'.
+ * `fail: true` makes the volume's first apply fail with INJECTED_FAILURE after the real apply
+ * (its file exists), so the operation is compensated; `pause: 'revert'` then stops the apply of
+ * that compensation before the real one, announcing { event: 'reverting', name, position, epoch }.
  * Started as `node ... runtime-child.ts <url> <schema> <storageRoot> <name> <leaseMs>`.
  */
 const [url, schema, storageRoot, name, leaseMsText] = process.argv.slice(2);
@@ -48,7 +51,18 @@ const resizeVolume = defineOperation({
   },
 });
 
-const pauses = new Map<string, 'before' | 'after'>();
+type Pause = 'before' | 'after' | 'revert';
+interface RunCommand {
+  readonly cmd: string;
+  readonly name: string;
+  readonly sizeBytes: number;
+  readonly requestId: string;
+  readonly pause?: Pause;
+  readonly fail?: boolean;
+}
+
+const pauses = new Map<string, Pause>();
+const failing = new Set<string>();
 const gates = new Map<string, () => void>();
 let applies = 0;
 
@@ -65,21 +79,27 @@ const pausing: InfrastructureAdapter = {
   async apply(input) {
     applies += 1;
     const volumeName = input.changes.map((change) => (change.after ?? change.before)?.data.name).find((value): value is string => typeof value === 'string');
+    // The compensation of a create deletes the volume: its change has no after-image.
+    const reverting = input.changes.some((change) => change.after === undefined);
     const pause = volumeName === undefined ? undefined : pauses.get(volumeName);
-    const wait = async (): Promise<void> => {
+    const wait = async (event: string): Promise<void> => {
       if (volumeName === undefined || pause === undefined) return;
       pauses.delete(volumeName);
-      send({ event: 'applying', name: volumeName, position: input.position, epoch: input.epoch });
+      send({ event, name: volumeName, position: input.position, epoch: input.epoch });
       await new Promise<void>((resolve) => gates.set(volumeName, resolve));
     };
-    if (pause === 'before') await wait();
+    if (pause === 'before' && !reverting) await wait('applying');
+    if (pause === 'revert' && reverting) await wait('reverting');
     try {
       await storage.apply(input);
     } catch (error) {
       send({ event: 'applyFailed', name: volumeName, code: isOrdoError(error) ? error.code : String(error) });
       throw error;
     }
-    if (pause === 'after') await wait();
+    if (volumeName !== undefined && !reverting && failing.delete(volumeName)) {
+      throw new OperationError({ code: 'INJECTED_FAILURE', message: `the test failed the apply of ${volumeName} after its file was made` });
+    }
+    if (pause === 'after' && !reverting) await wait('applying');
   },
 };
 
@@ -87,8 +107,9 @@ const store = await openStore({ entities: [Container, Volume], log: postgresLog(
 const runtime = await createRuntime({ store, adapters: [pausing], name, leaseMs, renewEveryMs: Math.floor(leaseMs / 5), checkEveryMs: 200, settleWaitMs: 20_000 });
 send({ event: 'ready', runtimeId: runtime.id, recovered: runtime.recovered.length, applies });
 
-async function run(command: { cmd: string; name: string; sizeBytes: number; requestId: string; pause?: 'before' | 'after' }): Promise<void> {
+async function run(command: RunCommand): Promise<void> {
   if (command.pause !== undefined) pauses.set(command.name, command.pause);
+  if (command.fail === true) failing.add(command.name);
   try {
     const input = { name: command.name, sizeBytes: command.sizeBytes };
     const options = { requestId: command.requestId };
@@ -114,7 +135,7 @@ async function status(): Promise<void> {
 }
 
 createInterface({ input: process.stdin }).on('line', (line) => {
-  const command = JSON.parse(line) as { cmd: string; name: string; sizeBytes: number; requestId: string; pause?: 'before' | 'after' };
+  const command = JSON.parse(line) as RunCommand;
   if (command.cmd === 'create' || command.cmd === 'resize') void run(command);
   else if (command.cmd === 'setup') void runtime.run(setup, {}).then(({ value }) => send({ event: 'setup', containerId: value }));
   else if (command.cmd === 'go') gates.get(command.name)?.();

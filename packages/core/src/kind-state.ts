@@ -4,10 +4,17 @@ import type { Entity } from './record.js';
 
 export type IndexValue = string | number | boolean | null | undefined;
 
-/** The members of one non-unique index value, and the position of the last change to them. */
+/**
+ * The members of one non-unique index value, and the position of the last change to them.
+ * While `sorted`, `members` iterates in id order (ids made by a monotonic source are added in
+ * that order, and an update that keeps the value keeps its place), so `find` need not sort.
+ */
 export interface Bucket {
   readonly members: Map<string, Entity>;
   stamp: number;
+  sorted: boolean;
+  /** The greatest id added while sorted. */
+  last: string;
 }
 
 /**
@@ -73,7 +80,7 @@ export class KindState {
    * old value leaves before any new value enters) so that a swap of unique values inside one
    * transaction never looks like a duplicate.
    */
-  unindex(before: Entity, position: number): void {
+  unindex(before: Entity, position: number, after: Entity | undefined): void {
     this.stamp = position;
     for (const [field, owners] of this.uniqueEntries) {
       const value = fieldValue(before, field);
@@ -83,6 +90,11 @@ export class KindState {
       const value = fieldValue(before, field);
       const bucket = buckets.get(value);
       if (bucket === undefined) continue;
+      // An update that keeps the value stays a member (`add` replaces it in place, keeping the order).
+      if (after !== undefined && fieldValue(after, field) === value) {
+        bucket.stamp = position;
+        continue;
+      }
       bucket.members.delete(before.id);
       bucket.stamp = position;
       if (bucket.members.size === 0) buckets.delete(value);
@@ -125,11 +137,32 @@ export class KindState {
 function addToBucket(buckets: Map<IndexValue, Bucket>, value: IndexValue, entity: Entity, position: number): void {
   let bucket = buckets.get(value);
   if (bucket === undefined) {
-    bucket = { members: new Map(), stamp: position };
+    bucket = { members: new Map(), stamp: position, sorted: true, last: entity.id };
     buckets.set(value, bucket);
   }
-  bucket.members.set(entity.id, entity);
+  const { id } = entity;
+  if (bucket.sorted && !bucket.members.has(id)) {
+    if (id < bucket.last) bucket.sorted = false;
+    else bucket.last = id;
+  }
+  bucket.members.set(id, entity);
   bucket.stamp = position;
+}
+
+/** The members of a bucket in id order. A bucket out of order is put in order once, here. */
+export function bucketMembers(bucket: Bucket): Entity[] {
+  const members = [...bucket.members.values()];
+  if (bucket.sorted) return members;
+  members.sort(byEntityId);
+  bucket.members.clear();
+  for (const entity of members) bucket.members.set(entity.id, entity);
+  bucket.sorted = true;
+  bucket.last = members[members.length - 1]?.id ?? '';
+  return members;
+}
+
+export function byEntityId(a: Entity, b: Entity): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 export function fieldValue(entity: Entity | undefined, field: string): IndexValue {

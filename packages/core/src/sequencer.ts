@@ -20,6 +20,19 @@ interface Pending {
 export const batchRecordsMax = 2048;
 /** Most records read per call while catching up. */
 export const catchUpRecordsMax = 4096;
+/** Longest a commit turn holds back the other commits (then it ends without its commit). */
+export const turnMsMax = 1_000;
+
+/**
+ * A commit turn: no append is in flight while it is held and none starts, so a transaction
+ * run now reads the state its commit is validated at; `submit` puts its commit first in the
+ * next batch and ends the turn.
+ */
+export interface CommitTurn {
+  submit(request: CommitRequest): Promise<CommitOutcome>;
+  /** Ends the turn without a commit (the transaction failed, or wrote nothing). */
+  release(): void;
+}
 
 /**
  * Serializes commits (I1, I2). Requests queue up while an append is in flight and go to the
@@ -36,6 +49,9 @@ export class Sequencer {
   private catchUpWanted = false;
   private catchUpWaiters: { resolve(): void; reject(error: unknown): void }[] = [];
   private closed = false;
+  /** Callers waiting for a commit turn, and whether one is held. */
+  private readonly turnWaiters: ((turn: CommitTurn) => void)[] = [];
+  private turnHeld = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
   private readonly unsubscribe: () => void;
@@ -69,6 +85,50 @@ export class Sequencer {
     });
   }
 
+  /**
+   * Waits for a commit turn: the batch in flight is appended and folded, and the next one
+   * waits until the turn ends (at the latest turnMsMax later). For a transaction that keeps
+   * conflicting because every batch changes what it read while it runs (a hot `find`): run in
+   * a turn, it reads the latest state and commits first, so it cannot lose again.
+   */
+  turn(): Promise<CommitTurn> {
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    return new Promise((resolve) => {
+      this.turnWaiters.push(resolve);
+      this.grantTurn();
+    });
+  }
+
+  private grantTurn(): void {
+    if (this.turnHeld || this.running) return;
+    const grant = this.turnWaiters.shift();
+    if (grant === undefined) return;
+    this.turnHeld = true;
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(timer);
+      this.turnHeld = false;
+      this.schedule();
+      this.grantTurn();
+    };
+    const timer = setTimeout(end, turnMsMax);
+    timer.unref?.();
+    grant({
+      submit: (request) => {
+        if (ended || this.closed || this.failure !== undefined) {
+          end();
+          return this.submit(request);
+        }
+        const outcome = new Promise<CommitOutcome>((resolve, reject) => this.queue.unshift({ request, resolve, reject }));
+        end();
+        return outcome;
+      },
+      release: end,
+    });
+  }
+
   /** Resolves once every record the log store holds now has been folded. */
   catchUp(): Promise<void> {
     if (this.closed) return Promise.reject(new StoreClosedError());
@@ -94,13 +154,16 @@ export class Sequencer {
   async close(): Promise<void> {
     this.closed = true;
     this.unsubscribe();
+    this.turnHeld = false;
+    // Waiters get a turn that only refuses: their submit finds the sequencer closed.
+    for (const grant of this.turnWaiters.splice(0)) grant({ submit: (request) => this.submit(request), release: () => undefined });
     await this.idle;
     for (const pending of this.queue.splice(0)) pending.reject(new StoreClosedError());
     for (const waiter of this.catchUpWaiters.splice(0)) waiter.reject(new StoreClosedError());
   }
 
   private schedule(): void {
-    if (this.running || this.closed) return;
+    if (this.running || this.closed || this.turnHeld) return;
     this.running = true;
     this.idle = new Promise((resolve) => (this.markIdle = resolve));
     // A microtask later, every caller that is ready in this turn has queued its commit.
@@ -115,6 +178,9 @@ export class Sequencer {
         } else if (!(await this.tryCatchUp())) {
           break;
         }
+        // A caller waiting for a turn gets it now that the state is the log's (the batch just
+        // appended held the last turn's commit, first).
+        if (this.turnWaiters.length > 0 && !this.catchUpWanted) break;
       }
     } catch (error) {
       // Only a broken invariant gets here (a fold that failed half-way): the state can no
@@ -124,6 +190,7 @@ export class Sequencer {
     } finally {
       this.running = false;
       this.markIdle();
+      this.grantTurn();
       // Work that arrived while the loop was unwinding (after a failed catch-up rejected the
       // queue) found it still running and did not start it: start it now.
       if (!this.closed && this.failure === undefined && (this.queue.length > 0 || this.catchUpWaiters.length > 0)) this.schedule();

@@ -65,7 +65,7 @@ export class State {
     // Every change's image is built (migrated, checked) before any is applied: data this code
     // refuses leaves the state as it was.
     const changes = record.changes.map((change, index) => this.imagesOf(change, position, prepared?.[index]));
-    for (const { kind, before } of changes) if (before !== undefined) this.kindState(kind).unindex(before, position);
+    for (const { kind, before, after } of changes) if (before !== undefined) this.kindState(kind).unindex(before, position, after);
     for (const { kind, id, after } of changes) {
       if (after === undefined) this.kindState(kind).remove(id, position);
       else this.kindState(kind).add(after, position);
@@ -93,7 +93,7 @@ export class State {
     const before = kindState.entities.get(change.id);
     checkVersion(change, before);
     const after = change.op === 'delete' ? undefined : storedEntity(change, kindState, position);
-    if (before !== undefined) kindState.unindex(before, position);
+    if (before !== undefined) kindState.unindex(before, position, after);
     if (after === undefined) kindState.remove(change.id, position);
     else kindState.add(after, position);
     this.noteRequest(record);

@@ -10,7 +10,7 @@ import {
 import { FoldFollowers } from './fold-followers.js';
 import type { LogOpenResult, LogStore } from './log-store.js';
 import type { JsonObject, JsonValue, LogRecord } from './record.js';
-import { Sequencer, type CommitOutcome } from './sequencer.js';
+import { Sequencer, type CommitOutcome, type CommitTurn } from './sequencer.js';
 import { loadSnapshot } from './snapshot-codec.js';
 import { State, type EntityChange, type RequestOutcome } from './state.js';
 import type { Telemetry, TelemetryAttributes } from './telemetry.js';
@@ -23,6 +23,8 @@ import type { WatchOptions } from './watch.js';
 
 /** Reruns of a conflicting transaction, unless the call says otherwise. */
 export const retriesDefault = 20;
+/** Conflicts after which a transaction runs again in a commit turn (see `Sequencer.turn`). */
+export const conflictsBeforeTurn = 2;
 /** The most reruns a caller may ask for. */
 export const retriesMax = 10_000;
 /** The most records one `store.read` returns. */
@@ -361,20 +363,29 @@ class OrdoStore implements Store {
     for (let attempt = 0; attempt <= retries; attempt += 1) {
       note?.({ attempts: attempt + 1, conflicts: attempt });
       this.checkOpen();
+      // A transaction that lost twice runs in a turn: no other commit lands between its reads
+      // and its commit, so a read that every batch changes (a hot find) cannot starve it.
+      const turn = attempt >= conflictsBeforeTurn ? await this.sequencer.turn() : undefined;
       const tx = new Transaction(this.state, this.ids);
       let value: Value;
+      let outcome: AttemptOutcome;
       try {
-        const returned = fn(tx);
-        value = isThenable(returned) ? await returned : returned;
-      } catch (error) {
+        try {
+          const returned = fn(tx);
+          value = isThenable(returned) ? await returned : returned;
+        } catch (error) {
+          tx.finish();
+          turn?.release();
+          // An error decided on reads that have changed since may be an artefact: run again.
+          conflicts = await this.sequencer.staleReads(tx.reads);
+          if (conflicts.length > 0) continue;
+          throw error;
+        }
         tx.finish();
-        // An error decided on reads that have changed since may be an artefact: run again.
-        conflicts = await this.sequencer.staleReads(tx.reads);
-        if (conflicts.length > 0) continue;
-        throw error;
+        outcome = await this.attempt(tx, value, options, turn);
+      } finally {
+        turn?.release();
       }
-      tx.finish();
-      const outcome = await this.attempt(tx, value, options);
       if (outcome.type === 'conflict') {
         conflicts = outcome.conflicts;
         continue;
@@ -388,11 +399,14 @@ class OrdoStore implements Store {
   }
 
   /** Commits a finished transaction through the sequencer, unless it is read-only. */
-  private attempt(tx: Transaction, value: unknown, options: TransactOptions): Promise<AttemptOutcome> {
+  private attempt(tx: Transaction, value: unknown, options: TransactOptions, turn: CommitTurn | undefined): Promise<AttemptOutcome> {
     const given = options.meta === undefined ? undefined : jsonMeta(options.meta);
     const meta = given === undefined ? tx.meta : tx.meta === undefined ? given : { ...given, ...tx.meta };
-    if (!tx.hasWrites && options.requestId === undefined && meta === undefined) return this.readOnlyAttempt(tx);
-    return this.sequencer.submit({
+    if (!tx.hasWrites && options.requestId === undefined && meta === undefined) {
+      turn?.release();
+      return this.readOnlyAttempt(tx);
+    }
+    return (turn ?? this.sequencer).submit({
       txId: this.ids(),
       reads: tx.reads,
       changes: tx.pendingChanges(),

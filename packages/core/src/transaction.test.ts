@@ -270,4 +270,29 @@ describe('entities and transactions', () => {
       code: 'ALREADY_EXISTS',
     });
   });
+
+  it('keeps find sorted by id through updates that keep or change the indexed value, ids out of order, and its own writes', async () => {
+    const store = await open();
+    await store.transact((tx) => {
+      for (const name of ['b', 'd']) tx.create(Vm, { name, hostId: 'h', memoryMiB: 1 }, { id: `id-${name}` });
+    });
+    await store.transact((tx) => tx.create(Vm, { name: 'a', hostId: 'h', memoryMiB: 1 }, { id: 'id-a' }));
+    await store.transact((tx) => tx.update(Vm, 'id-b', { memoryMiB: 2 }));
+    await store.transact((tx) => tx.create(Vm, { name: 'e', hostId: 'g', memoryMiB: 1 }, { id: 'id-e' }));
+    await store.transact((tx) => tx.update(Vm, 'id-e', { hostId: 'h' }));
+    const ids = (host: string) => store.find(Vm, { hostId: host }).map((vm) => `${vm.id}:${vm.data.memoryMiB}`);
+    expect(ids('h')).toEqual(['id-a:1', 'id-b:2', 'id-d:1', 'id-e:1']);
+    expect(ids('h')).toEqual(['id-a:1', 'id-b:2', 'id-d:1', 'id-e:1']);
+    expect(ids('g')).toEqual([]);
+    await store.transact((tx) => tx.update(Vm, 'id-a', { hostId: 'g' }));
+    expect(ids('h')).toEqual(['id-b:2', 'id-d:1', 'id-e:1']);
+    const { value } = await store.transact((tx) => {
+      tx.create(Vm, { name: 'c', hostId: 'h', memoryMiB: 3 }, { id: 'id-c' });
+      tx.update(Vm, 'id-d', { memoryMiB: 4 });
+      tx.delete(Vm, 'id-e');
+      return tx.find(Vm, { hostId: 'h' }).map((vm) => `${vm.id}:${vm.data.memoryMiB}`);
+    });
+    expect(value).toEqual(['id-b:2', 'id-c:3', 'id-d:4']);
+    expect(ids('h')).toEqual(['id-b:2', 'id-c:3', 'id-d:4']);
+  });
 });

@@ -12,7 +12,7 @@ import {
   AlreadyExistsError,
 } from './errors.js';
 import { frozenJson, NotJsonError } from './json-data.js';
-import { fieldValue, isClaimable, isIndexValue, type IndexValue, type KindState } from './kind-state.js';
+import { bucketMembers, byEntityId, fieldValue, isClaimable, isIndexValue, type IndexValue, type KindState } from './kind-state.js';
 import { ReadSet } from './read-set.js';
 import type { Entity, JsonObject } from './record.js';
 import type { EntityChange, State } from './state.js';
@@ -75,7 +75,8 @@ export class Transaction {
     const value = (where as Record<string, IndexValue>)[first];
     const committed = this.committedMatches(type, kindState, first, value);
     const matches = (entity: Entity): boolean => fields.every((field) => fieldValue(entity, field) === (where as Record<string, unknown>)[field]);
-    return this.overlay(type, committed.filter(matches), matches);
+    // Committed matches hold `first` already (they are its index's members).
+    return this.overlay(type, fields.length === 1 ? committed : committed.filter(matches), matches);
   }
 
   /** Every entity of the kind, sorted by id. A predicate read: any change to the kind conflicts. */
@@ -83,7 +84,7 @@ export class Transaction {
     this.checkOpen();
     const kindState = this.kindState(type);
     this.reads.kind(type.kind, kindState.stamp);
-    return this.overlay(type, [...kindState.entities.values()], () => true);
+    return this.overlay(type, [...kindState.entities.values()].sort(byEntityId), () => true);
   }
 
   create<Type extends EntityType>(type: Type, data: InputOf<Type>, options: { id?: string } = {}): EntityOf<Type> {
@@ -227,20 +228,21 @@ export class Transaction {
     }
     const bucket = kindState.index.get(field)?.get(value);
     this.reads.bucket(type.kind, field, value, bucket?.stamp ?? 0);
-    return bucket === undefined ? [] : [...bucket.members.values()];
+    return bucket === undefined ? [] : bucketMembers(bucket);
   }
 
-  /** Replaces committed entities by this transaction's versions and adds its own matches. */
+  /** Replaces committed entities by this transaction's versions and adds its own matches. `committed` is sorted by id. */
   private overlay<Type extends EntityType>(type: Type, committed: Entity[], matches: (entity: Entity) => boolean): EntityOf<Type>[] {
-    const result = new Map<string, Entity>();
     const ofKind = this.writes.get(type.kind);
+    if (ofKind === undefined) return committed as EntityOf<Type>[];
+    const result = new Map<string, Entity>();
     for (const entity of committed) {
       if (ofKind?.has(entity.id) !== true) result.set(entity.id, entity);
     }
     for (const write of ofKind?.values() ?? []) {
       if (write.after !== undefined && matches(write.after)) result.set(write.id, write.after);
     }
-    return [...result.values()].sort(byId) as EntityOf<Type>[];
+    return [...result.values()].sort(byEntityId) as EntityOf<Type>[];
   }
 
   private kindState(type: EntityType): KindState {
@@ -252,10 +254,6 @@ export class Transaction {
   private checkOpen(): void {
     if (this.finished) throw new TransactionFinishedError();
   }
-}
-
-function byId(a: Entity, b: Entity): number {
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /**
