@@ -19,16 +19,23 @@ export function etagOf(version: number): string {
 /**
  * `GET /<collection>`: filters on indexed and unique fields (`?hostId=...`), sorted by id,
  * paged by `limit` and `cursor` (the last id of the page before). `GET /<collection>/:id`:
- * one entity with its `ETag`. Both read this process's folded state.
+ * one entity with its `ETag`. Both read this process's folded state, whose log position is
+ * the `Ordo-Position` header: a client that then follows `/events?from=<position + 1>` misses
+ * no change after what it read (the console does).
  */
 export function registerResourceRoutes(app: FastifyInstance, store: Store): void {
   for (const resource of resources) {
-    app.get(`/${resource.path}`, async (request) => listPage(store, resource.type, request.query as Record<string, unknown>));
+    app.get(`/${resource.path}`, async (request, reply) => {
+      const page = listPage(store, resource.type, request.query as Record<string, unknown>);
+      void reply.header('ordo-position', String(store.position));
+      return page;
+    });
     app.get(`/${resource.path}/:id`, async (request, reply) => {
       const { id } = request.params as { id: string };
       const entity = store.get(resource.type, id);
       if (entity === undefined) throw new HttpRequestError('NOT_FOUND', `${resource.type.kind} ${id} does not exist`, { kind: resource.type.kind, id });
       void reply.header('etag', etagOf(entity.version));
+      void reply.header('ordo-position', String(store.position));
       return entityJson(entity);
     });
   }
