@@ -78,13 +78,13 @@ describe.skipIf(!chromiumAvailable())('the console in Chromium', () => {
     // The feed has the operations of the log before the page opened (another client made them).
     expect(await page.locator('#operations li[data-operation="host.add"][data-status="applied"]').count()).toBe(2);
     expect(page.url()).toBe(`${http.url}/console`);
-    expect(await page.evaluate(() => sessionStorage.getItem('ordo.console.token'))).toBe(testToken);
+    // Evaluated in the page, where the DOM's names exist (this file is type-checked for Node).
+    expect(await page.evaluate('sessionStorage.getItem("ordo.console.token")')).toBe(testToken);
   });
 
   it('creates a VM through the form: it appears in the table and the feed without a reload', async () => {
-    await page.evaluate(() => {
-      (window as unknown as { loadedOnce: boolean }).loadedOnce = true;
-    });
+    // A mark in the page's globals: a reload would lose it.
+    await page.evaluate('window.loadedOnce = true');
     const form = page.locator('#create-vm');
     await form.locator('input[name="name"]').fill('web-1');
     await form.locator('input[name="memoryMiB"]').fill('1024');
@@ -94,7 +94,7 @@ describe.skipIf(!chromiumAvailable())('the console in Chromium', () => {
     await expect.poll(() => page.locator('#create-outcome').innerText()).toContain('created VM web-1 (10.0.0.10)');
     await expect.poll(() => vmRow('web-1').innerText()).toMatch(/web-1\s+off\s+small/);
     await expect.poll(() => page.locator('#operations li[data-operation="vm.create"]').first().getAttribute('data-status')).toBe('applied');
-    expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
+    expect(await page.evaluate('window.loadedOnce')).toBe(true);
   });
 
   it('shows INSUFFICIENT_HOST_MEMORY inline with the host\'s free memory against the VM\'s need', async () => {
