@@ -129,6 +129,20 @@ describe.skipIf(!chromiumAvailable())('the console in Chromium', () => {
     await expect.poll(() => page.locator('#operations li[data-operation="vm.powerOff"]').first().getAttribute('data-status')).toBe('applied');
   });
 
+  it('shows an adapter failure after compensation under the row, and the log\'s compensation as reverted in the feed', async () => {
+    http.service?.hypervisor.failNextApply('web-1', 'agent: connection reset');
+    await vmRow('web-1').getByRole('button', { name: 'Power on' }).click();
+    const rowError = page.locator('#vms tr.row-error .error[data-code="ADAPTER_FAILED"]');
+    await rowError.waitFor();
+    expect(await rowError.innerText()).toContain('502 · apply · hypervisor');
+    // Committed, then compensated: the feed has it from the log once, not also as this page's refusal.
+    const powerOns = page.locator('#operations li[data-operation="vm.powerOn"]', { hasText: 'vm web-1' });
+    await expect.poll(() => powerOns.first().getAttribute('data-status')).toBe('reverted');
+    expect(await powerOns.first().getAttribute('data-code')).toBe('ADAPTER_FAILED');
+    expect(await page.locator('#operations li[data-status="refused"][data-code="ADAPTER_FAILED"]').count()).toBe(0);
+    await expect.poll(() => vmRow('web-1').locator('td.power').innerText()).toBe('off');
+  });
+
   it('shows what other clients do, live', async () => {
     const created = await http.post('/vms', { name: 'api-1', vcpus: 1, memoryMiB: 512 });
     expect(created.status).toBe(201);
