@@ -1,6 +1,7 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { OperationRuntime } from '@ordo/core';
 import { requireBearer } from './bearer-token.js';
+import { registerConsoleRoutes } from './console-routes.js';
 import { errorResponse } from './error-body.js';
 import { registerEventStream } from './event-stream.js';
 import { openApiDocument } from './openapi-document.js';
@@ -56,6 +57,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   registerResourceRoutes(app, options.runtime.store);
   registerOperationRoutes(app, options.runtime);
   registerEventStream(app, options.runtime.store);
+  registerConsoleRoutes(app);
   const document = openApiDocument();
   app.get('/openapi.json', async () => document);
   return app;

@@ -22,13 +22,17 @@ export function etagOf(version: number): string {
  * one entity with its `ETag`. Both answer from this process's folded state after `store.sync()`,
  * so that with several servers on one PostgreSQL log a read sees every write any of them
  * acknowledged before it (on a log with one writer, sync asks the log store for its head and
- * reads nothing; concurrent reads share one catch-up).
+ * reads nothing; concurrent reads share one catch-up). The state's log position is the
+ * `Ordo-Position` header: a client that then follows `/events?from=<position + 1>` misses no
+ * change after what it read (the console does).
  */
 export function registerResourceRoutes(app: FastifyInstance, store: Store): void {
   for (const resource of resources) {
-    app.get(`/${resource.path}`, async (request) => {
+    app.get(`/${resource.path}`, async (request, reply) => {
       await store.sync();
-      return listPage(store, resource.type, request.query as Record<string, unknown>);
+      const page = listPage(store, resource.type, request.query as Record<string, unknown>);
+      void reply.header('ordo-position', String(store.position));
+      return page;
     });
     app.get(`/${resource.path}/:id`, async (request, reply) => {
       const { id } = request.params as { id: string };
@@ -36,6 +40,7 @@ export function registerResourceRoutes(app: FastifyInstance, store: Store): void
       const entity = store.get(resource.type, id);
       if (entity === undefined) throw new HttpRequestError('NOT_FOUND', `${resource.type.kind} ${id} does not exist`, { kind: resource.type.kind, id });
       void reply.header('etag', etagOf(entity.version));
+      void reply.header('ordo-position', String(store.position));
       return entityJson(entity);
     });
   }

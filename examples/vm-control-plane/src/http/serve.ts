@@ -8,6 +8,7 @@ const service = await startHttpService(config);
 process.stdout.write(`Ordo VM control plane API on ${service.url}
   log         : ${config.postgres === undefined ? `${config.dataDir}/log (file log)` : `PostgreSQL${config.postgres.schema === undefined ? '' : `, schema ${config.postgres.schema}`}`}
   data folder : ${config.dataDir}
+  console     : ${service.url}/console${config.tokenGenerated ? `#token=${config.token}` : ''}
   token       : ${config.tokenGenerated ? `${config.token}   (generated; set ORDO_HTTP_TOKEN to choose one)` : '(from ORDO_HTTP_TOKEN)'}
 `);
 
