@@ -1,20 +1,20 @@
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { isOrdoError, openStore, type LogStore } from '@ordo/core';
+import { isOrdoError, LogHeadMovedError, openStore, type LogStore } from '@ordo/core';
 import { postgresLog } from '@ordo/adapters/postgres';
 import { createItem, Item } from './workloads.js';
 
 // One writer process of the postgres-writers suite (see suites/postgres-writers.ts):
 //
-//   postgres-writer-process.ts <ordo|ordo-turns|raw> <pgUrl> <schema> <callers> <warmupMs> <durationMs>
+//   postgres-writer-process.ts <ordo|ordo-refetch|ordo-turns|raw> <pgUrl> <schema> <callers> <warmupMs> <durationMs>
 //
 // It opens its own store (or, for raw, its own pool), prints {"ready":true}, waits for a line on
 // stdin so that every process of a row starts together, runs `callers` callers in a closed loop
 // for the warm-up and then the measured time, and prints one JSON line with its commit count,
 // the measured seconds and every latency in milliseconds (the parent merges them).
 const [system, pgUrl, schema, callersText, warmupText, durationText] = process.argv.slice(2);
-if ((system !== 'ordo' && system !== 'ordo-turns' && system !== 'raw') || pgUrl === undefined || schema === undefined) {
-  throw new Error('usage: postgres-writer-process.ts <ordo|ordo-turns|raw> <pgUrl> <schema> <callers> <warmupMs> <durationMs>');
+if ((system !== 'ordo' && system !== 'ordo-refetch' && system !== 'ordo-turns' && system !== 'raw') || pgUrl === undefined || schema === undefined) {
+  throw new Error('usage: postgres-writer-process.ts <ordo|ordo-refetch|ordo-turns|raw> <pgUrl> <schema> <callers> <warmupMs> <durationMs>');
 }
 const callers = Number(callersText);
 const warmupMs = Number(warmupText);
@@ -33,8 +33,11 @@ function counted(log: LogStore): LogStore {
     try {
       await append(records);
     } catch (error) {
-      if (isOrdoError(error, 'LOG_HEAD_MOVED')) appends.headMoved += 1;
-      throw error;
+      if (!isOrdoError(error, 'LOG_HEAD_MOVED')) throw error;
+      appends.headMoved += 1;
+      // ordo-refetch: the loser reads the new records itself (the commit path before they came
+      // with the error), to compare with the default side by side.
+      throw system === 'ordo-refetch' ? new LogHeadMovedError({ expected: error.expected, actual: error.actual }) : error;
     }
   };
   return log;

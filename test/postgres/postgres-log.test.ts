@@ -89,8 +89,11 @@ describePostgres('postgres log store: shared by many writers', () => {
     await log.append(records(1, 3));
     const ahead = (await errorOf(log.append([record(5), record(6)]))) as { code?: string; actual?: number };
     expect([ahead.code, ahead.actual]).toEqual(['LOG_HEAD_MOVED', 3]);
-    const taken = (await errorOf(log.append([record(2)]))) as { code?: string; actual?: number };
+    const taken = (await errorOf(log.append([record(2)]))) as { code?: string; actual?: number; records?: unknown };
     expect([taken.code, taken.actual]).toEqual(['LOG_HEAD_MOVED', 3]);
+    // The loser gets the records it lacks with the error, read in the same round trip.
+    expect(taken.records).toEqual(records(1, 3).slice(1));
+    expect((empty as { records?: unknown }).records).toBeUndefined();
     expect(await log.read(1, 10)).toEqual(records(1, 3));
     await log.close();
   });

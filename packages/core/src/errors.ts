@@ -8,6 +8,8 @@
  * adapters choose: those stay open strings (`isOrdoError(error) && error.code === 'IP_TAKEN'`).
  */
 
+import type { LogRecord } from './record.js';
+
 const ordoErrorMark = Symbol.for('@ordo/error');
 
 export interface EntityRef {
@@ -350,11 +352,18 @@ export class HistoryUnavailableError extends OrdoError<'HISTORY_UNAVAILABLE'> {
 export class LogHeadMovedError extends OrdoError<'LOG_HEAD_MOVED'> {
   readonly expected: number;
   readonly actual: number;
+  /**
+   * Records from position `expected` on that the store read while finding out it lost the race,
+   * when it did (PostgreSQL): committed records, in order, up to `actual` or fewer. The owner
+   * folds them instead of reading them again. Undefined when the store read none.
+   */
+  readonly records: readonly LogRecord[] | undefined;
 
-  constructor(input: { expected: number; actual: number }) {
+  constructor(input: { expected: number; actual: number; records?: readonly LogRecord[] | undefined }) {
     super('LOG_HEAD_MOVED', `append expected to start at ${input.expected}, but the log head is at ${input.actual}`);
     this.expected = input.expected;
     this.actual = input.actual;
+    this.records = input.records;
   }
 }
 

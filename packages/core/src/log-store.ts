@@ -10,7 +10,9 @@ import type { LogRecord, Snapshot } from './record.js';
  * 2. `read()` from the snapshot's position + 1 up to the head, and fold.
  * 3. `append()` one batch at a time (never two appends in flight), each starting at head + 1.
  * 4. On `LogHeadMovedError`, or when `subscribe` reports a higher head, `read()` the new records
- *    and fold them before appending again.
+ *    and fold them before appending again. A `LogHeadMovedError` may carry those records
+ *    (`records`, from `expected` on, committed, as `read` would return them); the owner then
+ *    folds them instead of reading.
  * 5. `close()` once, after the last append settled.
  *
  * Ownership: records passed to `append` belong to the caller and are frozen; the store must
@@ -50,7 +52,8 @@ export interface LogStore {
    * acknowledgement (I4). After it resolves the head is the last record's position.
    *
    * Rejects with:
-   * - `LogHeadMovedError` when another writer moved the head (nothing of this batch was written);
+   * - `LogHeadMovedError` when another writer moved the head (nothing of this batch was written),
+   *   optionally with the records from `records[0].position` on that the store read meanwhile;
    * - `LogStoreError` when the write failed (`outcome` 'not-written') or its outcome is unknown
    *   ('unknown'). A store whose next append could silently build on top of a lost batch (the
    *   file store) refuses further appends until it is reopened; a store whose positions are

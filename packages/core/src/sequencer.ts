@@ -1,5 +1,5 @@
 import { admitBatch, type CommitRequest, type Refusal } from './admission.js';
-import { assert, CommitQueueFullError, foldRefusalCodes, InternalError, isOrdoError, StoreClosedError, type EntityRef } from './errors.js';
+import { assert, CommitQueueFullError, foldRefusalCodes, InternalError, isOrdoError, StoreClosedError, type EntityRef, type LogHeadMovedError } from './errors.js';
 import type { FoldFollowers } from './fold-followers.js';
 import type { LogStore } from './log-store.js';
 import type { ReadSet } from './read-set.js';
@@ -224,14 +224,31 @@ export class Sequencer {
       while (this.state.position < head) {
         const records = await this.log.read(this.state.position + 1, catchUpRecordsMax);
         assert(records.length > 0, `log store returned no records below its head ${head}`);
-        for (const record of records) this.state.replay(record);
-        this.followers.folded(records);
+        this.foldRead(records);
       }
     } catch (error) {
       for (const waiter of waiters) waiter.reject(error);
       throw error;
     }
     for (const waiter of waiters) waiter.resolve();
+  }
+
+  /** Folds records another writer appended, read back from the log. */
+  private foldRead(records: readonly LogRecord[]): void {
+    for (const record of records) this.state.replay(record);
+    this.followers.folded(records);
+  }
+
+  /**
+   * After a lost race: folds the records the log store read while finding that out, when they
+   * continue this state. True when they did, so the retry needs no catch-up read of its own
+   * (if they are not all, the retry loses again and gets the rest).
+   */
+  private foldMovedRecords(error: LogHeadMovedError): boolean {
+    const records = error.records;
+    if (records === undefined || records.length === 0 || records[0]!.position !== this.state.position + 1) return false;
+    this.foldRead(records);
+    return true;
   }
 
   private async commitBatch(batch: Pending[]): Promise<void> {
@@ -244,6 +261,8 @@ export class Sequencer {
       if (isOrdoError(error, 'LOG_HEAD_MOVED')) {
         // Another writer got there first: fold its records, then validate these requests again.
         this.queue.unshift(...accepted);
+        // The store may have read them already, in the round trip that lost.
+        if (this.foldMovedRecords(error)) return;
       } else {
         for (const pending of accepted) pending.reject(error);
       }

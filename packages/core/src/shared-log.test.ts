@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HistoryUnavailableError, memoryLog, type LogRecord, type LogStore } from '@ordo/core';
+import { HistoryUnavailableError, isOrdoError, LogHeadMovedError, memoryLog, type LogRecord, type LogStore } from '@ordo/core';
 import { Counter, failure, open } from '../test-support/model.js';
 
 describe('several stores sharing one log (the path PostgreSQL takes)', () => {
@@ -63,6 +63,35 @@ describe('several stores sharing one log (the path PostgreSQL takes)', () => {
     await watcher.return?.();
   });
 
+  it('folds the records a lost append brought back with LogHeadMovedError instead of reading them', async () => {
+    const inner = memoryLog();
+    const first = await open(inner);
+    const { log, reads } = losingLog(inner, (error) => inner.read(error.expected, 100));
+    const second = await open(log);
+    for (let index = 0; index < 3; index += 1) await first.transact((tx) => tx.create(Counter, { value: index }));
+    const before = reads();
+    const created = await second.transact((tx) => tx.create(Counter, { value: 9 }, { id: 'late' }));
+    expect(created.position).toBe(4);
+    expect(reads()).toBe(before);
+    await first.sync();
+    expect(second.dump()).toEqual(first.dump());
+  });
+
+  it('catches up by reading when the records of a LogHeadMovedError do not continue its state', async () => {
+    const inner = memoryLog();
+    const first = await open(inner);
+    // Records from one position too far on: folding them would leave a hole, so they are ignored.
+    const { log, reads } = losingLog(inner, (error) => inner.read(error.expected + 1, 100));
+    const second = await open(log);
+    for (let index = 0; index < 3; index += 1) await first.transact((tx) => tx.create(Counter, { value: index }));
+    const before = reads();
+    const created = await second.transact((tx) => tx.create(Counter, { value: 9 }, { id: 'late' }));
+    expect(created.position).toBe(4);
+    expect(reads()).toBeGreaterThan(before);
+    await first.sync();
+    expect(second.dump()).toEqual(first.dump());
+  });
+
   it('reports history that the log store no longer holds with HistoryUnavailableError', async () => {
     const inner = memoryLog();
     const pruned: LogStore = {
@@ -88,3 +117,32 @@ describe('several stores sharing one log (the path PostgreSQL takes)', () => {
     expect((fromThree.value as LogRecord).position).toBe(3);
   });
 });
+
+/**
+ * A view of a shared log that hears nothing of other writers (so its appends lose the race)
+ * and whose lost appends carry the records `brought` returns, as PostgreSQL's do.
+ */
+function losingLog(inner: LogStore, brought: (error: LogHeadMovedError) => Promise<LogRecord[]>): { log: LogStore; reads: () => number } {
+  let reads = 0;
+  const log: LogStore = {
+    name: 'losing',
+    multiWriter: true,
+    open: () => inner.open(),
+    head: () => inner.head(),
+    subscribe: () => () => undefined,
+    close: () => inner.close(),
+    async read(from, limit) {
+      reads += 1;
+      return inner.read(from, limit);
+    },
+    async append(records) {
+      try {
+        await inner.append(records);
+      } catch (error) {
+        if (!isOrdoError(error, 'LOG_HEAD_MOVED')) throw error;
+        throw new LogHeadMovedError({ expected: error.expected, actual: error.actual, records: structuredClone(await brought(error)) });
+      }
+    },
+  };
+  return { log, reads: () => reads };
+}

@@ -25,7 +25,9 @@ const childTimeoutMs = 120_000;
 
 // ordo-postgres is the default commit path (writers race for head + 1); ordo-postgres-turns
 // sets writerTurns (writers take turns on an advisory lock, see append-turn.ts).
-const systemNames = { raw: 'raw-pg-insert', ordo: 'ordo-postgres', 'ordo-turns': 'ordo-postgres-turns' } as const;
+// ordo-postgres-refetch is the default path with the records a lost append read dropped from its
+// LogHeadMovedError, so the core catches up with a head and a read of its own (as before).
+const systemNames = { raw: 'raw-pg-insert', ordo: 'ordo-postgres', 'ordo-refetch': 'ordo-postgres-refetch', 'ordo-turns': 'ordo-postgres-turns' } as const;
 type System = keyof typeof systemNames;
 const systems = Object.keys(systemNames) as System[];
 

@@ -70,6 +70,8 @@ const notifyCoalesceMsDefault = 10;
 const notifyCoalesceMsMax = 1_000;
 // How long a writer that lost the race keeps its turn for the append that follows its catch-up.
 const turnKeepMs = 100;
+// Most records a lost append reads back with its LogHeadMovedError (the core's catch-up chunk).
+const movedRecordsMax = 4_096;
 // Snapshots kept in the table: the newest, and one more for an open racing with a write.
 const snapshotsKept = 2;
 
@@ -180,7 +182,7 @@ class PostgresLog implements LogStore {
     try {
       const result = await this.runAppend(writer, records, batch, { notify: notified, guarded });
       written = result.written;
-      if (!written) throw new LogHeadMovedError({ expected: batch.first, actual: await this.head() });
+      if (!written) throw await this.headMoved(batch.first);
       this.saw(head);
     } finally {
       // A NOTIFY is part of its transaction: if the batch is in the log, so is its notification.
@@ -273,13 +275,25 @@ class PostgresLog implements LogStore {
     if (!isUniqueViolation(error)) {
       throw new LogStoreError({ store: this.name, message: `append failed: ${describeError(error)}`, cause: error, outcome: 'not-written' });
     }
-    const actual = await this.head();
+    const moved = await this.headMoved(first);
     // A unique violation without a moved head means the caller appended a requestId that is
     // already in the part of the log it has read: a bug in the caller, not a race.
-    if (actual < first) {
-      throw new InternalError(`append at ${first} violates ${violatedConstraint(error) ?? 'a unique index'} with the head at ${actual}`);
+    if (moved.actual < first) {
+      throw new InternalError(`append at ${first} violates ${violatedConstraint(error) ?? 'a unique index'} with the head at ${moved.actual}`);
     }
-    throw new LogHeadMovedError({ expected: first, actual });
+    throw moved;
+  }
+
+  /**
+   * The error for a batch that lost the race for position `first`. It carries the records from
+   * `first` on, read in the one round trip that finds the head (the owner folds them rather
+   * than asking for the head and reading them again); the last of them is the head as that read
+   * saw it. Only when there are none (the head is below `first`) is the head asked for.
+   */
+  private async headMoved(first: number): Promise<LogHeadMovedError> {
+    const records = await this.read(first, movedRecordsMax);
+    if (records.length === 0) return new LogHeadMovedError({ expected: first, actual: await this.head() });
+    return new LogHeadMovedError({ expected: first, actual: first + records.length - 1, records });
   }
 
   async read(from: number, limit: number): Promise<LogRecord[]> {
