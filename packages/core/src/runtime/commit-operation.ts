@@ -9,7 +9,7 @@ import type { Operation, OperationValue } from './define-operation.js';
 import { OperationError } from './operation-error.js';
 import { beforeImages, toMeta } from './operation-meta.js';
 import { runtimeFenced } from './ownership.js';
-import { HoldEntity, holdId, LeaseEntity, OperationEntity } from './runtime-entities.js';
+import { BuiltHoldEntity, BuiltOperationEntity, HoldEntity, holdId, LeaseEntity, OperationEntity } from './runtime-entities.js';
 import { storeView } from './store-view.js';
 
 export interface CommitInput<Schema extends z.ZodType, Value extends OperationValue> {
@@ -89,11 +89,11 @@ class NothingChanged extends Error {
 function claim(tx: Transaction, input: { requestId: string; owner: string; name: string; changes: readonly EntityChange[]; adapters: readonly string[] }): void {
   if (tx.get(LeaseEntity, input.owner) === undefined) throw runtimeFenced(input.owner);
   tx.create(
-    OperationEntity,
+    BuiltOperationEntity,
     { name: input.name, owner: input.owner, epoch: 0, takeovers: 0, adapters: [...input.adapters], changes: [...input.changes], phase: 'apply' },
     { id: input.requestId },
   );
-  for (const change of input.changes) tx.create(HoldEntity, { operation: input.requestId }, { id: holdId(change.kind, change.id) });
+  for (const change of input.changes) tx.create(BuiltHoldEntity, { operation: input.requestId }, { id: holdId(change.kind, change.id) });
 }
 
 /**

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { defineEntity } from '../entity-type.js';
+import { defineEntity, type EntityType } from '../entity-type.js';
+import { deepFreeze } from '../freeze.js';
+import type { JsonObject } from '../record.js';
 
 /**
  * The runtime's own entities. They live in the log like the application's, so that
@@ -53,6 +55,22 @@ export const OperationEntity = defineEntity(
 export const HoldEntity = defineEntity('ordo.hold', z.object({ operation: z.string() }));
 
 export const runtimeEntityTypes = Object.freeze([LeaseEntity, OperationEntity, HoldEntity]);
+
+/**
+ * `type` for writes of data that the runtime builds itself from values the store made already
+ * (strings, counters, and `EntityChange` values whose entities are frozen, schema-checked JSON):
+ * the same kind, schema and indexes, but `parse` only freezes what is not frozen yet instead of
+ * running the schema and normalizing every nested entity again. Only for such data: anything
+ * else (an adapter's error, a caller's value) goes through the registered type.
+ */
+function builtBy<Type extends EntityType>(type: Type): Type {
+  return Object.freeze({ ...type, parse: (data: unknown) => deepFreeze(data as JsonObject) }) as Type;
+}
+
+/** The `ordo.operation` type for the entity `claim` builds (name, lease id, zero counters, adapter names, the plan's changes). */
+export const BuiltOperationEntity = builtBy(OperationEntity);
+/** The `ordo.hold` type for a hold (`{ operation: requestId }`). */
+export const BuiltHoldEntity = builtBy(HoldEntity);
 
 export function holdId(kind: string, id: string): string {
   return `${kind}/${id}`;
