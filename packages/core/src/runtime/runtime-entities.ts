@@ -64,7 +64,7 @@ export const runtimeEntityTypes = Object.freeze([LeaseEntity, OperationEntity, H
  * else (an adapter's error, a caller's value) goes through the registered type.
  */
 function builtBy<Type extends EntityType>(type: Type): Type {
-  return Object.freeze({ ...type, parse: (data: unknown) => deepFreeze(data as JsonObject) }) as Type;
+  return Object.freeze({ ...type, parse: (data: unknown) => deepFreeze(data as JsonObject) });
 }
 
 /** The `ordo.operation` type for the entity `claim` builds (name, lease id, zero counters, adapter names, the plan's changes). */
