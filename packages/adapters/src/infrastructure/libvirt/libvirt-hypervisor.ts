@@ -111,16 +111,18 @@ function hostConnection(context: Context, view: StateView, hostId: string, entit
 
 /**
  * Makes one VM's domains match its entity: defined (and running or not) on its host's
- * connection, on no other. The target first, the old host after: a move that fails halfway
- * leaves the VM defined twice (which the revert cleans up), never nowhere.
+ * connection, on no other. A move between connections is cold: defined on the target, then
+ * destroyed and undefined on the old host (its QEMU holds the images' write locks), then
+ * started on the target. One that fails halfway leaves the VM defined twice or stopped on
+ * the target (which the revert puts back), never defined nowhere.
  */
 async function converge(context: Context, id: string, desired: VmSpec | undefined, version: number | undefined, view: StateView, position: number, elsewhere: readonly string[]): Promise<void> {
   const entity: EntityRef = { kind: context.kinds.vm, id };
   const target = desired?.hostId === undefined ? undefined : hostConnection(context, view, desired.hostId, entity);
-  if (target !== undefined && desired !== undefined) await place(context, target, { spec: desired, version: version ?? 0, view, position });
-  for (const uri of new Set(elsewhere)) {
-    if (uri !== target?.uri) await remove(context, new LibvirtConnection(uri, context.virsh, { adapter: context.name, entity }), id, position, target !== undefined);
-  }
+  const others = [...new Set(elsewhere)].filter((uri) => uri !== target?.uri);
+  const startLater = target !== undefined && desired !== undefined ? await place(context, target, { spec: desired, version: version ?? 0, view, position, deferStart: others.length > 0 }) : false;
+  for (const uri of others) await remove(context, new LibvirtConnection(uri, context.virsh, { adapter: context.name, entity }), id, position, target !== undefined);
+  if (startLater && target !== undefined) await target.start(domainName(id));
 }
 
 /** Refuses to act on a domain Ordo did not make, or one a later record already changed. */
@@ -144,9 +146,12 @@ interface Placement {
   readonly version: number;
   readonly view: StateView;
   readonly position: number;
+  /** Leave a start to the caller (a move: the old host's QEMU must release the images first). */
+  readonly deferStart: boolean;
 }
 
-async function place(context: Context, connection: LibvirtConnection, placement: Placement): Promise<void> {
+/** Defines the domain and brings it to the VM's power; resolves to true when a deferred start is still due. */
+async function place(context: Context, connection: LibvirtConnection, placement: Placement): Promise<boolean> {
   const { spec, position } = placement;
   const entity: EntityRef = { kind: context.kinds.vm, id: spec.id };
   const name = domainName(spec.id);
@@ -177,8 +182,11 @@ async function place(context: Context, connection: LibvirtConnection, placement:
   );
   const running = current?.running ?? false;
   if (running) await syncLiveDisks(connection, name, current?.liveDisks ?? [], disks);
-  if (spec.power === 'on' && !running) await connection.start(name);
   if (spec.power === 'off' && running) await connection.destroy(name);
+  if (spec.power !== 'on' || running) return false;
+  if (placement.deferStart) return true;
+  await connection.start(name);
+  return false;
 }
 
 /** A running domain gets its disks attached and detached live; a stopped one reads its definition at start. */
