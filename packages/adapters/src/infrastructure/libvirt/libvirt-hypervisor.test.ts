@@ -71,7 +71,7 @@ async function state(id: string): Promise<string> {
 }
 
 describe.skipIf(!available)('libvirt connection: each libvirt failure, provoked for real, has its code and libvirt\'s message', () => {
-  it('unreachable, not found, name taken, start, destroy, define, attach and detach failures', async () => {
+  it('unreachable, not found, name taken, start, destroy, define, attach, detach, resize and undefine failures', async () => {
     const id = vmId('mapping');
     const name = domainName(id);
     const connection = new LibvirtConnection(uri, virsh, { adapter: 'hypervisor', entity: { kind: 'vm', id } });
@@ -88,7 +88,13 @@ describe.skipIf(!available)('libvirt connection: each libvirt failure, provoked 
     const missingDisk = "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/nonexistent/d.qcow2'/><target dev='sdc' bus='scsi'/></disk>";
     expect(await code(connection.attachLive(name, missingDisk))).toMatch(/^DISK_ATTACH_FAILED: .*No such file/);
     expect(await code(connection.detachLive(name, missingDisk))).toMatch(/^DISK_DETACH_FAILED: /);
+    // A disk the running domain does not have cannot be resized.
+    expect(await code(connection.resizeLive(name, '/nonexistent/d.qcow2', 64 * 1024 ** 2))).toMatch(/^DISK_RESIZE_FAILED: .*not found in the domain/);
     expect((await connection.domain(name))?.running).toBe(true);
+    // A transient domain (started from XML, never defined) cannot be undefined.
+    const transient = domainName(vmId('transient'));
+    await virsh(uri, ['create', '@input'], domainXml({ ...definition, name: transient, uuid: domainUuid(transient) }));
+    expect(await code(connection.undefine(transient))).toMatch(/^DOMAIN_UNDEFINE_FAILED: .*cannot undefine transient domain/);
   });
 });
 
@@ -125,6 +131,25 @@ describe.skipIf(!available)('libvirt adapter: stateless, fenced by the position 
     expect(await state(id)).toBe('running');
     await fresh.reconcile?.({ view: view(7, [host]), held: () => false });
     expect(await state(id)).toBe('absent');
+  });
+
+  it('reconcile leaves a VM held by an unsettled operation to its owner: neither converged nor removed', async () => {
+    const kept = vmId('held-kept');
+    const gone = vmId('held-gone');
+    const adapter = libvirtHypervisor({ storageRoot: '/nonexistent' });
+    const keptOff = vm(kept, 1, { power: 'off', hostId: 'h1' });
+    const goneOff = vm(gone, 1, { power: 'off', hostId: 'h1' });
+    await adapter.apply({ changes: [change(undefined, keptOff), change(undefined, goneOff)], view: view(2, [host, keptOff, goneOff]), position: 2, epoch: 0 });
+    // The log says: kept is on, gone is deleted; both are held (another runtime is applying them).
+    const keptOn = vm(kept, 2, { power: 'on', hostId: 'h1' });
+    const heldIds = new Set([kept, gone]);
+    await adapter.reconcile?.({ view: view(4, [host, keptOn]), held: (kind, id) => kind === 'vm' && heldIds.has(id) });
+    expect(await state(kept)).toBe('shut off');
+    expect(await state(gone)).toBe('shut off');
+    // Once settled (no longer held), reconcile converges both.
+    await adapter.reconcile?.({ view: view(4, [host, keptOn]), held: () => false });
+    expect(await state(kept)).toBe('running');
+    expect(await state(gone)).toBe('absent');
   });
 
   it('reconcile leaves domains without Ordo\'s metadata alone, and apply refuses to take over one that has its name', async () => {
