@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Entity, EntityChange, StateView } from '@ordo/core';
-import { domainName, domainUuid, domainXml } from './domain-xml.js';
+import { domainName, domainUuid, domainXml, parseDomainXml } from './domain-xml.js';
 import { LibvirtConnection } from './libvirt-connection.js';
 import { libvirtHypervisor } from './libvirt-hypervisor.js';
 import { virshRunner } from './virsh.js';
@@ -99,7 +99,7 @@ describe.skipIf(!available)('libvirt connection: each libvirt failure, provoked 
 });
 
 describe.skipIf(!available)('libvirt adapter: stateless, fenced by the position in its metadata, and only its own domains', () => {
-  it('refuses a stale apply (older position than the domain\'s metadata) and repeats a current one', async () => {
+  it('refuses a stale apply (older fencing token, position then epoch, than the domain\'s metadata) and repeats a current one', async () => {
     const id = vmId('stale');
     const adapter = libvirtHypervisor({ storageRoot: '/nonexistent' });
     const v1 = vm(id, 1, { power: 'off', hostId: 'h1' });
@@ -109,13 +109,23 @@ describe.skipIf(!available)('libvirt adapter: stateless, fenced by the position 
     expect(await state(id)).toBe('running');
     // Record 5 again, from a runtime that fell behind: the domain was changed by record 9.
     const stale = adapter.apply({ changes: [change(undefined, v1)], view: view(5, [host, v1]), position: 5, epoch: 0 });
-    await expect(stale).rejects.toMatchObject({ code: 'STALE_APPLY', details: { domainPosition: 9, applyPosition: 5 } });
+    await expect(stale).rejects.toMatchObject({ code: 'STALE_FENCING_TOKEN', details: { domainPosition: 9, applyPosition: 5 } });
     const deleteStale = adapter.apply({ changes: [change(v1, undefined)], view: view(7, [host]), position: 7, epoch: 0 });
-    await expect(deleteStale).rejects.toMatchObject({ code: 'STALE_APPLY' });
+    await expect(deleteStale).rejects.toMatchObject({ code: 'STALE_FENCING_TOKEN' });
     expect(await state(id)).toBe('running');
     // The same record again (a retry after a crash) is applied: idempotent.
     await adapter.apply({ changes: [change(v1, v2)], view: view(9, [host, v2]), position: 9, epoch: 0 });
     expect(await state(id)).toBe('running');
+    // Record 10 taken over (epoch 1) and applied by its new owner; the old owner, only slow, applies it late at epoch 0.
+    const v3 = vm(id, 3, { power: 'off', hostId: 'h1' });
+    await adapter.apply({ changes: [change(v2, v3)], view: view(10, [host, v3]), position: 10, epoch: 1 });
+    expect(parseDomainXml(await virsh(uri, ['dumpxml', '--inactive', domainName(id)])).metadata).toMatchObject({ position: 10, epoch: 1 });
+    const slow = adapter.apply({ changes: [change(v2, v3)], view: view(10, [host, v3]), position: 10, epoch: 0 });
+    await expect(slow).rejects.toMatchObject({ code: 'STALE_FENCING_TOKEN', details: { domainPosition: 10, domainEpoch: 1, applyPosition: 10, applyEpoch: 0 } });
+    // A reconcile from a view older than the domain's token (a runtime behind the log) leaves the domain alone.
+    await adapter.reconcile?.({ view: view(8, [host, v2]), held: () => false });
+    expect(await state(id)).toBe('shut off');
+    expect(parseDomainXml(await virsh(uri, ['dumpxml', '--inactive', domainName(id)])).metadata).toMatchObject({ position: 10, epoch: 1 });
   });
 
   it('a fresh adapter instance continues where another stopped (I10), and reconcile repairs a domain removed behind its back', async () => {
