@@ -78,7 +78,7 @@ describe.skipIf(!available)('libvirt connection: each libvirt failure, provoked 
     const code = (promise: Promise<unknown>) => promise.then(() => 'no error', (error: { code: string; details: { libvirtMessage: string } }) => `${error.code}: ${error.details.libvirtMessage}`);
     expect(await code(new LibvirtConnection(deadUri, virsh, { adapter: 'hypervisor' }).domainNames())).toMatch(/^HYPERVISOR_UNREACHABLE: .*Failed to connect socket/);
     expect(await code(connection.start(name))).toMatch(/^DOMAIN_NOT_FOUND: .*failed to get domain/);
-    const definition = { name, uuid: domainUuid(id), title: id, memoryMiB: 32, vcpus: 1, disks: [], nics: [], metadata: { entityId: id, entityVersion: 1, position: 1 } };
+    const definition = { name, uuid: domainUuid(id), title: id, memoryMiB: 32, vcpus: 1, disks: [], nics: [], metadata: { entityId: id, entityVersion: 1, position: 1, epoch: 0 } };
     await connection.define(domainXml(definition));
     expect(await code(connection.define(domainXml({ ...definition, uuid: domainUuid(`${id}-other`) })))).toMatch(/^DOMAIN_NAME_TAKEN: .*already exists with uuid/);
     expect(await code(connection.define('<domain type="qemu"><name>x</name></domain>'))).toMatch(/^DOMAIN_DEFINE_FAILED: /);
