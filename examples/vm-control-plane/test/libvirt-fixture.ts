@@ -131,7 +131,7 @@ export function virsh(...args: string[]): string {
 }
 
 export function virshOn(uri: string, ...args: string[]): string {
-  return execFileSync('virsh', ['-q', '-c', uri, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return execFileSync('virsh', ['-q', '-c', uri, ...args], { encoding: 'utf8', timeout: 60_000, stdio: 'pipe' });
 }
 
 /** The size a VM sees of a qcow2 image, read by qemu-img (-U: also while a running VM holds its lock). */
