@@ -77,10 +77,11 @@ export interface LibvirtFixture extends ControlPlane {
 
 /**
  * A control plane on a file log in a temporary directory with the libvirt adapter on the
- * local libvirtd: two host entities on the same connection (so a migration between them is a
- * move of the domain's metadata, not of the domain), a qcow2 and a raw container, a subnet.
+ * local libvirtd: two host entities, by default on the same connection (so a migration
+ * between them is a move of the domain's metadata, not of the domain; `h2Uri` puts h2 on
+ * another daemon), a qcow2 and a raw container, a subnet.
  */
-export async function libvirtControlPlane(options: { memoryOvercommit?: number; hostMemoryMiB?: number } = {}): Promise<LibvirtFixture> {
+export async function libvirtControlPlane(options: { memoryOvercommit?: number; hostMemoryMiB?: number; h2Uri?: string } = {}): Promise<LibvirtFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'ordo-libvirt-'));
   const storageRoot = join(dir, 'storage');
   const virsh = new TrackedVirsh();
@@ -89,7 +90,7 @@ export async function libvirtControlPlane(options: { memoryOvercommit?: number; 
   let plane = await open();
   const memoryMiB = options.hostMemoryMiB ?? 4096;
   const h1 = (await plane.runtime.run(hostAdd, { name: 'h1', cpuThreads: 4, memoryMiB, libvirtUri: localUri })).value;
-  const h2 = (await plane.runtime.run(hostAdd, { name: 'h2', cpuThreads: 4, memoryMiB, libvirtUri: localUri })).value;
+  const h2 = (await plane.runtime.run(hostAdd, { name: 'h2', cpuThreads: 4, memoryMiB, libvirtUri: options.h2Uri ?? localUri })).value;
   const qcow = (await plane.runtime.run(storageContainerCreate, { name: 'qcow', maxCapacityBytes: 100 * 1024 ** 3, format: 'qcow2' })).value;
   const raw = (await plane.runtime.run(storageContainerCreate, { name: 'raw', maxCapacityBytes: 100 * 1024 ** 3 })).value;
   const prod = (await plane.runtime.run(subnetCreate, { name: 'prod', cidr: '10.0.0.0/24', gateway: '10.0.0.1', pools: [{ start: '10.0.0.10', end: '10.0.0.200' }] })).value;
@@ -126,7 +127,11 @@ export async function expectLibvirtAgreement(fixture: LibvirtFixture): Promise<v
 }
 
 export function virsh(...args: string[]): string {
-  return execFileSync('virsh', ['-q', '-c', localUri, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return virshOn(localUri, ...args);
+}
+
+export function virshOn(uri: string, ...args: string[]): string {
+  return execFileSync('virsh', ['-q', '-c', uri, ...args], { encoding: 'utf8', timeout: 60_000, stdio: 'pipe' });
 }
 
 /** The size a VM sees of a qcow2 image, read by qemu-img (-U: also while a running VM holds its lock). */

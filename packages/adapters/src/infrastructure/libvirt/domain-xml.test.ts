@@ -14,10 +14,10 @@ describe('domain XML', () => {
         { volumeId: 'b', path: '/data/c2/b.raw', format: 'raw' },
       ],
       nics: [{ mac: '52:54:00:00:00:01' }],
-      metadata: { entityId: 'vm1', entityVersion: 3, position: 17 },
+      metadata: { entityId: 'vm1', entityVersion: 3, position: 17, epoch: 2 },
     });
     const info = parseDomainXml(xml);
-    expect(info).toMatchObject({ name: 'ordo-vm1', uuid: domainUuid('vm1'), running: false, memoryMiB: 48, vcpus: 2, metadata: { entityId: 'vm1', entityVersion: 3, position: 17 } });
+    expect(info).toMatchObject({ name: 'ordo-vm1', uuid: domainUuid('vm1'), running: false, memoryMiB: 48, vcpus: 2, metadata: { entityId: 'vm1', entityVersion: 3, position: 17, epoch: 2 } });
     expect(info.disks).toEqual([
       { path: "/data/c'1/a.qcow2", target: 'sda' },
       { path: '/data/c2/b.raw', target: 'sdb' },

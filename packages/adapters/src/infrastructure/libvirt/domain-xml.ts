@@ -9,6 +9,8 @@ export interface OrdoMetadata {
   readonly entityVersion: number;
   /** The log position of the last change applied to the domain: a stale apply carries an older one. */
   readonly position: number;
+  /** The epoch of the operation's owner at that apply: with `position`, the fencing token. 0 when absent (older domains). */
+  readonly epoch: number;
 }
 
 export interface DomainDisk {
@@ -94,7 +96,7 @@ export function domainXml(definition: DomainDefinition): string {
     `  <uuid>${definition.uuid}</uuid>`,
     `  <title>${escapeXml(definition.title)}</title>`,
     `  <metadata>`,
-    `    <ordo:vm xmlns:ordo="${ordoMetadataNamespace}" entity="${escapeXml(metadata.entityId)}" version="${metadata.entityVersion}" position="${metadata.position}"/>`,
+    `    <ordo:vm xmlns:ordo="${ordoMetadataNamespace}" entity="${escapeXml(metadata.entityId)}" version="${metadata.entityVersion}" position="${metadata.position}" epoch="${metadata.epoch}"/>`,
     `  </metadata>`,
     `  <memory unit='MiB'>${definition.memoryMiB}</memory>`,
     `  <vcpu>${definition.vcpus}</vcpu>`,
@@ -149,8 +151,9 @@ function parseMetadata(xml: string): OrdoMetadata | undefined {
     const entityId = attributes.get('entity');
     const entityVersion = Number(attributes.get('version'));
     const position = Number(attributes.get('position'));
-    if (entityId === undefined || !Number.isSafeInteger(entityVersion) || !Number.isSafeInteger(position)) return undefined;
-    return { entityId, entityVersion, position };
+    const epoch = Number(attributes.get('epoch') ?? 0);
+    if (entityId === undefined || !Number.isSafeInteger(entityVersion) || !Number.isSafeInteger(position) || !Number.isSafeInteger(epoch)) return undefined;
+    return { entityId, entityVersion, position, epoch };
   }
   return undefined;
 }

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Entity, EntityChange, StateView } from '@ordo/core';
-import { domainName, domainUuid, domainXml } from './domain-xml.js';
+import { domainName, domainUuid, domainXml, parseDomainXml } from './domain-xml.js';
 import { LibvirtConnection } from './libvirt-connection.js';
 import { libvirtHypervisor } from './libvirt-hypervisor.js';
 import { virshRunner } from './virsh.js';
@@ -71,14 +71,14 @@ async function state(id: string): Promise<string> {
 }
 
 describe.skipIf(!available)('libvirt connection: each libvirt failure, provoked for real, has its code and libvirt\'s message', () => {
-  it('unreachable, not found, name taken, start, destroy, define, attach and detach failures', async () => {
+  it('unreachable, not found, name taken, start, destroy, define, attach, detach, resize and undefine failures', async () => {
     const id = vmId('mapping');
     const name = domainName(id);
     const connection = new LibvirtConnection(uri, virsh, { adapter: 'hypervisor', entity: { kind: 'vm', id } });
     const code = (promise: Promise<unknown>) => promise.then(() => 'no error', (error: { code: string; details: { libvirtMessage: string } }) => `${error.code}: ${error.details.libvirtMessage}`);
     expect(await code(new LibvirtConnection(deadUri, virsh, { adapter: 'hypervisor' }).domainNames())).toMatch(/^HYPERVISOR_UNREACHABLE: .*Failed to connect socket/);
     expect(await code(connection.start(name))).toMatch(/^DOMAIN_NOT_FOUND: .*failed to get domain/);
-    const definition = { name, uuid: domainUuid(id), title: id, memoryMiB: 32, vcpus: 1, disks: [], nics: [], metadata: { entityId: id, entityVersion: 1, position: 1 } };
+    const definition = { name, uuid: domainUuid(id), title: id, memoryMiB: 32, vcpus: 1, disks: [], nics: [], metadata: { entityId: id, entityVersion: 1, position: 1, epoch: 0 } };
     await connection.define(domainXml(definition));
     expect(await code(connection.define(domainXml({ ...definition, uuid: domainUuid(`${id}-other`) })))).toMatch(/^DOMAIN_NAME_TAKEN: .*already exists with uuid/);
     expect(await code(connection.define('<domain type="qemu"><name>x</name></domain>'))).toMatch(/^DOMAIN_DEFINE_FAILED: /);
@@ -88,12 +88,18 @@ describe.skipIf(!available)('libvirt connection: each libvirt failure, provoked 
     const missingDisk = "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/nonexistent/d.qcow2'/><target dev='sdc' bus='scsi'/></disk>";
     expect(await code(connection.attachLive(name, missingDisk))).toMatch(/^DISK_ATTACH_FAILED: .*No such file/);
     expect(await code(connection.detachLive(name, missingDisk))).toMatch(/^DISK_DETACH_FAILED: /);
+    // A disk the running domain does not have cannot be resized.
+    expect(await code(connection.resizeLive(name, '/nonexistent/d.qcow2', 64 * 1024 ** 2))).toMatch(/^DISK_RESIZE_FAILED: .*not found in the domain/);
     expect((await connection.domain(name))?.running).toBe(true);
+    // A transient domain (started from XML, never defined) cannot be undefined.
+    const transient = domainName(vmId('transient'));
+    await virsh(uri, ['create', '@input'], domainXml({ ...definition, name: transient, uuid: domainUuid(transient) }));
+    expect(await code(connection.undefine(transient))).toMatch(/^DOMAIN_UNDEFINE_FAILED: .*cannot undefine transient domain/);
   });
 });
 
 describe.skipIf(!available)('libvirt adapter: stateless, fenced by the position in its metadata, and only its own domains', () => {
-  it('refuses a stale apply (older position than the domain\'s metadata) and repeats a current one', async () => {
+  it('refuses a stale apply (older fencing token, position then epoch, than the domain\'s metadata) and repeats a current one', async () => {
     const id = vmId('stale');
     const adapter = libvirtHypervisor({ storageRoot: '/nonexistent' });
     const v1 = vm(id, 1, { power: 'off', hostId: 'h1' });
@@ -103,13 +109,23 @@ describe.skipIf(!available)('libvirt adapter: stateless, fenced by the position 
     expect(await state(id)).toBe('running');
     // Record 5 again, from a runtime that fell behind: the domain was changed by record 9.
     const stale = adapter.apply({ changes: [change(undefined, v1)], view: view(5, [host, v1]), position: 5, epoch: 0 });
-    await expect(stale).rejects.toMatchObject({ code: 'STALE_APPLY', details: { domainPosition: 9, applyPosition: 5 } });
+    await expect(stale).rejects.toMatchObject({ code: 'STALE_FENCING_TOKEN', details: { domainPosition: 9, applyPosition: 5 } });
     const deleteStale = adapter.apply({ changes: [change(v1, undefined)], view: view(7, [host]), position: 7, epoch: 0 });
-    await expect(deleteStale).rejects.toMatchObject({ code: 'STALE_APPLY' });
+    await expect(deleteStale).rejects.toMatchObject({ code: 'STALE_FENCING_TOKEN' });
     expect(await state(id)).toBe('running');
     // The same record again (a retry after a crash) is applied: idempotent.
     await adapter.apply({ changes: [change(v1, v2)], view: view(9, [host, v2]), position: 9, epoch: 0 });
     expect(await state(id)).toBe('running');
+    // Record 10 taken over (epoch 1) and applied by its new owner; the old owner, only slow, applies it late at epoch 0.
+    const v3 = vm(id, 3, { power: 'off', hostId: 'h1' });
+    await adapter.apply({ changes: [change(v2, v3)], view: view(10, [host, v3]), position: 10, epoch: 1 });
+    expect(parseDomainXml(await virsh(uri, ['dumpxml', '--inactive', domainName(id)])).metadata).toMatchObject({ position: 10, epoch: 1 });
+    const slow = adapter.apply({ changes: [change(v2, v3)], view: view(10, [host, v3]), position: 10, epoch: 0 });
+    await expect(slow).rejects.toMatchObject({ code: 'STALE_FENCING_TOKEN', details: { domainPosition: 10, domainEpoch: 1, applyPosition: 10, applyEpoch: 0 } });
+    // A reconcile from a view older than the domain's token (a runtime behind the log) leaves the domain alone.
+    await adapter.reconcile?.({ view: view(8, [host, v2]), held: () => false });
+    expect(await state(id)).toBe('shut off');
+    expect(parseDomainXml(await virsh(uri, ['dumpxml', '--inactive', domainName(id)])).metadata).toMatchObject({ position: 10, epoch: 1 });
   });
 
   it('a fresh adapter instance continues where another stopped (I10), and reconcile repairs a domain removed behind its back', async () => {
@@ -125,6 +141,25 @@ describe.skipIf(!available)('libvirt adapter: stateless, fenced by the position 
     expect(await state(id)).toBe('running');
     await fresh.reconcile?.({ view: view(7, [host]), held: () => false });
     expect(await state(id)).toBe('absent');
+  });
+
+  it('reconcile leaves a VM held by an unsettled operation to its owner: neither converged nor removed', async () => {
+    const kept = vmId('held-kept');
+    const gone = vmId('held-gone');
+    const adapter = libvirtHypervisor({ storageRoot: '/nonexistent' });
+    const keptOff = vm(kept, 1, { power: 'off', hostId: 'h1' });
+    const goneOff = vm(gone, 1, { power: 'off', hostId: 'h1' });
+    await adapter.apply({ changes: [change(undefined, keptOff), change(undefined, goneOff)], view: view(2, [host, keptOff, goneOff]), position: 2, epoch: 0 });
+    // The log says: kept is on, gone is deleted; both are held (another runtime is applying them).
+    const keptOn = vm(kept, 2, { power: 'on', hostId: 'h1' });
+    const heldIds = new Set([kept, gone]);
+    await adapter.reconcile?.({ view: view(4, [host, keptOn]), held: (kind, id) => kind === 'vm' && heldIds.has(id) });
+    expect(await state(kept)).toBe('shut off');
+    expect(await state(gone)).toBe('shut off');
+    // Once settled (no longer held), reconcile converges both.
+    await adapter.reconcile?.({ view: view(4, [host, keptOn]), held: () => false });
+    expect(await state(kept)).toBe('running');
+    expect(await state(gone)).toBe('absent');
   });
 
   it('reconcile leaves domains without Ordo\'s metadata alone, and apply refuses to take over one that has its name', async () => {

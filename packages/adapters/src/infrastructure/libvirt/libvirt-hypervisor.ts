@@ -1,4 +1,4 @@
-import { InvalidArgumentError, OperationError, type Entity, type EntityChange, type EntityRef, type InfrastructureAdapter, type StateView } from '@ordo/core';
+import { compareFencingTokens, InvalidArgumentError, OperationError, type Entity, type FencingToken, type EntityChange, type EntityRef, type InfrastructureAdapter, type StateView } from '@ordo/core';
 import { parseEntity, volumeSpecSchema } from '../storage/storage-spec.js';
 import { parseVm, type VmSpec } from '../hypervisor/vm-spec.js';
 import { checkHostMemory } from './host-memory.js';
@@ -66,7 +66,8 @@ export function libvirtHypervisor(options: LibvirtHypervisorOptions): Infrastruc
       for (const vm of planned) if (vm.spec?.hostId !== undefined) hostConnection(context, view, vm.spec.hostId, { kind: context.kinds.vm, id: vm.id });
       await checkHostMemory({ planned, view, memoryOvercommit, kinds: context.kinds, connection: (hostId, entity) => hostConnection(context, view, hostId, entity) });
     },
-    async apply({ changes, view, position }) {
+    async apply({ changes, view, position, epoch }) {
+      const token: FencingToken = { position, epoch };
       for (const change of changes) {
         if (change.kind === context.kinds.volume) await resizeAttached(context, change, view);
         if (change.kind !== context.kinds.vm) continue;
@@ -75,7 +76,7 @@ export function libvirtHypervisor(options: LibvirtHypervisorOptions): Infrastruc
         const wasHost = was === undefined ? undefined : view.get(context.kinds.host, was);
         const wasUri = wasHost === undefined ? undefined : context.hostUri(wasHost);
         const elsewhere = wasUri === undefined ? [] : [wasUri];
-        await converge(context, change.id, change.after === undefined ? undefined : parseVm(change.after, context.name), change.after?.version, view, position, elsewhere);
+        await converge(context, change.id, change.after === undefined ? undefined : parseVm(change.after, context.name), change.after?.version, view, { token, fence: token }, elsewhere);
       }
     },
     async reconcile({ view, held }) {
@@ -111,29 +112,42 @@ function hostConnection(context: Context, view: StateView, hostId: string, entit
 
 /**
  * Makes one VM's domains match its entity: defined (and running or not) on its host's
- * connection, on no other. The target first, the old host after: a move that fails halfway
- * leaves the VM defined twice (which the revert cleans up), never nowhere.
+ * connection, on no other. A move between connections is cold: defined on the target, then
+ * destroyed and undefined on the old host (its QEMU holds the images' write locks), then
+ * started on the target. One that fails halfway leaves the VM defined twice or stopped on
+ * the target (which the revert puts back), never defined nowhere.
  */
-async function converge(context: Context, id: string, desired: VmSpec | undefined, version: number | undefined, view: StateView, position: number, elsewhere: readonly string[]): Promise<void> {
+async function converge(context: Context, id: string, desired: VmSpec | undefined, version: number | undefined, view: StateView, fencing: Fencing, elsewhere: readonly string[]): Promise<void> {
   const entity: EntityRef = { kind: context.kinds.vm, id };
   const target = desired?.hostId === undefined ? undefined : hostConnection(context, view, desired.hostId, entity);
-  if (target !== undefined && desired !== undefined) await place(context, target, { spec: desired, version: version ?? 0, view, position });
-  for (const uri of new Set(elsewhere)) {
-    if (uri !== target?.uri) await remove(context, new LibvirtConnection(uri, context.virsh, { adapter: context.name, entity }), id, position, target !== undefined);
-  }
+  const others = [...new Set(elsewhere)].filter((uri) => uri !== target?.uri);
+  const startLater = target !== undefined && desired !== undefined ? await place(context, target, { spec: desired, version: version ?? 0, view, fencing, deferStart: others.length > 0 }) : false;
+  for (const uri of others) await remove(context, new LibvirtConnection(uri, context.virsh, { adapter: context.name, entity }), id, fencing, target !== undefined);
+  if (startLater && target !== undefined) await target.start(domainName(id));
 }
 
-/** Refuses to act on a domain Ordo did not make, or one a later record already changed. */
-function checkOwnership(connection: LibvirtConnection, current: DomainInfo, id: string, position: number, entity: EntityRef, adapter: string): boolean {
+/**
+ * The fencing token an apply writes into the metadata, and the newest one it may find there.
+ * An apply's are the same (its record's position and its owner's epoch); reconcile writes
+ * the view's position and leaves alone a domain that an apply of a later record has changed.
+ */
+interface Fencing {
+  readonly token: FencingToken;
+  readonly fence: FencingToken;
+}
+
+/** Refuses to act on a domain Ordo did not make, or one a newer fencing token already changed. */
+function checkOwnership(connection: LibvirtConnection, current: DomainInfo, id: string, fencing: Fencing, entity: EntityRef, adapter: string): boolean {
   if (current.metadata === undefined || current.metadata.entityId !== id) return false;
-  if (current.metadata.position > position) {
+  const applied: FencingToken = { position: current.metadata.position, epoch: current.metadata.epoch };
+  if (compareFencingTokens(applied, fencing.fence) > 0) {
     throw new OperationError({
-      code: 'STALE_APPLY',
-      message: `domain ${current.name} on ${connection.uri} was last changed by record ${current.metadata.position}; refusing to apply the older record ${position}`,
+      code: 'STALE_FENCING_TOKEN',
+      message: `domain ${current.name} on ${connection.uri} was last changed by record ${applied.position} (epoch ${applied.epoch}); refusing the older apply of record ${fencing.token.position} (epoch ${fencing.token.epoch})`,
       entity,
       adapter,
       step: 'apply',
-      details: { domainPosition: current.metadata.position, applyPosition: position, uri: connection.uri },
+      details: { domainPosition: applied.position, domainEpoch: applied.epoch, applyPosition: fencing.token.position, applyEpoch: fencing.token.epoch, uri: connection.uri },
     });
   }
   return true;
@@ -143,15 +157,18 @@ interface Placement {
   readonly spec: VmSpec;
   readonly version: number;
   readonly view: StateView;
-  readonly position: number;
+  readonly fencing: Fencing;
+  /** Leave a start to the caller (a move: the old host's QEMU must release the images first). */
+  readonly deferStart: boolean;
 }
 
-async function place(context: Context, connection: LibvirtConnection, placement: Placement): Promise<void> {
-  const { spec, position } = placement;
+/** Defines the domain and brings it to the VM's power; resolves to true when a deferred start is still due. */
+async function place(context: Context, connection: LibvirtConnection, placement: Placement): Promise<boolean> {
+  const { spec, fencing } = placement;
   const entity: EntityRef = { kind: context.kinds.vm, id: spec.id };
   const name = domainName(spec.id);
   const current = await connection.domain(name);
-  if (current !== undefined && !checkOwnership(connection, current, spec.id, position, entity, context.name)) {
+  if (current !== undefined && !checkOwnership(connection, current, spec.id, fencing, entity, context.name)) {
     throw new OperationError({
       code: 'DOMAIN_NOT_MANAGED',
       message: `a domain named ${name} exists on ${connection.uri} without Ordo's metadata for VM ${spec.id}; it is left alone`,
@@ -172,13 +189,16 @@ async function place(context: Context, connection: LibvirtConnection, placement:
       vcpus: spec.domain.vcpus,
       disks,
       nics: spec.domain.nics,
-      metadata: { entityId: spec.id, entityVersion: placement.version, position },
+      metadata: { entityId: spec.id, entityVersion: placement.version, position: fencing.token.position, epoch: fencing.token.epoch },
     }),
   );
   const running = current?.running ?? false;
   if (running) await syncLiveDisks(connection, name, current?.liveDisks ?? [], disks);
-  if (spec.power === 'on' && !running) await connection.start(name);
   if (spec.power === 'off' && running) await connection.destroy(name);
+  if (spec.power !== 'on' || running) return false;
+  if (placement.deferStart) return true;
+  await connection.start(name);
+  return false;
 }
 
 /** A running domain gets its disks attached and detached live; a stopped one reads its definition at start. */
@@ -200,14 +220,14 @@ async function syncLiveDisks(connection: LibvirtConnection, name: string, live: 
 }
 
 /** Destroys and undefines the VM's domain on this connection, if Ordo made it. */
-async function remove(context: Context, connection: LibvirtConnection, id: string, position: number, justPlaced = false): Promise<void> {
+async function remove(context: Context, connection: LibvirtConnection, id: string, fencing: Fencing, justPlaced = false): Promise<void> {
   const name = domainName(id);
   const current = await connection.domain(name);
   if (current === undefined) return;
-  if (!checkOwnership(connection, current, id, position, { kind: context.kinds.vm, id }, context.name)) return;
-  // An old host's domain was defined by an earlier record. One carrying this very position was
+  if (!checkOwnership(connection, current, id, fencing, { kind: context.kinds.vm, id }, context.name)) return;
+  // An old host's domain was defined by an earlier record. One carrying this very token was
   // just defined on the target: both URIs reach the same libvirtd, and it must stay.
-  if (justPlaced && current.metadata?.position === position) return;
+  if (justPlaced && current.metadata?.position === fencing.token.position && current.metadata.epoch === fencing.token.epoch) return;
   if (current.running) await connection.destroy(name);
   await connection.undefine(name);
 }
@@ -218,6 +238,7 @@ async function remove(context: Context, connection: LibvirtConnection, id: strin
  * in the middle of its apply): reconcile leaves its domains alone.
  */
 async function reconcileAll(context: Context, view: StateView, held: (vmId: string) => boolean): Promise<void> {
+  const fencing: Fencing = { token: { position: view.position, epoch: 0 }, fence: { position: view.position, epoch: Number.MAX_SAFE_INTEGER } };
   const vms = new Map(view.list(context.kinds.vm).map((vm) => [vm.id, vm]));
   // A VM's old host may have been deleted from the log since: every host's connection is scanned.
   for (const uri of allUris(context, view)) {
@@ -227,11 +248,20 @@ async function reconcileAll(context: Context, view: StateView, held: (vmId: stri
       const domain = await connection.domain(name);
       const entityId = domain?.metadata?.entityId;
       if (entityId === undefined || vms.has(entityId) || held(entityId)) continue;
-      await remove(context, connection.about({ kind: context.kinds.vm, id: entityId }), entityId, view.position, false);
+      await leaveNewer(remove(context, connection.about({ kind: context.kinds.vm, id: entityId }), entityId, fencing, false));
     }
   }
   const uris = allUris(context, view);
-  for (const vm of vms.values()) if (!held(vm.id)) await converge(context, vm.id, parseVm(vm, context.name), vm.version, view, view.position, uris);
+  for (const vm of vms.values()) if (!held(vm.id)) await leaveNewer(converge(context, vm.id, parseVm(vm, context.name), vm.version, view, fencing, uris));
+}
+
+/** A domain an apply of a record after the view changed is that apply's: reconcile leaves it. */
+async function leaveNewer(work: Promise<void>): Promise<void> {
+  try {
+    await work;
+  } catch (error) {
+    if (!(error instanceof OperationError && error.code === 'STALE_FENCING_TOKEN')) throw error;
+  }
 }
 
 /**
