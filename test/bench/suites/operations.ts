@@ -74,7 +74,15 @@ async function processes(context: BenchContext, count: number): Promise<BenchRes
     );
     for (const { child } of children) child.stdin.write('go\n');
     const results = await Promise.all(children.map(({ next }) => next('result')));
-    for (const { child } of children) child.stdin.end();
+    // Each process closes its runtime (releasing its lease: one more append) when its input
+    // ends; the schema is dropped only after all of them exited.
+    await Promise.all(
+      children.map(({ child }) => {
+        const exited = child.exitCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.stdin.end();
+        return exited;
+      }),
+    );
     const pairsPerSec = results.reduce((sum, result) => sum + Number(result.pairsPerSec), 0);
     const p50 = Math.max(...results.map((result) => Number(result.p50Ms)));
     const p99 = Math.max(...results.map((result) => Number(result.p99Ms)));
