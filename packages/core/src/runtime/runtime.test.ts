@@ -212,6 +212,31 @@ describe('operation runtime', () => {
   });
 
 
+  it('a background round that runs between an operation\'s commit and its settle leaves it to its run: applied once', async () => {
+    const store = await openStore({ entities: [Disk, Note], log: memoryLog() });
+    const world = { disks: new Map<string, number>(), calls: [] as string[] };
+    const gap = { round: async (): Promise<void> => undefined };
+    let rounds = 0;
+    // The round lands exactly in the gap: the operation is in the store, its own settle not begun.
+    const telemetry = {
+      step: async <Value>(step: string, _attributes: unknown, work: (note: () => void) => Promise<Value>): Promise<Value> => {
+        if (step === 'settle') {
+          rounds += 1;
+          await gap.round();
+        }
+        return work(() => undefined);
+      },
+    };
+    const runtime = await createRuntime({ store, adapters: [diskAdapter('first', world)], background: false, telemetry });
+    gap.round = () => runtime.tick();
+    const results = await Promise.all(['a', 'b', 'c'].map((name) => runtime.run(createDisk, { name, size: 1 })));
+    expect(rounds).toBe(3);
+    expect(results.map((result) => result.replayed)).toEqual([false, false, false]);
+    expect(world.calls.sort()).toEqual(['first:create:a', 'first:create:b', 'first:create:c']);
+    expect(store.list(OperationEntity)).toHaveLength(0);
+    await runtime.close();
+  });
+
   it('runs operations at once: applies of different entities overlap', async () => {
     const store = await openStore({ entities: [Disk, Note], log: memoryLog() });
     let running = 0;

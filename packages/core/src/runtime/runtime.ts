@@ -185,6 +185,26 @@ class Runtime implements OperationRuntime {
     const owner = await this.lease();
     this.runs += 1;
     const requestId = options.requestId ?? `ordo.run:${owner}:${this.runs}`;
+    // Marked before the commit: from the moment the operation is in the store, the background
+    // round's settleOwned would otherwise take it for one left behind and apply it a second
+    // time, beside this run's own settle. A replay of a requestId another run works on leaves
+    // that run's mark alone.
+    const marked = !this.active.has(requestId);
+    if (marked) this.active.add(requestId);
+    try {
+      return await this.commitAndSettle(operation, input, options, owner, requestId);
+    } finally {
+      if (marked) this.active.delete(requestId);
+    }
+  }
+
+  private async commitAndSettle<Schema extends z.ZodType, Value extends OperationValue>(
+    operation: Operation<Schema, Value>,
+    input: z.output<Schema>,
+    options: RunOptions,
+    owner: string,
+    requestId: string,
+  ): Promise<RunResult<Value>> {
     let committed: CommittedOperation<Value>;
     try {
       const { store, adapters, telemetry } = this.context;
@@ -228,7 +248,6 @@ class Runtime implements OperationRuntime {
 
   /** Settles an operation this runtime committed; a takeover meanwhile makes it wait for the new owner's outcome. */
   private async settleOwn(owned: OwnedOperation, owner: string): Promise<SettleReport> {
-    this.active.add(owned.id);
     try {
       return await settleOperation(this.context, owned, owner);
     } catch (error) {
@@ -240,8 +259,6 @@ class Runtime implements OperationRuntime {
         details: { position: owned.record.position, operation: owned.name, requestId: owned.id },
         cause: error,
       });
-    } finally {
-      this.active.delete(owned.id);
     }
   }
 
