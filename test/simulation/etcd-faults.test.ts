@@ -114,32 +114,39 @@ describeWithCluster('etcd log: several store processes under cluster faults', (c
   }, 120_000);
 
   it('seed 431: client connections cut and answers lost in the middle of appends, outcomes settled', async () => {
-    const prefix = uniquePrefix('sim-net');
-    const proxies = await Promise.all(cluster().members.map((member) => TcpProxy.start('127.0.0.1', Number(new URL(member.clientUrl).port))));
-    try {
-      const result = await runWithChildren({
-        seed: 431,
-        serverArgs: ['etcd', proxies.map((proxy) => `127.0.0.1:${proxy.port}`).join(','), prefix],
-        kills: 0,
-        killIntervalMs: [4_000, 4_000],
-        disturb: {
-          intervalMs: [150, 400],
-          act: (prng) => {
-            const proxy = prng.pick(proxies);
-            const fault = prng.int(3);
-            if (fault === 0) void proxy.swallowAnswersThenCut(100);
-            else if (fault === 1) proxy.dropNextRequest();
-            else proxy.cutAll();
+    // Most lost answers are settled by the fence, so a run can end with no outcome left
+    // unknown; a second seed then must reach that path. Every run must be clean.
+    let unknown = 0;
+    for (const seed of [431, 432]) {
+      const prefix = uniquePrefix('sim-net');
+      const proxies = await Promise.all(cluster().members.map((member) => TcpProxy.start('127.0.0.1', Number(new URL(member.clientUrl).port))));
+      try {
+        const result = await runWithChildren({
+          seed,
+          serverArgs: ['etcd', proxies.map((proxy) => `127.0.0.1:${proxy.port}`).join(','), prefix],
+          kills: 0,
+          killIntervalMs: [4_000, 4_000],
+          disturb: {
+            intervalMs: [150, 400],
+            act: (prng) => {
+              const proxy = prng.pick(proxies);
+              const fault = prng.int(3);
+              if (fault === 0) void proxy.swallowAnswersThenCut(100);
+              else if (fault === 1) proxy.dropNextRequest();
+              else proxy.cutAll();
+            },
           },
-        },
-        ...workload,
-        registers: 6,
-        registerChance: 0.2,
-      });
-      expectCleanChildRun(result, summary, `seed 431, network faults; prefix ${prefix}`);
-      expect(result.unknown, 'the network faults must leave some outcomes unknown').toBeGreaterThan(0);
-    } finally {
-      for (const proxy of proxies) await proxy.close();
+          ...workload,
+          registers: 6,
+          registerChance: 0.2,
+        });
+        expectCleanChildRun(result, summary, `seed ${seed}, network faults; prefix ${prefix}`);
+        unknown += result.unknown;
+      } finally {
+        for (const proxy of proxies) await proxy.close();
+      }
+      if (unknown > 0) break;
     }
-  }, 120_000);
+    expect(unknown, 'the network faults must leave some outcomes unknown').toBeGreaterThan(0);
+  }, 180_000);
 });

@@ -247,8 +247,11 @@ function follow(from) {
       setTimeout(() => void start(), 2000);
       return;
     }
-    // EventSource reconnects by itself and sends Last-Event-ID.
     showStreamStatus('reconnecting…', 'connecting');
+    // EventSource reconnects by itself and sends Last-Event-ID, unless its reconnect was
+    // answered with an error (a server that is closing answers 503): then it gives up for good,
+    // and the page follows again from the record after the last one it saw.
+    if (source.readyState === EventSource.CLOSED) setTimeout(() => follow(streamPosition + 1), 2000);
   });
 }
 
