@@ -420,6 +420,22 @@ export class LogStoreError extends OrdoError<'LOG_STORE_FAILED'> {
   }
 }
 
+/**
+ * A follower's link to the leader of a shared log broke while it had commits there, and that
+ * leader is fenced now: each of those commits is in the log already or never will be. The
+ * store reads the log to tell which; callers do not see this error.
+ */
+export class RelayFencedError extends OrdoError<'RELAY_FENCED'> {
+  readonly store: string;
+  readonly txIds: readonly string[];
+
+  constructor(input: { store: string; txIds: readonly string[]; cause?: unknown }) {
+    super('RELAY_FENCED', `${input.store} log store: the leader that ${input.txIds.length} forwarded commit(s) went to is fenced`, { cause: input.cause });
+    this.store = input.store;
+    this.txIds = input.txIds;
+  }
+}
+
 /** The log store was opened read-only and cannot append. */
 export class LogReadOnlyError extends OrdoError<'LOG_READ_ONLY'> {
   readonly store: string;
@@ -467,6 +483,7 @@ interface OrdoErrorsByCode {
   LOG_LOCKED: LogLockedError;
   LOG_STORE_FAILED: LogStoreError;
   LOG_READ_ONLY: LogReadOnlyError;
+  RELAY_FENCED: RelayFencedError;
   INTERNAL: InternalError;
 }
 

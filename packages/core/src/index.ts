@@ -12,6 +12,7 @@ export {
   LogLockedError,
   LogReadOnlyError,
   LogStoreError,
+  RelayFencedError,
   MigrationFailedError,
   NotFoundError,
   NotIndexedError,
@@ -35,6 +36,7 @@ export {
 } from './errors.js';
 export type { Change, Entity, JsonObject, JsonValue, LogRecord, Snapshot, SnapshotKindSchema } from './record.js';
 export type { LogOpenResult, LogStore } from './log-store.js';
+export type { CommitRelay, RelayedCommit, RelayedOutcome, RelayHost } from './commit-relay.js';
 export { appendRecordsMax, checkAppendBatch, checkReadRange, checkSnapshot, snapshotBeyondHead } from './log-store-checks.js';
 export type { Telemetry, TelemetryAttributes, TelemetryStep } from './telemetry.js';
 export { memoryLog, type MemoryLogOptions } from './memory-log.js';

@@ -1,3 +1,4 @@
+import type { CommitRelay } from './commit-relay.js';
 import type { LogRecord, Snapshot } from './record.js';
 
 /**
@@ -103,6 +104,13 @@ export interface LogStore {
    * The owner calls `writeSnapshot` when that many records accumulated since the last one.
    */
   readonly snapshotEvery?: number | undefined;
+
+  /**
+   * For a shared log: routes the commits of every process on it through one leader, so that one
+   * append carries many processes' transactions (see `commit-relay.ts`). The store starts it
+   * after open and closes it before `close()`. Undefined for stores without one.
+   */
+  readonly relay?: CommitRelay | undefined;
 
   /** Releases files, locks, connections. Pending appends must have settled. Idempotent. */
   close(): Promise<void>;
