@@ -1,16 +1,22 @@
-import { assert, type EntityRef } from './errors.js';
+import { assert, InternalError, type EntityRef } from './errors.js';
 import { deepFreeze } from './freeze.js';
 import type { EntityType } from './entity-type.js';
 import { fieldValue } from './kind-state.js';
-import { Touched, type ReadSet } from './read-set.js';
+import type { RelayedCommit } from './commit-relay.js';
+import { ReadSet, Touched, type ReadCheck } from './read-set.js';
 import type { Change, Entity, JsonObject, JsonValue, LogRecord } from './record.js';
 import type { EntityChange, RequestOutcome, State } from './state.js';
 
 /** A transaction that finished its function and asks to commit. */
 export interface CommitRequest {
   readonly txId: string;
-  readonly reads: ReadSet;
+  /** The position the transaction started at. */
+  readonly base: number;
+  readonly reads: ReadCheck;
+  /** Unused for a relayed commit (`relayed`), whose changes are in their stored form already. */
   readonly changes: readonly EntityChange[];
+  /** Set when another process relayed this commit to this store, which leads (see commit-relay.ts). */
+  readonly relayed?: RelayedCommit | undefined;
   readonly requestId?: string | undefined;
   readonly operation?: string | undefined;
   readonly result?: JsonValue | undefined;
@@ -29,6 +35,10 @@ export interface Admission<Item> {
   /** The accepted items; `accepted[index]` wrote `records[index]`. */
   readonly accepted: Item[];
   readonly refused: { readonly item: Item; readonly refusal: Refusal }[];
+  /** `prepared[index]` are the images of `records[index]`'s changes for the fold, if this store built them. */
+  readonly prepared: (readonly EntityChange[] | undefined)[];
+  /** Relayed requests whose data this code cannot read (I6): refused with the error folding would throw. */
+  readonly failed: { readonly item: Item; readonly error: unknown }[];
 }
 
 /**
@@ -41,8 +51,10 @@ export interface Admission<Item> {
  */
 export function admitBatch<Item extends { readonly request: CommitRequest }>(state: State, batch: readonly Item[], time: number): Admission<Item> {
   const touched = new Touched();
-  const admission: Admission<Item> = { records: [], accepted: [], refused: [] };
+  const admission: Admission<Item> = { records: [], accepted: [], refused: [], prepared: [], failed: [] };
   const { records } = admission;
+  // Requests of several processes can carry one requestId in one batch: the first one counts.
+  const requestIds = new Set<string>();
   for (const item of batch) {
     const { request } = item;
     const replay = request.requestId === undefined ? undefined : state.requests.get(request.requestId);
@@ -51,15 +63,78 @@ export function admitBatch<Item extends { readonly request: CommitRequest }>(sta
       continue;
     }
     const conflicts = request.reads.conflicts(state, touched);
+    if (request.requestId !== undefined && requestIds.has(request.requestId)) conflicts.push({ kind: '*', id: `requestId ${request.requestId}` });
+    const position = state.position + records.length + 1;
+    let images = request.changes;
+    if (conflicts.length === 0 && request.relayed !== undefined) {
+      try {
+        images = relayedImages(request.relayed, state, touched, conflicts);
+      } catch (error) {
+        admission.failed.push({ item, error });
+        continue;
+      }
+    }
     if (conflicts.length > 0) {
       admission.refused.push({ item, refusal: { type: 'conflict', conflicts } });
       continue;
     }
-    records.push(buildRecord(request, state.position + records.length + 1, time, state));
+    records.push(request.relayed === undefined ? buildRecord(request, position, time, state) : relayedRecord(request.relayed, position, time, state));
     admission.accepted.push(item);
-    addTouched(touched, request.changes, state);
+    // A relayed commit's images are previews: the fold builds and freezes its own.
+    admission.prepared.push(request.relayed === undefined ? images : undefined);
+    if (request.requestId !== undefined) requestIds.add(request.requestId);
+    addTouched(touched, images, state);
   }
   return admission;
+}
+
+/**
+ * A relayed commit's changes with the images they would have now. A change that does not
+ * continue the entity as the state holds it (its reads passed, so only a writer that did not
+ * read what it wrote, a create of an id that exists, gets here) is a conflict.
+ */
+function relayedImages(commit: RelayedCommit, state: State, touched: Touched, conflicts: EntityRef[]): EntityChange[] {
+  const images = commit.changes.map((change) => state.previewImages(change, commit.marks));
+  for (const [index, { kind, id, before }] of images.entries()) {
+    const { version, op } = commit.changes[index] as Change;
+    const continues = op === 'create' ? before === undefined : before !== undefined && before.version + 1 === version;
+    if (!continues || touched.hasEntity(kind, id)) conflicts.push({ kind, id });
+  }
+  return images;
+}
+
+/**
+ * What a follower relays to the leader for a commit of its own (see `RelayedCommit`): its
+ * reads as keys, its changes and schema marks as its record would hold them.
+ */
+export function relayedCommitOf(request: CommitRequest, state: State): RelayedCommit {
+  if (!(request.reads instanceof ReadSet)) throw new InternalError('only a commit of this store is relayed');
+  const changes = request.changes.map((change) => toChange(change, state.types.get(change.kind)));
+  let marks: Record<string, string> | undefined;
+  for (const { kind, after } of request.changes) {
+    const type = state.types.get(kind);
+    if (after !== undefined && type !== undefined) (marks ??= {})[kind] = writerMark(type);
+  }
+  const commit: { -readonly [Key in keyof RelayedCommit]: RelayedCommit[Key] } = { txId: request.txId, base: request.base, ...request.reads.keys(), changes };
+  if (marks !== undefined) commit.marks = marks;
+  if (request.requestId !== undefined) commit.requestId = request.requestId;
+  if (request.operation !== undefined) commit.operation = request.operation;
+  if (request.result !== undefined) commit.result = request.result;
+  if (request.meta !== undefined) commit.meta = request.meta;
+  return commit;
+}
+
+/** The record of a relayed commit: the follower's changes, the leader's position, time and mark check. */
+function relayedRecord(commit: RelayedCommit, position: number, time: number, state: State): LogRecord {
+  const record: { -readonly [Key in keyof LogRecord]: LogRecord[Key] } = { position, txId: commit.txId, time, changes: commit.changes };
+  let schemas: Record<string, string> | undefined;
+  for (const [kind, mark] of Object.entries(commit.marks ?? {})) if (state.kindState(kind).mark !== mark) (schemas ??= {})[kind] = mark;
+  if (schemas !== undefined) record.schemas = schemas;
+  if (commit.requestId !== undefined) record.requestId = commit.requestId;
+  if (commit.operation !== undefined) record.operation = commit.operation;
+  if (commit.result !== undefined) record.result = commit.result;
+  if (commit.meta !== undefined) record.meta = commit.meta;
+  return deepFreeze(record);
 }
 
 function buildRecord(request: CommitRequest, position: number, time: number, state: State): LogRecord {
@@ -103,10 +178,15 @@ function schemaMarks(changes: readonly EntityChange[], state: State): Record<str
   for (const { kind, after } of changes) {
     const type = state.types.get(kind);
     if (after === undefined || type === undefined) continue;
-    const mark = type.writeVersion === type.version ? type.fingerprint : `${type.writeVersion}:unverified`;
+    const mark = writerMark(type);
     if (state.kindState(kind).mark !== mark) (marks ??= {})[kind] = mark;
   }
   return marks;
+}
+
+/** The mark a writer of `type` vouches with: its fingerprint, or none it can vouch for when it writes an older version. */
+function writerMark(type: EntityType): string {
+  return type.writeVersion === type.version ? type.fingerprint : `${type.writeVersion}:unverified`;
 }
 
 /** Records what a change invalidates for later requests of the same batch. */

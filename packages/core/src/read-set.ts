@@ -1,5 +1,6 @@
 import type { EntityRef } from './errors.js';
 import type { IndexValue } from './kind-state.js';
+import type { RelayedCommit } from './commit-relay.js';
 import type { Entity } from './record.js';
 import type { State } from './state.js';
 
@@ -49,13 +50,20 @@ export class Touched {
   }
 }
 
+/** What a commit's reads answer to its sequencer: the reads that no longer hold. */
+export interface ReadCheck {
+  /** How many reads; 0 for a transaction that read nothing. */
+  readonly size: number;
+  conflicts(state: State, touched?: Touched): EntityRef[];
+}
+
 /**
  * Every read a transaction made, with what it observed (I5): entities by id (valid while the
  * same frozen entity object is current), unique lookups (while the same owner is current),
  * `find` buckets (while the bucket's stamp is unchanged) and `list` per kind (while the kind's
  * stamp is unchanged). The first observation of a key is the one that counts.
  */
-export class ReadSet {
+export class ReadSet implements ReadCheck {
   // Allocated on first use: most transactions read one or two kinds of thing.
   private entities: Map<string, Map<string, Entity | undefined>> | undefined;
   private values: ValueRead[] | undefined;
@@ -83,6 +91,14 @@ export class ReadSet {
   kind(kind: string, seen: number): void {
     this.kinds ??= new Map();
     if (!this.kinds.has(kind)) this.kinds.set(kind, seen);
+  }
+
+  /** The reads without what they saw, for a leader that validates them by position (see `RelayedCommit`). */
+  keys(): Pick<RelayedCommit, 'entities' | 'values' | 'kinds'> {
+    const entities: [string, string][] = [];
+    for (const [kind, ids] of this.entities ?? []) for (const id of ids.keys()) entities.push([kind, id]);
+    const values = (this.values ?? []).map(({ kind, field, value }) => (value === undefined ? ([kind, field] as const) : ([kind, field, value] as const)));
+    return { entities, values, kinds: [...(this.kinds?.keys() ?? [])] };
   }
 
   /**

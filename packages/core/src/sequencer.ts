@@ -1,10 +1,22 @@
-import { admitBatch, type CommitRequest, type Refusal } from './admission.js';
-import { assert, CommitQueueFullError, foldRefusalCodes, InternalError, isOrdoError, StoreClosedError, type EntityRef, type LogHeadMovedError } from './errors.js';
+import { admitBatch, relayedCommitOf, type CommitRequest, type Refusal } from './admission.js';
+import type { CommitRelay, RelayedCommit, RelayedOutcome } from './commit-relay.js';
+import {
+  assert,
+  CommitQueueFullError,
+  foldRefusalCodes,
+  InternalError,
+  isOrdoError,
+  LogStoreError,
+  StoreClosedError,
+  type EntityRef,
+  type LogHeadMovedError,
+} from './errors.js';
 import type { FoldFollowers } from './fold-followers.js';
 import type { LogStore } from './log-store.js';
 import type { ReadSet } from './read-set.js';
 import type { LogRecord } from './record.js';
-import type { EntityChange, State } from './state.js';
+import { RelayedReads } from './relayed-reads.js';
+import { requestOutcome, type EntityChange, type State } from './state.js';
 
 export type { CommitRequest } from './admission.js';
 
@@ -22,6 +34,11 @@ export const batchRecordsMax = 2048;
 export const catchUpRecordsMax = 4096;
 /** Longest a commit turn holds back the other commits (then it ends without its commit). */
 export const turnMsMax = 1_000;
+/**
+ * How long a follower of a commit relay lets the leader's stream bring records that the log
+ * store announced, before it reads them from the log store itself.
+ */
+export const followerReadDelayMs = 50;
 
 /**
  * A commit turn: no append is in flight while it is held and none starts, so a transaction
@@ -57,20 +74,82 @@ export class Sequencer {
   private readonly unsubscribe: () => void;
   /** Set when the store can no longer tell what the log holds; every later commit fails with it. */
   failure: Error | undefined = undefined;
+  /** The relay of a shared log (see commit-relay.ts), when the log store has one. */
+  private readonly relay: CommitRelay | undefined;
+  /** True while an append of this store is in flight: records the leader streams wait for it. */
+  private appending = false;
+  private readonly offered: (readonly LogRecord[])[] = [];
+  /** Commits forwarded to the leader and not settled, by txId, with their record once folded. */
+  private readonly forwarded = new Map<string, { readonly record: LogRecord; readonly changes: EntityChange[] } | undefined>();
+  /** Set after a forward the leader did not take: the next batch goes to the log store directly. */
+  private forwardRefused = false;
+  private readTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly state: State,
     private readonly log: LogStore,
     private readonly followers: FoldFollowers,
-    private readonly options: { readonly clock: () => number; readonly queuedCommitsMax: number },
+    private readonly options: { readonly clock: () => number; readonly queuedCommitsMax: number; readonly relay?: CommitRelay | undefined },
   ) {
+    this.relay = options.relay;
+    // Any process on the log may come to lead: it validates relayed reads by position.
+    if (this.relay !== undefined) state.trackTouches();
     // Another writer may have appended: catch up before the next batch.
     this.unsubscribe = log.subscribe((head) => {
-      if (head > this.state.position) {
+      if (head <= this.state.position) return;
+      // A follower usually gets these records from the leader's stream a moment later.
+      if (this.relay?.route === 'follow') {
+        this.readLater(head);
+        return;
+      }
+      this.catchUpWanted = true;
+      this.schedule();
+    });
+  }
+
+  /**
+   * Leader side of the relay: queues commits another process forwarded; resolves with their
+   * outcomes once the batch that holds them was appended, folded and streamed.
+   */
+  admitRelayed(commits: readonly RelayedCommit[]): Promise<RelayedOutcome[]> {
+    if (this.closed || this.failure !== undefined || this.relay?.route !== 'lead') return Promise.reject(notLeading(this.log.name));
+    const outcomes = commits.map(
+      (commit) =>
+        new Promise<RelayedOutcome>((resolve, reject) => {
+          this.queue.push({ request: relayedRequest(commit), resolve: (outcome) => resolve(relayedOutcome(outcome)), reject });
+        }),
+    );
+    this.schedule();
+    return Promise.all(outcomes);
+  }
+
+  /** Follower side of the relay: records the leader appended. Folds what continues the state. */
+  offer(records: readonly LogRecord[]): void {
+    if (this.closed || this.failure !== undefined) return;
+    if (this.appending) {
+      this.offered.push(records);
+      return;
+    }
+    try {
+      if (!this.foldRead(records)) {
         this.catchUpWanted = true;
         this.schedule();
       }
-    });
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private readLater(head: number): void {
+    if (this.readTimer !== undefined) return;
+    this.readTimer = setTimeout(() => {
+      this.readTimer = undefined;
+      if (head > this.state.position && !this.closed) {
+        this.catchUpWanted = true;
+        this.schedule();
+      }
+    }, followerReadDelayMs);
+    this.readTimer.unref?.();
   }
 
   /** Queues a commit; rejects with CommitQueueFullError when `queuedCommitsMax` commits wait already. */
@@ -157,8 +236,9 @@ export class Sequencer {
     this.turnHeld = false;
     // Waiters get a turn that only refuses: their submit finds the sequencer closed.
     for (const grant of this.turnWaiters.splice(0)) grant({ submit: (request) => this.submit(request), release: () => undefined });
+    if (this.readTimer !== undefined) clearTimeout(this.readTimer);
     await this.idle;
-    for (const pending of this.queue.splice(0)) pending.reject(new StoreClosedError());
+    for (const pending of this.queue.splice(0)) pending.reject(pending.request.relayed === undefined ? new StoreClosedError() : notLeading(this.log.name));
     for (const waiter of this.catchUpWaiters.splice(0)) waiter.reject(new StoreClosedError());
   }
 
@@ -183,10 +263,7 @@ export class Sequencer {
         if (this.turnWaiters.length > 0 && !this.catchUpWanted) break;
       }
     } catch (error) {
-      // Only a broken invariant gets here (a fold that failed half-way): the state can no
-      // longer be trusted, so the store stops writing.
-      this.failure = error instanceof Error ? error : new InternalError(String(error));
-      this.rejectQueued(this.failure);
+      this.fail(error);
     } finally {
       this.running = false;
       this.markIdle();
@@ -222,9 +299,11 @@ export class Sequencer {
     try {
       const head = await this.log.head();
       while (this.state.position < head) {
-        const records = await this.log.read(this.state.position + 1, catchUpRecordsMax);
+        const from = this.state.position + 1;
+        const records = await this.log.read(from, catchUpRecordsMax);
         assert(records.length > 0, `log store returned no records below its head ${head}`);
-        this.foldRead(records);
+        // The leader's stream may have brought some of them while the read ran.
+        assert(this.foldRead(records) || this.state.position >= from, `log store read ${records[0]!.position} for ${from}`);
       }
     } catch (error) {
       for (const waiter of waiters) waiter.reject(error);
@@ -233,10 +312,24 @@ export class Sequencer {
     for (const waiter of waiters) waiter.resolve();
   }
 
-  /** Folds records another writer appended, read back from the log. */
-  private foldRead(records: readonly LogRecord[]): void {
-    for (const record of records) this.state.replay(record);
-    this.followers.folded(records);
+  /**
+   * Folds records another writer appended, read back from the log or streamed by the leader of
+   * the relay, skipping those folded already. False when they do not reach the state (a gap
+   * before them), and nothing is folded. A record of a commit this store forwarded is kept
+   * with its images for the commit's caller.
+   */
+  private foldRead(records: readonly LogRecord[]): boolean {
+    const skip = records.findIndex((record) => record.position > this.state.position);
+    if (skip < 0) return true;
+    if (records[skip]!.position !== this.state.position + 1) return false;
+    const fresh = skip === 0 ? records : records.slice(skip);
+    for (const record of fresh) {
+      if (this.forwarded.has(record.txId)) this.forwarded.set(record.txId, { record, changes: this.state.fold(record) });
+      else this.state.replay(record);
+    }
+    this.followers.folded(fresh);
+    if (this.relay?.route === 'lead') this.relay.appended(fresh);
+    return true;
   }
 
   /**
@@ -247,49 +340,171 @@ export class Sequencer {
   private foldMovedRecords(error: LogHeadMovedError): boolean {
     const records = error.records;
     if (records === undefined || records.length === 0 || records[0]!.position !== this.state.position + 1) return false;
-    this.foldRead(records);
-    return true;
+    return this.foldRead(records);
   }
 
-  private async commitBatch(batch: Pending[]): Promise<void> {
-    const { records, accepted, refused } = admitBatch(this.state, batch, this.options.clock());
+  private async commitBatch(queued: Pending[]): Promise<void> {
+    const route = this.relay?.route ?? 'direct';
+    const batch = route === 'lead' ? queued : this.withoutRelayed(queued);
+    if (route === 'follow' && !this.forwardRefused) return this.forwardBatch(batch);
+    this.forwardRefused = false;
+    // A follower's reads are newer than this state: fold what it saw before validating them.
+    if (batch.some((pending) => pending.request.relayed !== undefined && pending.request.base > this.state.position)) {
+      this.queue.unshift(...batch);
+      this.catchUpWanted = true;
+      return;
+    }
+    const { records, accepted, refused, prepared, failed } = admitBatch(this.state, batch, this.options.clock());
     for (const { item, refusal } of refused) item.resolve(refusal);
+    for (const { item, error } of failed) item.reject(error);
     if (records.length === 0) return;
+    this.appending = true;
     try {
       await this.log.append(records);
     } catch (error) {
+      this.appending = false;
       if (isOrdoError(error, 'LOG_HEAD_MOVED')) {
         // Another writer got there first: fold its records, then validate these requests again.
         this.queue.unshift(...accepted);
         // The store may have read them already, in the round trip that lost.
-        if (this.foldMovedRecords(error)) return;
+        if (this.foldMovedRecords(error)) return this.foldOffered();
       } else {
         for (const pending of accepted) pending.reject(error);
       }
       // Either way the log may hold records this state lacks: read them before going on.
       this.catchUpWanted = true;
-      return;
+      return this.foldOffered();
     }
+    this.appending = false;
     let changes: EntityChange[][];
     try {
-      changes = this.foldAll(records, accepted.map((pending) => pending.request.changes));
+      changes = this.foldAll(records, prepared);
     } catch (error) {
       for (const pending of accepted) pending.reject(error);
       throw error;
     }
+    // Followers get the records before the outcomes of their commits in them.
+    if (route === 'lead') this.relay?.appended(records);
     accepted.forEach((pending, index) => {
       pending.resolve({ type: 'committed', record: records[index] as LogRecord, changes: changes[index] as EntityChange[] });
     });
+    this.foldOffered();
   }
 
-  private foldAll(records: readonly LogRecord[], prepared: readonly (readonly EntityChange[])[]): EntityChange[][] {
+  /** Relayed commits left in the queue of a store that no longer leads go back unwritten. */
+  private withoutRelayed(queued: Pending[]): Pending[] {
+    if (!queued.some((pending) => pending.request.relayed !== undefined)) return queued;
+    const own: Pending[] = [];
+    for (const pending of queued) {
+      if (pending.request.relayed === undefined) own.push(pending);
+      else pending.reject(notLeading(this.log.name));
+    }
+    return own;
+  }
+
+  /** Folds what the leader streamed while this store's own append was in flight. */
+  private foldOffered(): void {
+    for (const records of this.offered.splice(0)) if (!this.foldRead(records)) this.catchUpWanted = true;
+  }
+
+  /**
+   * Follower side of the relay: sends the batch to the leader, and answers each commit once its
+   * record is folded here (the leader streams records before it answers; a gap is read from the
+   * log store).
+   */
+  private async forwardBatch(batch: Pending[]): Promise<void> {
+    const relay = this.relay as CommitRelay;
+    const commits = batch.map((pending) => relayedCommitOf(pending.request, this.state));
+    for (const { request } of batch) this.forwarded.set(request.txId, undefined);
+    try {
+      let outcomes: RelayedOutcome[];
+      try {
+        outcomes = await relay.forward(commits);
+      } catch (error) {
+        if (isOrdoError(error, 'RELAY_FENCED')) return await this.settleFenced(batch);
+        if (isOrdoError(error, 'LOG_STORE_FAILED') && error.outcome === 'not-written') {
+          // The leader took none of them: they go to the log store from here.
+          this.forwardRefused = true;
+          this.queue.unshift(...batch);
+          return;
+        }
+        for (const pending of batch) pending.reject(error);
+        this.catchUpWanted = true;
+        return;
+      }
+      const newest = Math.max(0, ...outcomes.map((outcome) => (outcome.type === 'conflict' ? 0 : outcome.position)));
+      if (this.state.position < newest) await this.readNewRecords();
+      batch.forEach((pending, index) => {
+        const outcome = outcomes[index];
+        if (outcome === undefined) pending.reject(new InternalError(`the leader answered ${outcomes.length} of ${batch.length} forwarded commits`));
+        else if (outcome.type === 'conflict') pending.resolve(outcome);
+        else if (outcome.type === 'replayed') pending.resolve({ type: 'replayed', outcome: requestOutcome(outcome.position, outcome.txId, outcome.result) });
+        else {
+          const folded = this.forwarded.get(pending.request.txId);
+          if (folded?.record.position === outcome.position) pending.resolve({ type: 'committed', record: folded.record, changes: folded.changes });
+          else pending.reject(new InternalError(`the leader committed ${pending.request.txId} at ${outcome.position}, the log holds it elsewhere`));
+        }
+      });
+    } finally {
+      for (const { request } of batch) this.forwarded.delete(request.txId);
+    }
+  }
+
+  /**
+   * The link to a fenced leader broke with commits there: each is in the log by now or never
+   * will be. Reading the log to its head tells which; the others are committed again.
+   */
+  private async settleFenced(batch: Pending[]): Promise<void> {
+    try {
+      await this.readNewRecords();
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+      this.catchUpWanted = true;
+      return;
+    }
+    const again: Pending[] = [];
+    for (const pending of batch) {
+      const folded = this.forwarded.get(pending.request.txId);
+      if (folded === undefined) again.push(pending);
+      else pending.resolve({ type: 'committed', record: folded.record, changes: folded.changes });
+    }
+    this.queue.unshift(...again);
+  }
+
+  private foldAll(records: readonly LogRecord[], prepared: readonly (readonly EntityChange[] | undefined)[]): EntityChange[][] {
     const changes = records.map((record, index) => this.state.fold(record, prepared[index]));
     this.followers.folded(records);
     return changes;
+  }
+
+  /**
+   * Only a broken invariant gets here (a fold that failed half-way): the state can no longer be
+   * trusted, so the store stops writing.
+   */
+  private fail(error: unknown): void {
+    this.failure = error instanceof Error ? error : new InternalError(String(error));
+    this.rejectQueued(this.failure);
   }
 
   private rejectQueued(error: unknown): void {
     for (const pending of this.queue.splice(0)) pending.reject(error);
     for (const waiter of this.catchUpWaiters.splice(0)) waiter.reject(error);
   }
+}
+
+/** A commit another process relayed, as the sequencer queues it. */
+function relayedRequest(commit: RelayedCommit): CommitRequest {
+  const { txId, base, requestId, operation, result, meta } = commit;
+  return { txId, base, reads: new RelayedReads(commit), changes: [], relayed: commit, requestId, operation, result, meta };
+}
+
+function relayedOutcome(outcome: CommitOutcome): RelayedOutcome {
+  if (outcome.type === 'committed') return { type: 'committed', position: outcome.record.position };
+  if (outcome.type === 'conflict') return { type: 'conflict', conflicts: outcome.conflicts };
+  const { position, txId, result } = outcome.outcome;
+  return result === undefined ? { type: 'replayed', position, txId } : { type: 'replayed', position, txId, result };
+}
+
+function notLeading(store: string): LogStoreError {
+  return new LogStoreError({ store, message: 'this process does not lead the commit relay (any more): nothing was written', outcome: 'not-written' });
 }

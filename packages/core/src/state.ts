@@ -1,8 +1,9 @@
 import type { EntityType } from './entity-type.js';
 import { assert, InternalError } from './errors.js';
 import { deepFreeze } from './freeze.js';
-import { KindState } from './kind-state.js';
+import { fieldValue, KindState } from './kind-state.js';
 import type { Change, Entity, JsonObject, JsonValue, LogRecord } from './record.js';
+import { TouchClock } from './touch-clock.js';
 
 /** A create or update: a change that carries data. */
 type DataChange = Exclude<Change, { readonly op: 'delete' }>;
@@ -35,9 +36,16 @@ export class State {
   position = 0;
   readonly kinds = new Map<string, KindState>();
   readonly requests = new Map<string, RequestOutcome>();
+  /** When entities and values last changed; kept only by a store that may lead a commit relay. */
+  touches: TouchClock | undefined = undefined;
 
   constructor(readonly types: ReadonlyMap<string, EntityType>) {
     for (const type of types.values()) this.kinds.set(type.kind, new KindState(type.kind, type.unique, type.index, type));
+  }
+
+  /** Starts keeping `touches`, from the current position on. */
+  trackTouches(): TouchClock {
+    return (this.touches ??= new TouchClock(this.position));
   }
 
   kindState(kind: string): KindState {
@@ -70,6 +78,7 @@ export class State {
       if (after === undefined) this.kindState(kind).remove(id, position);
       else this.kindState(kind).add(after, position);
     }
+    if (this.touches !== undefined) for (const { kind, id, before, after } of changes) this.noteTouch(kind, id, before, after, position);
     this.noteRequest(record);
     this.position = position;
     return changes;
@@ -96,8 +105,36 @@ export class State {
     if (before !== undefined) kindState.unindex(before, position, after);
     if (after === undefined) kindState.remove(change.id, position);
     else kindState.add(after, position);
+    if (this.touches !== undefined) this.noteTouch(change.kind, change.id, before, after, position);
     this.noteRequest(record);
     this.position = position;
+  }
+
+  /**
+   * The images a change would have if it were folded now, without folding it: for a commit
+   * relayed by another process, whose changes the leader checks and indexes before it appends
+   * them. Throws what folding would throw for data this code cannot read (I6).
+   */
+  previewImages(change: Change, marks: { readonly [kind: string]: string } | undefined): EntityChange {
+    const kindState = this.kindState(change.kind);
+    const before = kindState.entities.get(change.id);
+    const { kind, id, op } = change;
+    if (op === 'delete') return before === undefined ? { kind, id, op } : { kind, id, op, before };
+    const mark = marks?.[kind];
+    const trusted = (change.schemaVersion ?? 1) === kindState.trustedVersion && (mark === undefined || mark === kindState.type?.fingerprint);
+    const { type } = kindState;
+    const data = trusted || type === undefined ? change.data : type.readStored(change.data, change.schemaVersion ?? 1, { kind, id, position: this.position + 1 });
+    const after: Entity = { id, kind, version: change.version, data };
+    return before === undefined ? { kind, id, op, after } : { kind, id, op, before, after };
+  }
+
+  private noteTouch(kind: string, id: string, before: Entity | undefined, after: Entity | undefined, position: number): void {
+    const touches = this.touches as TouchClock;
+    touches.entity(kind, id, position);
+    const type = this.types.get(kind);
+    if (type === undefined) return;
+    for (const field of type.unique) touchValue(touches, kind, field, before, after, position);
+    for (const field of type.index) touchValue(touches, kind, field, before, after, position);
   }
 
   private checkNext(record: LogRecord): void {
@@ -132,6 +169,11 @@ export class State {
     if (before === undefined) return { kind, id, op, after: after as Entity };
     return after === undefined ? { kind, id, op, before } : { kind, id, op, before, after };
   }
+}
+
+function touchValue(touches: TouchClock, kind: string, field: string, before: Entity | undefined, after: Entity | undefined, position: number): void {
+  if (before !== undefined) touches.value(kind, field, fieldValue(before, field), position);
+  if (after !== undefined) touches.value(kind, field, fieldValue(after, field), position);
 }
 
 /**

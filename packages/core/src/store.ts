@@ -10,6 +10,7 @@ import {
 import { FoldFollowers } from './fold-followers.js';
 import type { LogOpenResult, LogStore } from './log-store.js';
 import type { JsonObject, JsonValue, LogRecord } from './record.js';
+import type { CommitRelay } from './commit-relay.js';
 import { Sequencer, type CommitOutcome, type CommitTurn } from './sequencer.js';
 import { loadSnapshot } from './snapshot-codec.js';
 import { State, type EntityChange, type RequestOutcome } from './state.js';
@@ -233,6 +234,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     const state = opened.snapshot === undefined ? new State(types) : loadSnapshot(opened.snapshot, types);
     store = new OrdoStore(state, log, options, { retries, queuedCommitsMax });
     await store.sync();
+    store.startRelay();
     return store;
   } catch (error) {
     // Closing the store also ends its subscription to the log store, which a shared log
@@ -299,6 +301,7 @@ class OrdoStore implements Store {
   private readonly telemetry: Telemetry | undefined;
   /** Requests with a requestId running in this process, so that a second call waits for the first. */
   private readonly inflight = new Map<string, Promise<RecordedResult<unknown>>>();
+  private readonly relay: CommitRelay | undefined;
   private closed = false;
 
   constructor(
@@ -312,7 +315,21 @@ class OrdoStore implements Store {
     this.telemetry = options.telemetry;
     const onBackgroundError = options.onBackgroundError ?? ((error: unknown) => console.warn('ordo: background work failed:', error));
     this.followers = new FoldFollowers(state, log, onBackgroundError);
-    this.sequencer = new Sequencer(state, log, this.followers, { clock: options.clock ?? Date.now, queuedCommitsMax: limits.queuedCommitsMax });
+    // The relay is the log store's own (a telemetry wrapper of the store need not pass it on).
+    this.relay = options.log.relay;
+    this.sequencer = new Sequencer(state, log, this.followers, { clock: options.clock ?? Date.now, queuedCommitsMax: limits.queuedCommitsMax, relay: this.relay });
+  }
+
+  /** Connects the log store's commit relay, once the state is the log's. */
+  startRelay(): void {
+    const { sequencer, state } = this;
+    this.relay?.start({
+      get position() {
+        return state.position;
+      },
+      admit: (commits) => sequencer.admitRelayed(commits),
+      offer: (records) => sequencer.offer(records),
+    });
   }
 
   get position(): number {
@@ -366,6 +383,7 @@ class OrdoStore implements Store {
       // A transaction that lost twice runs in a turn: no other commit lands between its reads
       // and its commit, so a read that every batch changes (a hot find) cannot starve it.
       const turn = attempt >= conflictsBeforeTurn ? await this.sequencer.turn() : undefined;
+      const base = this.state.position;
       const tx = new Transaction(this.state, this.ids);
       let value: Value;
       let outcome: AttemptOutcome;
@@ -382,7 +400,7 @@ class OrdoStore implements Store {
           throw error;
         }
         tx.finish();
-        outcome = await this.attempt(tx, value, options, turn);
+        outcome = await this.attempt(tx, base, value, options, turn);
       } finally {
         turn?.release();
       }
@@ -399,7 +417,7 @@ class OrdoStore implements Store {
   }
 
   /** Commits a finished transaction through the sequencer, unless it is read-only. */
-  private attempt(tx: Transaction, value: unknown, options: TransactOptions, turn: CommitTurn | undefined): Promise<AttemptOutcome> {
+  private attempt(tx: Transaction, base: number, value: unknown, options: TransactOptions, turn: CommitTurn | undefined): Promise<AttemptOutcome> {
     const given = options.meta === undefined ? undefined : jsonMeta(options.meta);
     const meta = given === undefined ? tx.meta : tx.meta === undefined ? given : { ...given, ...tx.meta };
     if (!tx.hasWrites && options.requestId === undefined && meta === undefined) {
@@ -408,6 +426,7 @@ class OrdoStore implements Store {
     }
     return (turn ?? this.sequencer).submit({
       txId: this.ids(),
+      base,
       reads: tx.reads,
       changes: tx.pendingChanges(),
       requestId: options.requestId,
@@ -484,6 +503,7 @@ class OrdoStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await this.sequencer.close();
+    await this.relay?.close();
     await this.followers.close();
     await this.log.close();
   }
