@@ -8,6 +8,7 @@ import { ListAppendGenerator, type ListAppendGeneratorOptions } from './list-app
 import { ListEntity, ordoListClient, unvalidatedReadsClient } from './list-append-client.js';
 import { Prng } from './prng.js';
 import { SimCluster, type SimulationVariant } from './sim-cluster.js';
+import type { RelayCounts, RelayFaults } from './sim-relay.js';
 import type { SimNode } from './sim-node.js';
 
 export interface ListAppendSimulationOptions {
@@ -22,6 +23,8 @@ export interface ListAppendSimulationOptions {
   readonly generator: ListAppendGeneratorOptions;
   /** Snapshot every this many records, so that restarts load a snapshot and fold the rest. */
   readonly snapshotEvery?: number;
+  /** Commits go through a simulated commit relay with these faults. */
+  readonly relay?: RelayFaults;
 }
 
 export interface SimulationResult {
@@ -31,6 +34,8 @@ export interface SimulationResult {
   readonly records: readonly LogRecord[];
   readonly faults: FaultCounts;
   readonly restarts: number;
+  /** What the relay did, when the run had one. */
+  readonly relay?: RelayCounts | undefined;
   /** Errors that were not OrdoErrors: crashes, never acceptable. */
   readonly untyped: readonly unknown[];
   /** Differences between a node's state and a fresh fold of the log (I3); empty when none. */
@@ -53,6 +58,7 @@ export async function runListAppendSimulation(options: ListAppendSimulationOptio
     faults: options.faults,
     entities: [ListEntity],
     snapshotEvery: options.snapshotEvery,
+    relay: options.relay,
   });
   await cluster.start();
   let tick = 0;
@@ -75,6 +81,7 @@ export async function runListAppendSimulation(options: ListAppendSimulationOptio
     records,
     faults: cluster.faultCounts(),
     restarts: cluster.restarts(),
+    relay: cluster.relayCounts(),
     untyped,
     stateMismatches,
   };

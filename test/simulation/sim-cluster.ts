@@ -5,6 +5,7 @@ import { fakeClock } from './fake-clock.js';
 import { FaultyLog, type FaultCounts, type FaultRates } from './faulty-log.js';
 import type { Prng } from './prng.js';
 import { seededIds } from './seeded-ids.js';
+import { fencedViews, SimRelayHub, type RelayCounts, type RelayFaults } from './sim-relay.js';
 import { SimNode } from './sim-node.js';
 
 /** `correct` is Ordo as shipped; the others are broken on purpose to prove the checkers can fail. */
@@ -18,6 +19,8 @@ export interface ClusterOptions {
   readonly entities: readonly EntityType[];
   /** Snapshot every this many records (the memory log keeps them), so restarts load snapshots. */
   readonly snapshotEvery?: number | undefined;
+  /** Route commits through a simulated commit relay with these faults (see sim-relay.ts). */
+  readonly relay?: RelayFaults | undefined;
 }
 
 /**
@@ -29,6 +32,7 @@ export class SimCluster {
   readonly nodes: SimNode[];
   private readonly base: LogStore;
   private readonly faulty: FaultyLog[] = [];
+  private readonly hub: SimRelayHub | undefined;
 
   constructor(
     root: Prng,
@@ -40,11 +44,17 @@ export class SimCluster {
     const base: LogStore = options.variant === 'lossy-crash' ? new LossyLog() : memoryLog(snapshots);
     const faultPrng = root.fork(2);
     this.base = base;
+    const hub = options.relay === undefined ? undefined : new SimRelayHub(root.fork(3), options.relay);
+    this.hub = hub;
     this.nodes = Array.from({ length: options.nodes }, (_, index) => {
-      const log = options.variant === 'stale-reads' && index === 1 ? new StaleLog(base) : new FaultyLog(base, faultPrng.fork(index), options.faults);
-      if (log instanceof FaultyLog) this.faulty.push(log);
+      let log: LogStore;
+      let faulty: FaultyLog | undefined;
+      if (options.variant === 'stale-reads' && index === 1) log = new StaleLog(base);
+      else if (hub === undefined) log = faulty = new FaultyLog(base, faultPrng.fork(index), options.faults);
+      else log = fencedViews(hub.join(root.fork(100 + index)), base, (inner) => (faulty = new FaultyLog(inner, faultPrng.fork(index), options.faults)));
+      if (faulty !== undefined) this.faulty.push(faulty);
       const beforeReopen = async (): Promise<void> => {
-        if (log instanceof FaultyLog) log.reopen();
+        faulty?.reopen();
         if (base instanceof LossyLog) await base.crash();
       };
       return new SimNode(log, { entities: options.entities, ids, clock, beforeReopen });
@@ -66,6 +76,10 @@ export class SimCluster {
     const total: FaultCounts = { appendFails: 0, ackLost: 0, torn: 0, slow: 0, readFails: 0 };
     for (const log of this.faulty) for (const key of Object.keys(total) as (keyof FaultCounts)[]) total[key] += log.counts[key];
     return total;
+  }
+
+  relayCounts(): RelayCounts | undefined {
+    return this.hub?.counts;
   }
 
   restarts(): number {

@@ -34,6 +34,10 @@ class MemoryRelay implements CommitRelay {
     else this.hub.followers.add(this);
   }
 
+  get term(): string | undefined {
+    return this.hub.leader === this ? 'memory' : undefined;
+  }
+
   get route(): 'lead' | 'follow' | 'direct' {
     if (this.leads) return this.hub.leader === this ? 'lead' : 'direct';
     return this.hub.leader === undefined ? 'direct' : 'follow';

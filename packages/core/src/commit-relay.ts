@@ -73,6 +73,12 @@ export interface CommitRelay {
    */
   readonly route: 'lead' | 'follow' | 'direct';
   /**
+   * While this process leads: the lead's term, which a new lead (of this process too) changes.
+   * A commit admitted under one term is never appended under another: the fence of a lost
+   * lead covers what it had queued, not only the append in flight.
+   */
+  readonly term: string | undefined;
+  /**
    * Follower side: sends commits to the leader. Resolves with one outcome per commit, in order,
    * after the records of the committed ones were offered to the host. Rejects with:
    * - `LogStoreError` outcome 'not-written' when the leader certainly appended none of them;

@@ -24,6 +24,8 @@ export type CommitOutcome = { readonly type: 'committed'; readonly record: LogRe
 
 interface Pending {
   readonly request: CommitRequest;
+  /** For a relayed commit: the lead's term it was admitted under. */
+  readonly term?: string | undefined;
   resolve(outcome: CommitOutcome): void;
   reject(error: unknown): void;
 }
@@ -113,10 +115,11 @@ export class Sequencer {
    */
   admitRelayed(commits: readonly RelayedCommit[]): Promise<RelayedOutcome[]> {
     if (this.closed || this.failure !== undefined || this.relay?.route !== 'lead') return Promise.reject(notLeading(this.log.name));
+    const { term } = this.relay;
     const outcomes = commits.map(
       (commit) =>
         new Promise<RelayedOutcome>((resolve, reject) => {
-          this.queue.push({ request: relayedRequest(commit), resolve: (outcome) => resolve(relayedOutcome(outcome)), reject });
+          this.queue.push({ request: relayedRequest(commit), term, resolve: (outcome) => resolve(relayedOutcome(outcome)), reject });
         }),
     );
     this.schedule();
@@ -345,7 +348,7 @@ export class Sequencer {
 
   private async commitBatch(queued: Pending[]): Promise<void> {
     const route = this.relay?.route ?? 'direct';
-    const batch = route === 'lead' ? queued : this.withoutRelayed(queued);
+    const batch = this.withoutRelayed(queued, route === 'lead' ? this.relay?.term : undefined);
     if (route === 'follow' && !this.forwardRefused) return this.forwardBatch(batch);
     this.forwardRefused = false;
     // A follower's reads are newer than this state: fold what it saw before validating them.
@@ -391,15 +394,19 @@ export class Sequencer {
     this.foldOffered();
   }
 
-  /** Relayed commits left in the queue of a store that no longer leads go back unwritten. */
-  private withoutRelayed(queued: Pending[]): Pending[] {
-    if (!queued.some((pending) => pending.request.relayed !== undefined)) return queued;
-    const own: Pending[] = [];
+  /**
+   * Relayed commits admitted under another lead than the current one (`term`, undefined when
+   * this store does not lead) go back unwritten: a lead that ended is fenced, and so is what
+   * it had queued.
+   */
+  private withoutRelayed(queued: Pending[], term: string | undefined): Pending[] {
+    if (!queued.some((pending) => pending.request.relayed !== undefined && (term === undefined || pending.term !== term))) return queued;
+    const kept: Pending[] = [];
     for (const pending of queued) {
-      if (pending.request.relayed === undefined) own.push(pending);
+      if (pending.request.relayed === undefined || (term !== undefined && pending.term === term)) kept.push(pending);
       else pending.reject(notLeading(this.log.name));
     }
-    return own;
+    return kept;
   }
 
   /** Folds what the leader streamed while this store's own append was in flight. */
@@ -433,7 +440,11 @@ export class Sequencer {
         return;
       }
       const newest = Math.max(0, ...outcomes.map((outcome) => (outcome.type === 'conflict' ? 0 : outcome.position)));
-      if (this.state.position < newest) await this.readNewRecords();
+      if (this.state.position < newest && !(await this.tryCatchUp())) {
+        // Committed, but not readable here now: the caller cannot be told more than that.
+        for (const pending of batch) pending.reject(new LogStoreError({ store: this.log.name, message: 'forwarded commits were decided, but their records could not be read back', outcome: 'unknown' }));
+        return;
+      }
       batch.forEach((pending, index) => {
         const outcome = outcomes[index];
         if (outcome === undefined) pending.reject(new InternalError(`the leader answered ${outcomes.length} of ${batch.length} forwarded commits`));
