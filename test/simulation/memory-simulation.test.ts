@@ -104,6 +104,16 @@ describe('deterministic simulation on the memory log', () => {
     expect(result.records).toBeGreaterThan(20);
   });
 
+  it.each(seedsFor(1, 15))('predicate through a commit relay, seed %i: no host over capacity and no name twice across relayed batches', async (seed) => {
+    const run = runPredicateSimulation({ seed, clients: 6, txnsPerClient: 40, nodes: 3, faults, crashChance: 0.01, relay: relayFaults });
+    const result = await withWatchdog(run, runLimitMs, `relay predicate seed ${seed} (replay with ORDO_SIM_SEED=${seed})`);
+    predicateSummary.add(result.committed, result.violations.length);
+    const why = `seed ${seed}; replay with ORDO_SIM_SEED=${seed}\n${result.violations.slice(0, 10).join('\n')}\n${result.untyped.map(String).join('\n')}`;
+    expect(result.untyped, why).toEqual([]);
+    expect(result.violations, why).toEqual([]);
+    expect(result.records).toBeGreaterThan(20);
+  });
+
   it('replays a seed exactly: the same log, byte for byte, and the same history', async () => {
     const seed = 20261125;
     const first = await runListAppendSimulation(listOptions(seed));

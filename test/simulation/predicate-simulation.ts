@@ -4,6 +4,7 @@ import { HistoryRecorder } from '../history/history-recorder.js';
 import { classifyOrdoError } from './classify-error.js';
 import { yieldMicrotasks, type FaultRates } from './faulty-log.js';
 import { Prng } from './prng.js';
+import type { RelayFaults } from './sim-relay.js';
 import { SimCluster } from './sim-cluster.js';
 
 /** A placement on a host; names are unique, hosts are indexed. */
@@ -21,6 +22,8 @@ export interface PredicateSimulationOptions {
   readonly nodes: number;
   readonly faults: FaultRates;
   readonly crashChance: number;
+  /** Commits go through a simulated commit relay with these faults. */
+  readonly relay?: RelayFaults;
   /** BROKEN ON PURPOSE when true: the capacity check reads outside the transaction. */
   readonly unvalidatedFind?: boolean;
 }
@@ -41,7 +44,7 @@ export interface PredicateSimulationResult {
  */
 export async function runPredicateSimulation(options: PredicateSimulationOptions): Promise<PredicateSimulationResult> {
   const root = new Prng(options.seed);
-  const cluster = new SimCluster(root, { variant: 'correct', nodes: options.nodes, faults: options.faults, entities: [Slot] });
+  const cluster = new SimCluster(root, { variant: 'correct', nodes: options.nodes, faults: options.faults, entities: [Slot], relay: options.relay });
   await cluster.start();
   let tick = 0;
   const recorder = new HistoryRecorder<string, unknown>(() => (tick += 1));
