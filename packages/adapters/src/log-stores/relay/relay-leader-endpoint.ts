@@ -125,7 +125,7 @@ export class RelayLeaderEndpoint {
         onMessage: (message) => this.received(follower, message),
         onClose: (reason) => {
           this.followers.delete(follower);
-          if (reason !== undefined && follower.term !== undefined) this.options.onError(reason);
+          if (reason !== undefined) this.options.onError(reason);
         },
       }),
     };

@@ -51,6 +51,7 @@ export class TcpCommitRelay implements CommitRelay {
   private host: RelayHost | undefined;
   private link: FollowerLink | undefined;
   private advertise: string | undefined;
+  private listening: string | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private stopWatchingLead: (() => void) | undefined;
   private checking = false;
@@ -84,9 +85,9 @@ export class TcpCommitRelay implements CommitRelay {
     return 'direct';
   }
 
-  /** Where this relay listens for followers, once it does. */
-  get address(): string | undefined {
-    return this.advertise;
+  /** Where this relay listens for followers, `host:port`, once it does. */
+  get listenAddress(): string | undefined {
+    return this.listening;
   }
 
   start(host: RelayHost): void {
@@ -97,6 +98,7 @@ export class TcpCommitRelay implements CommitRelay {
     this.endpoint.listen(host, listen).then(
       (address) => {
         if (this.closing !== undefined) return;
+        this.listening = address;
         this.advertise = this.options.advertise ?? address;
         this.timer = setInterval(() => void this.check(), this.checkMs);
         this.timer.unref();
