@@ -78,16 +78,27 @@ export class FollowerLink {
   /** Sends commits. Throws `LogStoreError` ('not-written') when they are too large for a frame. */
   forward(pending: PendingForward): void {
     const id = this.nextId++;
-    this.connection.send({ type: 'commit', id, commits: pending.commits });
+    // Registered first: a send that closes the link (a full write buffer) hands it on with the rest.
     this.requests.set(id, { kind: 'forward', pending });
+    try {
+      this.connection.send({ type: 'commit', id, commits: pending.commits });
+    } catch (error) {
+      this.requests.delete(id);
+      throw error;
+    }
   }
 
   /** Asks what became of these transactions; rejects when the link closes first. */
   status(txIds: readonly string[]): Promise<readonly RelayTxStatus[]> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      this.connection.send({ type: 'status', id, txIds });
       this.requests.set(id, { kind: 'status', count: txIds.length, resolve, reject });
+      try {
+        this.connection.send({ type: 'status', id, txIds });
+      } catch (error) {
+        this.requests.delete(id);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
     });
   }
 

@@ -118,6 +118,8 @@ export class RelayLeaderEndpoint {
   }
 
   private accept(socket: Socket): void {
+    // Followers' links never keep the process alive: close() ends them when the store closes.
+    socket.unref();
     const follower: FollowerConnection = {
       follower: undefined,
       term: undefined,

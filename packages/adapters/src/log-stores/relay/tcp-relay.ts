@@ -97,7 +97,8 @@ export class TcpCommitRelay implements CommitRelay {
     const listen = { host: this.options.listen?.host ?? '127.0.0.1', port: this.options.listen?.port ?? 0 };
     this.endpoint.listen(host, listen).then(
       (address) => {
-        if (this.closing !== undefined) return;
+        // Closed before it listened: the close found no server to stop, so stop it here.
+        if (this.closing !== undefined) return void this.endpoint.close();
         this.listening = address;
         this.advertise = this.options.advertise ?? address;
         this.timer = setInterval(() => void this.check(), this.checkMs);
@@ -189,14 +190,15 @@ export class TcpCommitRelay implements CommitRelay {
   private async checkRoute(): Promise<void> {
     if (this.election.term !== undefined) return this.endpoint.beat();
     const link = this.link;
-    if (link !== undefined) {
-      if (!link.welcomed || link.silentMs(Date.now()) <= this.silentMsMax) return;
+    // A link still connecting settles by itself: welcomed, refused or timed out.
+    if (link !== undefined && !link.welcomed) return;
+    if (link !== undefined && link.silentMs(Date.now()) > this.silentMsMax) {
       link.close(new LogStoreError({ store: this.options.store, message: `the relay leader at ${link.leader.address} was silent for more than ${this.silentMsMax} ms` }));
     }
     const closing = this.closing !== undefined;
-    if (closing && this.orphans.size === 0) return;
+    if (this.link === undefined && closing && this.orphans.size === 0) return;
     const leader = await this.election.leader();
-    if (this.orphans.term !== undefined && leader?.term !== this.orphans.term) this.orphans.fenced();
+    this.leaderIs(leader);
     if (this.link !== undefined || this.election.term !== undefined) return;
     if (leader !== undefined) {
       // Our own former lead, still on record: wait for the election to end it.
@@ -206,6 +208,20 @@ export class TcpCommitRelay implements CommitRelay {
     if (closing) return;
     const term = await this.election.claim(this.advertise as string);
     if (term !== undefined && this.closing !== undefined) await this.election.resign();
+  }
+
+  /**
+   * Acts on what the election says of the lead now. A leader whose term it no longer shows is
+   * fenced even if its link still works (it may not have learned yet): the link closes and
+   * what was pending on it, like what a broken link to that term left, is each in the log or
+   * never will be.
+   */
+  private leaderIs(leader: RelayLeader | undefined): void {
+    const link = this.link;
+    if (link?.welcomed === true && leader?.term !== link.leader.term) {
+      link.close(new LogStoreError({ store: this.options.store, message: `the relay leader at ${link.leader.address} no longer leads (term ${link.leader.term} is over)` }));
+    }
+    if (this.orphans.term !== undefined && leader?.term !== this.orphans.term) this.orphans.fenced();
   }
 
   private follow(leader: RelayLeader): void {
