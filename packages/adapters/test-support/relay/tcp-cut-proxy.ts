@@ -7,6 +7,8 @@ interface Pair {
   readonly heldUp: Buffer[];
   /** The client side was cut alone: the upstream side stays as it is. */
   detached: boolean;
+  /** What the target sends is swallowed: a link gone silent one way. */
+  silenced: boolean;
   /** The target closed the upstream side (the proxy did not). */
   closedByTarget: boolean;
 }
@@ -16,6 +18,7 @@ interface Pair {
  * every connection through it (new ones still pass). `holdUp` holds back what clients send,
  * as a network that delays it; `cutClients()` then breaks only the client side, leaving the
  * target's side open with those bytes still to come, and `flushHeld()` delivers them late.
+ * `silenceCurrent()` swallows what the target sends over the open connections.
  */
 export class TcpCutProxy {
   private readonly server: Server;
@@ -45,6 +48,11 @@ export class TcpCutProxy {
       pair.upstream.destroy();
     }
     this.pairs.clear();
+  }
+
+  /** Swallows from now on what the target sends over the connections open now (new ones pass). */
+  silenceCurrent(): void {
+    for (const pair of this.pairs) pair.silenced = true;
   }
 
   /** Destroys the client side of every connection; the target's side stays open. */
@@ -93,14 +101,14 @@ export class TcpCutProxy {
     const target = this.target ?? '127.0.0.1:1';
     const colon = target.lastIndexOf(':');
     const upstream = connect({ host: target.slice(0, colon), port: Number(target.slice(colon + 1)) });
-    const pair: Pair = { client, upstream, heldUp: [], detached: false, closedByTarget: false };
+    const pair: Pair = { client, upstream, heldUp: [], detached: false, silenced: false, closedByTarget: false };
     this.pairs.add(pair);
     client.on('data', (chunk: Buffer) => {
       if (this.holdUp) pair.heldUp.push(chunk);
       else upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
-      if (!pair.detached) client.write(chunk);
+      if (!pair.detached && !pair.silenced) client.write(chunk);
     });
     const clientGone = (): void => {
       if (pair.detached) return;

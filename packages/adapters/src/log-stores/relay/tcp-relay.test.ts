@@ -41,6 +41,21 @@ async function leaderAndFollowers(count: number, options: Partial<TcpCommitRelay
   return { board, log, leader, followers };
 }
 
+/** A leader reached through a cutting proxy, and one follower linked to it. */
+async function proxiedLeader(options: Partial<TcpCommitRelayOptions> = {}): Promise<{ proxy: TcpCutProxy; board: MemoryElectionBoard; log: FakeLog; leader: Process; follower: Process }> {
+  const { proxy, address } = await TcpCutProxy.start();
+  proxies.push(proxy);
+  const board = new MemoryElectionBoard();
+  const log = new FakeLog();
+  const leader = relayProcess(board, log, { ...options, advertise: address });
+  await until(() => leader.relay.listenAddress !== undefined, 'the leader listens');
+  proxy.target = leader.relay.listenAddress;
+  await until(() => leader.relay.route === 'lead', 'the leader leads');
+  const follower = relayProcess(board, log, options);
+  await until(() => follower.relay.route === 'follow', 'the follower follows');
+  return { proxy, board, log, leader, follower };
+}
+
 let txCount = 0;
 function commits(count: number): RelayedCommit[] {
   return Array.from({ length: count }, () => ({ txId: `tx-${++txCount}`, base: 0, entities: [], values: [], kinds: [], changes: [] }));
@@ -120,16 +135,7 @@ describe('TcpCommitRelay', () => {
   });
 
   it('after a broken link under the same term, reconnects and gets the true outcome by status, with the record', async () => {
-    const { proxy, address } = await TcpCutProxy.start();
-    proxies.push(proxy);
-    const board = new MemoryElectionBoard();
-    const log = new FakeLog();
-    const leader = relayProcess(board, log, { advertise: address });
-    await until(() => leader.relay.listenAddress !== undefined, 'the leader listens');
-    proxy.target = leader.relay.listenAddress;
-    await until(() => leader.relay.route === 'lead', 'the leader leads');
-    const follower = relayProcess(board, log);
-    await until(() => follower.relay.route === 'follow', 'the follower follows');
+    const { proxy, log, leader, follower } = await proxiedLeader();
 
     leader.host.hold();
     const sent = commits(2);
@@ -149,16 +155,7 @@ describe('TcpCommitRelay', () => {
   });
 
   it("answers 'unseen' for commits a superseded link still carried, and never admits them after", async () => {
-    const { proxy, address } = await TcpCutProxy.start();
-    proxies.push(proxy);
-    const board = new MemoryElectionBoard();
-    const log = new FakeLog();
-    const leader = relayProcess(board, log, { advertise: address });
-    await until(() => leader.relay.listenAddress !== undefined, 'the leader listens');
-    proxy.target = leader.relay.listenAddress;
-    await until(() => leader.relay.route === 'lead', 'the leader leads');
-    const follower = relayProcess(board, log);
-    await until(() => follower.relay.route === 'follow', 'the follower follows');
+    const { proxy, log, leader, follower } = await proxiedLeader();
 
     // The commit frame is delayed in the network; the follower's side of the link breaks.
     proxy.holdUp = true;
@@ -174,6 +171,77 @@ describe('TcpCommitRelay', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(leader.host.admitted).toEqual([]);
     expect(log.head).toBe(0);
+  });
+
+  it('fails over: when the lead is lost, another process leads and the rest follow it', async () => {
+    const { board, log, leader, followers } = await leaderAndFollowers(2);
+    const oldTerm = board.current?.term;
+    board.end();
+    await until(() => board.current !== undefined && board.current.term !== oldTerm, 'a new term began');
+    const all = [leader, ...followers];
+    await until(() => all.filter((each) => each.relay.route === 'lead').length === 1 && all.filter((each) => each.relay.route === 'follow').length === 2, 'one leads, two follow');
+    const following = all.filter((each) => each.relay.route === 'follow');
+    for (const each of following) expect(await each.relay.forward(commits(1))).toEqual([{ type: 'committed', position: expect.any(Number) as number }]);
+    expect(log.head).toBe(2);
+  });
+
+  it('leaves a leader whose term is over although its link still works, and fences what was pending there', async () => {
+    const { board, leader, followers } = await leaderAndFollowers(1);
+    const [follower] = followers as [Process];
+    board.claimsAllowed = false;
+    leader.host.hold();
+    const sent = commits(2);
+    const pending = rejection(follower.relay.forward(sent));
+    await until(() => leader.host.admitted.length === 2, 'the leader admitted the commits');
+    // The leader does not learn it lost the lead (cut off from the election); its log store fences it.
+    leader.host.failure = new LogStoreError({ store: 'test', message: 'fenced', outcome: 'not-written' });
+    board.end({ tell: false });
+    const error = await pending;
+    expect(isOrdoError(error, 'RELAY_FENCED') && error.txIds).toEqual(sent.map((commit) => commit.txId));
+    expect(leader.relay.route).toBe('lead');
+    expect(follower.relay.route).toBe('direct');
+    leader.host.release();
+  });
+
+  it('takes a silent link for broken after a few missed beats, and settles its forwards by status', async () => {
+    const { proxy, follower } = await proxiedLeader();
+    proxy.silenceCurrent();
+    const outcomes = await follower.relay.forward(commits(1));
+    expect(outcomes).toEqual([{ type: 'committed', position: 1 }]);
+    expect(follower.errors.map((error) => error.message)).toContainEqual(expect.stringMatching(/was silent for more than 2000 ms/));
+    expect(proxy.connections).toBe(2);
+  });
+
+  it("reports a batch the leader failed with 'unknown', when asked by status after a broken link", async () => {
+    const { proxy, leader, follower } = await proxiedLeader();
+    leader.host.hold();
+    leader.host.failure = new LogStoreError({ store: 'test', message: 'connection lost during commit', outcome: 'unknown' });
+    const pending = rejection(follower.relay.forward(commits(1)));
+    await until(() => leader.host.admitted.length === 1, 'the leader admitted the commit');
+    proxy.cut();
+    await until(() => proxy.connections === 2 && follower.relay.route === 'follow', 'the follower linked again');
+    leader.host.release();
+    const error = await pending;
+    expect(isOrdoError(error, 'LOG_STORE_FAILED') && error.outcome).toBe('unknown');
+    expect((error as Error).message).toMatch(/connection lost during commit/);
+  });
+
+  it("a closing leader answers what it admitted, refuses what comes after with 'not-written', then resigns", async () => {
+    const { board, leader, followers } = await leaderAndFollowers(1);
+    const [follower] = followers as [Process];
+    board.claimsAllowed = false;
+    leader.host.hold();
+    const admitted = follower.relay.forward(commits(1));
+    await until(() => leader.host.admitted.length === 1, 'the leader admitted the commit');
+    const closing = leader.relay.close();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const late = await rejection(follower.relay.forward(commits(1)));
+    expect(isOrdoError(late, 'LOG_STORE_FAILED') && late.outcome).toBe('not-written');
+    leader.host.release();
+    expect(await admitted).toEqual([{ type: 'committed', position: 1 }]);
+    await closing;
+    expect(board.current).toBeUndefined();
+    expect(leader.host.admitted).toHaveLength(1);
   });
 
   it("rejects a forward at once with 'not-written' while no leader is linked", async () => {
