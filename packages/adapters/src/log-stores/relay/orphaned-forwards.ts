@@ -49,7 +49,7 @@ export class OrphanedForwards {
         pending,
         timer: setTimeout(() => this.settle(orphan, () => this.unknown(`the relay link broke and neither the leader nor the election settled it within settleMsMax (${this.options.settleMsMax} ms)`)), this.options.settleMsMax),
       };
-      orphan.timer.unref();
+      // Not unref'd: a caller waits on it, and it ends within settleMsMax.
       this.orphans.add(orphan);
     }
   }

@@ -45,6 +45,7 @@ export class FollowerLink {
   constructor(private readonly options: FollowerLinkOptions) {
     const { host, port } = parseAddress(options.leader.address, options.limits.store);
     const socket = connect({ host, port });
+    // Idle, the link does not keep the process alive; with requests out it does (see track).
     socket.unref();
     this.connection = new FramedConnection(socket, options.limits, {
       onMessage: (message) => this.received(message),
@@ -79,11 +80,11 @@ export class FollowerLink {
   forward(pending: PendingForward): void {
     const id = this.nextId++;
     // Registered first: a send that closes the link (a full write buffer) hands it on with the rest.
-    this.requests.set(id, { kind: 'forward', pending });
+    this.track(id, { kind: 'forward', pending });
     try {
       this.connection.send({ type: 'commit', id, commits: pending.commits });
     } catch (error) {
-      this.requests.delete(id);
+      this.untrack(id);
       throw error;
     }
   }
@@ -92,11 +93,11 @@ export class FollowerLink {
   status(txIds: readonly string[]): Promise<readonly RelayTxStatus[]> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      this.requests.set(id, { kind: 'status', count: txIds.length, resolve, reject });
+      this.track(id, { kind: 'status', count: txIds.length, resolve, reject });
       try {
         this.connection.send({ type: 'status', id, txIds });
       } catch (error) {
-        this.requests.delete(id);
+        this.untrack(id);
         reject(error instanceof Error ? error : new Error(String(error)));
       }
     });
@@ -133,7 +134,7 @@ export class FollowerLink {
     if (request === undefined || (request.kind === 'status') !== (message.type === 'statuses')) {
       return this.close(this.error(`relay leader answered '${message.type}' to request ${message.id}, which does not wait for that`));
     }
-    this.requests.delete(message.id);
+    this.untrack(message.id);
     if (request.kind === 'status') {
       if (message.type !== 'statuses' || message.statuses.length !== request.count) return this.close(this.error('relay leader answered a status request with the wrong count'));
       return request.resolve(message.statuses);
@@ -144,7 +145,7 @@ export class FollowerLink {
     }
     if (message.type !== 'outcomes' || message.outcomes.length !== request.pending.commits.length) {
       // Put it back: closing hands it on to be settled by status.
-      this.requests.set(message.id, request);
+      this.track(message.id, request);
       return this.close(this.error('relay leader answered a commit request with the wrong count of outcomes'));
     }
     request.pending.resolve([...message.outcomes]);
@@ -160,6 +161,17 @@ export class FollowerLink {
     }
     this.requests.clear();
     this.options.onClose(this, reason, orphans);
+  }
+
+  /** A caller waits on a request: the process stays up for its answer. */
+  private track(id: number, request: Request): void {
+    this.requests.set(id, request);
+    this.connection.socket.ref();
+  }
+
+  private untrack(id: number): void {
+    this.requests.delete(id);
+    if (this.requests.size === 0) this.connection.socket.unref();
   }
 
   private error(message: string): LogStoreError {

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { isOrdoError, LogStoreError, type RelayedCommit, type RelayedOutcome } from '@ordo/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeLog, FakeRelayHost } from '../../../test-support/relay/fake-relay-host.js';
@@ -328,5 +330,16 @@ describe('TcpCommitRelay', () => {
     oversize.write(header);
     await until(() => oversizeEnded, 'the leader closed the oversize link');
     expect(leader.errors[1]?.message).toMatch(/refused a relay frame of 4294967295 bytes: more than frameBytesMax/);
+  });
+
+  it('keeps no process alive: relays never closed let a child process exit once its forward was answered', async () => {
+    const script = fileURLToPath(new URL('../../../test-support/relay/unclosed-relays.ts', import.meta.url));
+    const root = fileURLToPath(new URL('../../../../../', import.meta.url));
+    const result = await new Promise<{ code: number | null; signal: string | null; stdout: string }>((resolve) => {
+      const child = execFile(globalThis.process.execPath, ['--conditions=@ordo/source', '--import', 'tsx', script], { cwd: root, timeout: 30_000 }, (_error, stdout) =>
+        resolve({ code: child.exitCode, signal: child.signalCode, stdout }),
+      );
+    });
+    expect(result).toEqual({ code: 0, signal: null, stdout: 'forwarded [{"type":"committed","position":1}]\n' });
   });
 });
