@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { LogStoreError, type LogRecord, type RelayedCommit, type RelayedOutcome } from '@ordo/core';
 import type { RelayLeader } from './election.js';
 import { FramedConnection, type FramedConnectionLimits } from './framed-connection.js';
-import type { RelayMessage, RelayTxStatus } from './relay-messages.js';
+import { relayProtocol, type RelayMessage, type RelayTxStatus } from './relay-messages.js';
 
 /** A forward waiting for its outcomes: the caller's promise, settled exactly once by whoever holds it. */
 export interface PendingForward {
@@ -51,7 +51,7 @@ export class FollowerLink {
       onMessage: (message) => this.received(message),
       onClose: (reason) => this.closed(reason),
     });
-    socket.once('connect', () => this.connection.send({ type: 'hello', term: options.leader.term, follower: options.follower }));
+    socket.once('connect', () => this.connection.send({ type: 'hello', protocol: relayProtocol, term: options.leader.term, follower: options.follower }));
     this.handshakeTimer = setTimeout(() => this.close(this.error(`no welcome from the relay leader at ${options.leader.address} within ${options.handshakeMsMax} ms`)), options.handshakeMsMax);
     this.handshakeTimer.unref();
   }

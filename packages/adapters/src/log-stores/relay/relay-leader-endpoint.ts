@@ -4,7 +4,7 @@ import type { RelayElection } from './election.js';
 import { encodeFrame } from './frame-codec.js';
 import { FramedConnection, type FramedConnectionLimits } from './framed-connection.js';
 import { RecentOutcomes } from './recent-outcomes.js';
-import type { RelayFailure, RelayMessage, RelayTxStatus } from './relay-messages.js';
+import { relayProtocol, type RelayFailure, type RelayMessage, type RelayTxStatus } from './relay-messages.js';
 
 export interface RelayLeaderEndpointOptions {
   readonly limits: FramedConnectionLimits;
@@ -137,7 +137,7 @@ export class RelayLeaderEndpoint {
   private received(follower: FollowerConnection, message: RelayMessage): void {
     switch (message.type) {
       case 'hello':
-        return this.hello(follower, message.term, message.follower);
+        return this.hello(follower, message);
       case 'commit':
         return this.commit(follower, message.id, message.commits);
       case 'status':
@@ -147,9 +147,14 @@ export class RelayLeaderEndpoint {
     }
   }
 
-  private hello(follower: FollowerConnection, term: string, id: string): void {
+  private hello(follower: FollowerConnection, hello: Extract<RelayMessage, { type: 'hello' }>): void {
+    const { term, follower: id } = hello;
     const current = this.options.election.term;
     if (follower.term !== undefined) return follower.connection.close(new LogStoreError({ store: this.options.limits.store, message: 'relay follower said hello twice' }));
+    if (hello.protocol !== relayProtocol) {
+      follower.connection.send({ type: 'refused', reason: `the follower speaks relay protocol ${hello.protocol}, this leader ${relayProtocol}` });
+      return follower.connection.close();
+    }
     if (!this.admitting || current !== term) {
       follower.connection.send({ type: 'refused', reason: current === undefined ? 'this process does not lead' : `this process leads under another term than ${term}` });
       return follower.connection.close();

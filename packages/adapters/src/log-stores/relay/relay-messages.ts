@@ -30,8 +30,11 @@ export type RelayTxStatus =
  * leader streams 'records' of every batch it appended, and a 'beat' while idle so that a
  * follower can tell a silent link from a dead one.
  */
+/** The version of this protocol: a leader refuses a follower that speaks another. */
+export const relayProtocol = 1;
+
 export type RelayMessage =
-  | { readonly type: 'hello'; readonly term: string; readonly follower: string }
+  | { readonly type: 'hello'; readonly protocol: number; readonly term: string; readonly follower: string }
   | { readonly type: 'welcome'; readonly term: string }
   | { readonly type: 'refused'; readonly reason: string }
   | { readonly type: 'commit'; readonly id: number; readonly commits: readonly RelayedCommit[] }
@@ -60,6 +63,7 @@ export function parseRelayMessage(value: unknown, store: string): RelayMessage {
   const arrayOf = (name: string, check: (item: unknown) => boolean): void => field(name, (items) => Array.isArray(items) && items.every(check));
   switch (message.type) {
     case 'hello':
+      field('protocol', Number.isSafeInteger);
       field('term', isText);
       field('follower', isText);
       break;

@@ -313,7 +313,7 @@ describe('TcpCommitRelay', () => {
       ended = true;
     });
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    socket.write(encodeFrame({ type: 'hello', term, follower: 'raw' }, { store: 'test', frameBytesMax: 1024 }));
+    socket.write(encodeFrame({ type: 'hello', protocol: 1, term, follower: 'raw' }, { store: 'test', frameBytesMax: 1024 }));
     await until(() => received.length === 1, 'the leader welcomed the raw link');
     expect(received[0]).toEqual({ type: 'welcome', term });
     socket.write(encodeFrame({ type: 'commit', id: 'seven', commits: [] }, { store: 'test', frameBytesMax: 1024 }));
@@ -330,6 +330,15 @@ describe('TcpCommitRelay', () => {
     oversize.write(header);
     await until(() => oversizeEnded, 'the leader closed the oversize link');
     expect(leader.errors[1]?.message).toMatch(/refused a relay frame of 4294967295 bytes: more than frameBytesMax/);
+
+    // A follower of another protocol version is refused, with the reason.
+    const other = connect(Number(leader.relay.listenAddress?.split(':')[1]), '127.0.0.1');
+    const otherDecoder = new FrameDecoder({ store: 'test', frameBytesMax: 1024 });
+    const answers: unknown[] = [];
+    other.on('data', (chunk: Buffer) => answers.push(...otherDecoder.push(chunk)));
+    other.write(encodeFrame({ type: 'hello', protocol: 2, term, follower: 'future' }, { store: 'test', frameBytesMax: 1024 }));
+    await until(() => answers.length === 1, 'the leader answered the hello');
+    expect(answers[0]).toEqual({ type: 'refused', reason: 'the follower speaks relay protocol 2, this leader 1' });
   });
 
   it('keeps no process alive: relays never closed let a child process exit once its forward was answered', async () => {

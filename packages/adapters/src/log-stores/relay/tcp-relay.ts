@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { LogStoreError, type CommitRelay, type LogRecord, type RelayedCommit, type RelayedOutcome, type RelayHost } from '@ordo/core';
+import { InternalError, LogStoreError, type CommitRelay, type LogRecord, type RelayedCommit, type RelayedOutcome, type RelayHost } from '@ordo/core';
 import type { RelayElection, RelayLeader, RelayOptions } from './election.js';
 import { frameBytesMaxDefault } from './frame-codec.js';
 import type { FramedConnectionLimits } from './framed-connection.js';
@@ -27,7 +27,8 @@ const silentMsMin = 2_000;
 // The leader keeps outcomes well past the time any follower spends settling.
 const outcomesKeepMsMin = 30_000;
 const outcomesMax = 100_000;
-const writeBufferFrames = 4;
+// A follower may lag by this many of the largest frames before its link is cut.
+const writeBufferFrames = 2;
 
 /**
  * The commit relay over TCP: the process that wins the election listens for the others and
@@ -91,7 +92,7 @@ export class TcpCommitRelay implements CommitRelay {
   }
 
   start(host: RelayHost): void {
-    if (this.host !== undefined) throw new LogStoreError({ store: this.options.store, message: 'the commit relay was started twice', outcome: 'not-written' });
+    if (this.host !== undefined) throw new InternalError(`the ${this.options.store} log store's commit relay was started twice`);
     this.host = host;
     this.stopWatchingLead = this.election.onLost(() => this.leadLost());
     const listen = { host: this.options.listen?.host ?? '127.0.0.1', port: this.options.listen?.port ?? 0 };
