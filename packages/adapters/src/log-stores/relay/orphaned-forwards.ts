@@ -70,7 +70,7 @@ export class OrphanedForwards {
     this.asking = true;
     try {
       const asked = [...this.orphans];
-      const statuses = await link.status(asked.flatMap((orphan) => orphan.pending.commits.map((commit) => commit.txId)));
+      const statuses = await link.status(asked.flatMap((orphan) => orphan.pending.commits.map((commit) => commit.txId)), this.options.settleMsMax);
       let offset = 0;
       for (const orphan of asked) {
         const own = statuses.slice(offset, offset + orphan.pending.commits.length);

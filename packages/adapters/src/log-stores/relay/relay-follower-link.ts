@@ -37,6 +37,8 @@ type Request =
 export class FollowerLink {
   private readonly connection: FramedConnection;
   private readonly requests = new Map<number, Request>();
+  /** Status requests given up on: their late answers are dropped. */
+  private readonly abandoned = new Set<number>();
   private nextId = 1;
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   /** True once the leader welcomed this link under its term. */
@@ -89,11 +91,24 @@ export class FollowerLink {
     }
   }
 
-  /** Asks what became of these transactions; rejects when the link closes first. */
-  status(txIds: readonly string[]): Promise<readonly RelayTxStatus[]> {
+  /**
+   * Asks what became of these transactions; rejects when the link closes first or no answer
+   * came within `waitMsMax` (the leader waits for the ones in flight, which may never end).
+   */
+  status(txIds: readonly string[], waitMsMax: number): Promise<readonly RelayTxStatus[]> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      this.track(id, { kind: 'status', count: txIds.length, resolve, reject });
+      const timer = setTimeout(() => {
+        this.untrack(id);
+        this.abandoned.add(id);
+        reject(this.error(`the relay leader did not answer a status request within ${waitMsMax} ms`));
+      }, waitMsMax);
+      timer.unref();
+      const settle = <T>(action: (value: T) => void) => (value: T): void => {
+        clearTimeout(timer);
+        action(value);
+      };
+      this.track(id, { kind: 'status', count: txIds.length, resolve: settle(resolve), reject: settle(reject) });
       try {
         this.connection.send({ type: 'status', id, txIds });
       } catch (error) {
@@ -131,6 +146,7 @@ export class FollowerLink {
 
   private answered(message: Extract<RelayMessage, { type: 'outcomes' | 'failed' | 'statuses' }>): void {
     const request = this.requests.get(message.id);
+    if (request === undefined && message.type === 'statuses' && this.abandoned.delete(message.id)) return;
     if (request === undefined || (request.kind === 'status') !== (message.type === 'statuses')) {
       return this.close(this.error(`relay leader answered '${message.type}' to request ${message.id}, which does not wait for that`));
     }

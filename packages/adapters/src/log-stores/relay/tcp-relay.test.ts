@@ -246,6 +246,20 @@ describe('TcpCommitRelay', () => {
     expect(leader.host.admitted).toHaveLength(1);
   });
 
+  it("reports 'unknown' when neither the leader's status nor the election settles a broken link within settleMsMax", async () => {
+    const { proxy, leader, follower } = await proxiedLeader({ settleMsMax: 400 });
+    leader.host.hold();
+    const pending = rejection(follower.relay.forward(commits(1)));
+    await until(() => leader.host.admitted.length === 1, 'the leader admitted the commit');
+    proxy.cut();
+    // The leader's term goes on, and it waits for the commit in flight before it answers.
+    const error = await pending;
+    expect(isOrdoError(error, 'LOG_STORE_FAILED') && error.outcome).toBe('unknown');
+    expect((error as Error).message).toMatch(/within settleMsMax \(400 ms\)/);
+    expect(proxy.connections).toBe(2);
+    leader.host.release();
+  });
+
   it("rejects a forward at once with 'not-written' while no leader is linked", async () => {
     const board = new MemoryElectionBoard();
     const log = new FakeLog();
