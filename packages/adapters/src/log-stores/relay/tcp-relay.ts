@@ -56,6 +56,8 @@ export class TcpCommitRelay implements CommitRelay {
   private timer: ReturnType<typeof setInterval> | undefined;
   private stopWatchingLead: (() => void) | undefined;
   private checking = false;
+  /** Set once close() gave up on what was pending: no link is made after it. */
+  private stopped = false;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -148,6 +150,7 @@ export class TcpCommitRelay implements CommitRelay {
     await this.settled(this.settleMsMax);
     clearInterval(this.timer);
     this.stopWatchingLead?.();
+    this.stopped = true;
     this.link?.close();
     this.orphans.settleAll(() => new LogStoreError({ store: this.options.store, message: 'the commit relay closed before the forwarded commits settled', outcome: 'unknown' }));
     try {
@@ -196,17 +199,18 @@ export class TcpCommitRelay implements CommitRelay {
     if (link !== undefined && link.silentMs(Date.now()) > this.silentMsMax) {
       link.close(new LogStoreError({ store: this.options.store, message: `the relay leader at ${link.leader.address} was silent for more than ${this.silentMsMax} ms` }));
     }
-    const closing = this.closing !== undefined;
-    if (this.link === undefined && closing && this.orphans.size === 0) return;
+    // While closing, the loop only goes on for forwards a broken link left.
+    const closingWithNothingLeft = (): boolean => this.closing !== undefined && this.orphans.size === 0;
+    if (this.link === undefined && closingWithNothingLeft()) return;
     const leader = await this.election.leader();
     this.leaderIs(leader);
-    if (this.link !== undefined || this.election.term !== undefined) return;
+    if (this.stopped || this.link !== undefined || this.election.term !== undefined || closingWithNothingLeft()) return;
     if (leader !== undefined) {
       // Our own former lead, still on record: wait for the election to end it.
       if (leader.address !== this.advertise) this.follow(leader);
       return;
     }
-    if (closing) return;
+    if (this.closing !== undefined) return;
     const term = await this.election.claim(this.advertise as string);
     if (term !== undefined && this.closing !== undefined) await this.election.resign();
   }
