@@ -1,4 +1,4 @@
-import type { LogRecord, RelayedCommit, RelayedOutcome, RelayHost } from '@ordo/core';
+import { LogStoreError, type LogRecord, type RelayedCommit, type RelayedOutcome, type RelayHost } from '@ordo/core';
 
 /** The log the fake hosts of one test share: positions only, no validation. */
 export class FakeLog {
@@ -28,6 +28,10 @@ export class FakeRelayHost implements RelayHost {
   private openGate: (() => void) | undefined;
   /** When set, `admit` rejects with this error after the gate, without appending. */
   failure: Error | undefined;
+  /** When set and false at append time, `admit` is refused 'not-written', as a fenced log store refuses a lost lead. */
+  leads: (() => boolean) | undefined;
+  /** How long each `admit` waits before it appends, in ms. */
+  delayMs: () => number = () => 0;
 
   constructor(private readonly log: FakeLog) {}
 
@@ -51,7 +55,10 @@ export class FakeRelayHost implements RelayHost {
     this.admitted.push(...commits);
     await this.gate;
     await new Promise((resolve) => setImmediate(resolve));
+    const delayMs = this.delayMs();
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (this.failure !== undefined) throw this.failure;
+    if (this.leads?.() === false) throw new LogStoreError({ store: 'fake', message: 'the lead is lost: the append is fenced', outcome: 'not-written' });
     const records = this.log.append(commits);
     this.appended(records);
     return records.map((record) => ({ type: 'committed', position: record.position }));

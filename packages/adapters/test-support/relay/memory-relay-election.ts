@@ -27,11 +27,16 @@ export class MemoryElectionBoard {
     return this.lead === undefined ? undefined : { address: this.lead.address, term: this.lead.term };
   }
 
-  /** Ends the current term. `tell: false` leaves its holder believing it still leads. */
-  end(options: { tell?: boolean } = {}): void {
+  /**
+   * Ends the current term. `tell: false` leaves its holder believing it still leads, until the
+   * returned function tells it (as a lease keeper learns late that its lease expired).
+   */
+  end(options: { tell?: boolean } = {}): () => void {
     const lead = this.lead;
     this.lead = undefined;
-    if (lead !== undefined && options.tell !== false) lead.holder.lost(lead.term);
+    const tell = (): void => lead?.holder.lost(lead.term);
+    if (options.tell !== false) tell();
+    return tell;
   }
 
   /** Gives the lead to `address` under a new term, as a process of another test fixture would. */

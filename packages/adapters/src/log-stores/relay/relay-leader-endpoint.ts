@@ -170,7 +170,7 @@ export class RelayLeaderEndpoint {
     const host = this.host;
     if (follower.term === undefined || host === undefined) return follower.connection.close(new LogStoreError({ store: this.options.limits.store, message: 'relay follower sent a commit before hello' }));
     if (!this.admitting || this.options.election.term !== follower.term) {
-      return follower.connection.send({ type: 'failed', id, failure: { code: 'LOG_STORE_FAILED', message: 'the relay leader does not lead any more', outcome: 'not-written' } });
+      return follower.connection.send({ type: 'failed', id, failure: { code: 'LOG_STORE_FAILED', message: 'the relay leader is closing or no longer leads: nothing was admitted', outcome: 'not-written' } });
     }
     const decided = host.admit(commits).then(
       (outcomes) => this.decided(follower, id, commits, outcomes),
