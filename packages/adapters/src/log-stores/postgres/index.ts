@@ -18,6 +18,7 @@
  * `pg.Pool` as `pool` to share connections (then you own it and its 'error' events).
  */
 export { postgresLog, type PostgresLogOptions, type PostgresLogStore } from './postgres-log.js';
+export type { RelayElection, RelayLeader, RelayOptions } from '../relay/election.js';
 export { inspectPostgresLog, readPostgresSnapshot, type PostgresLogInspection } from './postgres-log-inspection.js';
 export type {
   PostgresNotification,
