@@ -87,9 +87,12 @@ describePostgres('postgres log: the relay lead (an advisory lock on the writer s
     // The lock is on the session the row names: the winner's writer session, where its appends run.
     const row = await leadRow(schema);
     expect(await lockHolders(schema)).toEqual([row!.pid]);
-    // A claim while leading keeps the term; the loser still loses.
-    expect(await electionOf(winner === 0 ? first! : second!).claim('127.0.0.1:7009')).toBe(term);
-    expect(await electionOf(winner === 0 ? second! : first!).claim('127.0.0.1:7009')).toBeUndefined();
+    // The leader renewing its claim while the other claims again: the lead stays, the other loses.
+    const renewed = await Promise.all([
+      electionOf(winner === 0 ? first! : second!).claim('127.0.0.1:7009'),
+      electionOf(winner === 0 ? second! : first!).claim('127.0.0.1:7009'),
+    ]);
+    expect(renewed).toEqual([term, undefined]);
     expect(await lockHolders(schema)).toEqual([row!.pid]);
   });
 

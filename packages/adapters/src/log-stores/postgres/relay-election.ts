@@ -24,9 +24,14 @@ const leadLockKey = 0x4f52444c;
  * store's writer session is found broken, discarded or closed, the writer connection tells
  * this election synchronously, before it hands out another session; the lead is then lost
  * (`term` undefined, `onLost` called), and an append that was started under it and finds
- * another session refuses to run there (postgres-log.ts). `leader()` is the row whose session
- * holds the lock right now, from pg_locks and pg_stat_activity (pid and start: a pid may be
- * reused).
+ * another session refuses to run there (postgres-log.ts).
+ *
+ * `leader()` is the row whose session holds the lock right now (pg_locks). A pid may be reused
+ * by a later session, so a row whose pid now belongs to a session that started at another time
+ * is no lead either; pg_stat_activity shows a session's start only to its own role (or to
+ * pg_read_all_stats), and where it hides it the pid alone decides. That errs on the safe side:
+ * a reused pid that took the lock writes its own row in the same statement, so the most a
+ * reader can see is an old lead for a moment longer, never a live lead as over.
  */
 export class PostgresRelayElection implements RelayElection {
   private readonly lead = new LeadState<Writer>();
@@ -147,8 +152,8 @@ export class PostgresRelayElection implements RelayElection {
       result = await this.input.pool.query({
         text: `SELECT r.address, r.term FROM ${this.input.tables.relay} AS r
                JOIN pg_locks AS l ON ${this.lockRow('l')} AND l.pid = r.pid
-               JOIN pg_stat_activity AS a ON a.pid = r.pid AND a.backend_start = r.backend_start
-               WHERE r.slot = 1`,
+               WHERE r.slot = 1 AND NOT EXISTS (
+                 SELECT 1 FROM pg_stat_activity AS a WHERE a.pid = r.pid AND a.backend_start <> r.backend_start)`,
         values: [this.key.first, this.key.schema],
       });
     } catch (error) {
