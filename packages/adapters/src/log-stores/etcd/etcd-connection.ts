@@ -13,8 +13,8 @@ export interface EtcdConnection {
   range(request: IRangeRequest): Promise<IRangeResponse>;
   /** Calls `onPut` with the value of every put of `key` seen; `onLost` when the watch broke. */
   watch(key: Buffer, onPut: (value: Buffer) => void, onLost: (error: Error) => void): Promise<() => Promise<void>>;
-  /** Grants a lease of `ttlSeconds` (with the call deadline); resolves with its id. */
-  leaseGrant(ttlSeconds: number): Promise<string>;
+  /** Grants a lease of `ttlSeconds` (with the call deadline); resolves with its id and the TTL etcd chose. */
+  leaseGrant(ttlSeconds: number): Promise<{ readonly id: string; readonly ttlSeconds: number }>;
   /** Revokes a lease, which deletes every key bound to it; a lease already gone is no error. */
   leaseRevoke(id: string): Promise<void>;
   /** Opens a keepalive stream for lease `id` (see `LeaseKeepAlive`). */
@@ -83,7 +83,10 @@ export function ownedConnection(settings: ConnectionSettings): EtcdConnection {
       watcher.on('end', () => onLost(new Error('watch ended')));
       return async () => watcher.cancel();
     },
-    leaseGrant: async (ttlSeconds) => (await (await ready()).client.leaseClient.leaseGrant({ TTL: ttlSeconds })).ID,
+    leaseGrant: async (ttlSeconds) => {
+      const granted = await (await ready()).client.leaseClient.leaseGrant({ TTL: ttlSeconds });
+      return { id: granted.ID, ttlSeconds: Number(granted.TTL) };
+    },
     leaseRevoke: async (id) => {
       const { client, module: loaded } = await ready();
       try {

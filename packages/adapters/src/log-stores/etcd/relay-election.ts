@@ -14,6 +14,12 @@ export interface EtcdLead {
   readonly leaseId: string;
   readonly keepAlive: LeaseKeepAlive;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Until when the lease lives at least, by this process's clock: the send time of the last
+   * request etcd answered with a TTL (grant or keepalive), plus that TTL. etcd counts the TTL
+   * from when it received the request, which is later.
+   */
+  validUntil: number;
 }
 
 /**
@@ -22,7 +28,8 @@ export interface EtcdLead {
  * loaded cluster (etcd's leader elections take about a second with its default settings).
  */
 export const leaseTtlSeconds = 3;
-// Keepalives three times per TTL, as etcd's own clients do; each must be answered before the next is due.
+// Keepalives three times per TTL, as etcd's own clients do. One that is not answered while the
+// lease surely lives (see EtcdLead.validUntil) loses the lead: it may have expired by then.
 const renewEveryMs = (leaseTtlSeconds * 1_000) / 3;
 
 /**
@@ -84,9 +91,17 @@ export class EtcdRelayElection implements RelayElection {
       this.lost(held);
     }
     let leaseId: string;
+    let grantedMs: number;
     let keepAlive: LeaseKeepAlive;
+    const grantSentAt = Date.now();
     try {
-      leaseId = await this.connection.leaseGrant(leaseTtlSeconds);
+      const granted = await this.connection.leaseGrant(leaseTtlSeconds);
+      leaseId = granted.id;
+      grantedMs = granted.ttlSeconds * 1_000;
+      if (!Number.isFinite(grantedMs) || grantedMs <= 0) {
+        await this.revokeQuietly(leaseId);
+        throw new Error(`etcd granted a lease with TTL ${granted.ttlSeconds}`);
+      }
     } catch (error) {
       throw failure('claim: no lease granted', error);
     }
@@ -116,7 +131,13 @@ export class EtcdRelayElection implements RelayElection {
       return undefined;
     }
     // The put created the key, so its create_revision is the transaction's revision.
-    const lead: EtcdLead = { createRevision: Number(response.header.revision), leaseId, keepAlive, timer: undefined };
+    const lead: EtcdLead = {
+      createRevision: Number(response.header.revision),
+      leaseId,
+      keepAlive,
+      timer: undefined,
+      validUntil: grantSentAt + grantedMs,
+    };
     this.lead.take(term, lead);
     this.scheduleRenewal(lead);
     return term;
@@ -131,8 +152,9 @@ export class EtcdRelayElection implements RelayElection {
     lead.timer = undefined;
     if (this.lead.fence !== lead) return;
     let ttl: number;
+    const sentAt = Date.now();
     try {
-      ttl = await lead.keepAlive.renew(renewEveryMs);
+      ttl = await lead.keepAlive.renew(Math.max(1, lead.validUntil - sentAt));
     } catch {
       this.lost(lead);
       return;
@@ -142,6 +164,7 @@ export class EtcdRelayElection implements RelayElection {
       this.lost(lead);
       return;
     }
+    lead.validUntil = sentAt + ttl * 1_000;
     if (this.lead.fence === lead) this.scheduleRenewal(lead);
   }
 
