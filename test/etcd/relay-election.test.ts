@@ -1,6 +1,6 @@
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { LogHeadMovedError, LogStoreError, type LogRecord } from '@ordo/core';
+import { isOrdoError, LogHeadMovedError, LogStoreError, type LogRecord } from '@ordo/core';
 import { etcdLog, type EtcdLogStore } from '@ordo/adapters/etcd';
 import { records } from '../conformance/log-store-conformance.js';
 import { describeWithCluster, uniquePrefix } from './etcd-test-env.js';
@@ -195,6 +195,19 @@ describeWithCluster('etcd log: the relay lead (a key on a lease)', (cluster) => 
     expect((error as LogStoreError).outcome).toBe('not-written');
     expect(await second!.head()).toBe(1);
     expect(await electionOf(second!).leader()).toBeUndefined();
+  });
+
+  it('refuses a relay key that is not a lead with LOG_CORRUPT, and a store without the option has no election', async () => {
+    const prefix = uniquePrefix('relay-corrupt');
+    const [first] = await openStores(prefix, 1);
+    await admin!.put(`${prefix}/relay`).value('not json');
+    const error = await failure(electionOf(first!).leader());
+    expect(isOrdoError(error, 'LOG_CORRUPT'), String(error)).toBe(true);
+    expect(await electionOf(first!).claim('127.0.0.1:7601')).toBeUndefined();
+    const plain = etcdLog({ endpoints: cluster().endpoints, prefix });
+    expect(plain.relay).toBeUndefined();
+    expect(plain.relayElection).toBeUndefined();
+    await plain.close();
   });
 
   it('a keepalive that gets no answer loses the lead; once the lease expired another store leads', async () => {

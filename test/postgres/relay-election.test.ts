@@ -248,6 +248,28 @@ describePostgres('postgres log: the relay lead (an advisory lock on the writer s
     await waitUntil(async () => (await electionOf(first!).leader()) === undefined, 'the closed leader\'s session is gone');
   });
 
+  it('leader() shows no lead when the row\'s session does not hold the lock, even if another session does', async () => {
+    const schema = newSchema('relay_foreign');
+    const [first] = await openStores(schema, 1);
+    expect(await electionOf(first!).claim('127.0.0.1:7701')).toBeDefined();
+    await electionOf(first!).resign();
+    // A row left behind (as by a leader that died), and the lock taken by a session that wrote none.
+    const term = 'left-behind';
+    await admin.query(`INSERT INTO "${schema}".relay VALUES (1, '127.0.0.1:7702', $1, pg_backend_pid() + 100000, now())`, [term]);
+    const other = new pg.Client({ connectionString: pgUrl });
+    await other.connect();
+    try {
+      await other.query('SELECT pg_advisory_lock($1, hashtext($2))', [leadLockKey, schema]);
+      expect(await electionOf(first!).leader()).toBeUndefined();
+      // Nor can a store claim it while that session holds the lock.
+      expect(await electionOf(first!).claim('127.0.0.1:7703')).toBeUndefined();
+    } finally {
+      await other.end();
+    }
+    await waitUntil(async () => (await electionOf(first!).claim('127.0.0.1:7703')) !== undefined, 'the foreign session is gone');
+    expect(await electionOf(first!).leader()).toEqual({ address: '127.0.0.1:7703', term: electionOf(first!).term });
+  });
+
   it('a store without the relay option has neither relay nor election', async () => {
     const store = postgresLog({ connectionString: pgUrl, schema: newSchema('relay_none') });
     expect(store.relay).toBeUndefined();
