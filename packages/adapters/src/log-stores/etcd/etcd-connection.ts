@@ -13,6 +13,12 @@ export interface EtcdConnection {
   range(request: IRangeRequest): Promise<IRangeResponse>;
   /** Calls `onPut` with the value of every put of `key` seen; `onLost` when the watch broke. */
   watch(key: Buffer, onPut: (value: Buffer) => void, onLost: (error: Error) => void): Promise<() => Promise<void>>;
+  /** Grants a lease of `ttlSeconds` (with the call deadline); resolves with its id and the TTL etcd chose. */
+  leaseGrant(ttlSeconds: number): Promise<{ readonly id: string; readonly ttlSeconds: number }>;
+  /** Revokes a lease, which deletes every key bound to it; a lease already gone is no error. */
+  leaseRevoke(id: string): Promise<void>;
+  /** Opens a keepalive stream for lease `id` (see `LeaseKeepAlive`). */
+  leaseKeepAlive(id: string): Promise<LeaseKeepAlive>;
   /**
    * 'not-written' when etcd refused the request before applying it (invalid argument, request
    * too large, space exceeded, permission denied): nothing of it can have been applied.
@@ -20,6 +26,17 @@ export interface EtcdConnection {
    * etcd may have applied it or may still apply it.
    */
   outcomeOf(error: unknown): 'not-written' | 'unknown';
+  close(): void;
+}
+
+/**
+ * One lease's keepalive stream. `renew` sends one keepalive and resolves with the TTL etcd
+ * granted from now on, in seconds (0: the lease is gone); it rejects when no answer came within
+ * `timeoutMs` or the stream broke, after which every `renew` rejects: a new stream is the
+ * caller's decision, never a hidden retry.
+ */
+export interface LeaseKeepAlive {
+  renew(timeoutMs: number): Promise<number>;
   close(): void;
 }
 
@@ -66,6 +83,19 @@ export function ownedConnection(settings: ConnectionSettings): EtcdConnection {
       watcher.on('end', () => onLost(new Error('watch ended')));
       return async () => watcher.cancel();
     },
+    leaseGrant: async (ttlSeconds) => {
+      const granted = await (await ready()).client.leaseClient.leaseGrant({ TTL: ttlSeconds });
+      return { id: granted.ID, ttlSeconds: Number(granted.TTL) };
+    },
+    leaseRevoke: async (id) => {
+      const { client, module: loaded } = await ready();
+      try {
+        await client.leaseClient.leaseRevoke({ ID: id });
+      } catch (error) {
+        if (!(error instanceof loaded.EtcdLeaseInvalidError)) throw error;
+      }
+    },
+    leaseKeepAlive: async (id) => keepAliveStream(await (await ready()).client.leaseClient.leaseKeepAlive(), id),
     outcomeOf: (error) => {
       // Before etcd3 loaded, nothing was sent.
       if (module === undefined) return 'not-written';
@@ -83,6 +113,44 @@ export function ownedConnection(settings: ConnectionSettings): EtcdConnection {
       closed = true;
       void loading?.then(({ client }) => client.close()).catch(() => undefined);
     },
+  };
+}
+
+type KeepAliveStream = Awaited<ReturnType<Etcd3['leaseClient']['leaseKeepAlive']>>;
+
+/** Answers arrive in the order of the requests on one stream: a queue of waiters matches them. */
+function keepAliveStream(stream: KeepAliveStream, id: string): LeaseKeepAlive {
+  const waiting: { resolve: (ttl: number) => void; reject: (error: Error) => void; timer: ReturnType<typeof setTimeout> }[] = [];
+  let broken: Error | undefined;
+  const fail = (error: Error): void => {
+    if (broken !== undefined) return;
+    broken = error;
+    for (const waiter of waiting.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(error);
+    }
+    stream.cancel();
+  };
+  stream.on('data', (response) => {
+    const waiter = waiting.shift();
+    if (waiter === undefined) return;
+    clearTimeout(waiter.timer);
+    waiter.resolve(Number(response.TTL));
+  });
+  stream.on('error', (error) => fail(error));
+  stream.on('end', () => fail(new Error('the lease keepalive stream ended')));
+  return {
+    renew: (timeoutMs) =>
+      new Promise<number>((resolve, reject) => {
+        if (broken !== undefined) {
+          reject(broken);
+          return;
+        }
+        const timer = setTimeout(() => fail(new Error(`no lease keepalive answer within ${timeoutMs} ms`)), timeoutMs);
+        waiting.push({ resolve, reject, timer });
+        stream.write({ ID: id });
+      }),
+    close: () => fail(new Error('the lease keepalive stream was closed')),
   };
 }
 

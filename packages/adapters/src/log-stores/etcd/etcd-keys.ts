@@ -10,12 +10,16 @@
  * - `<prefix>/snapshot/<position>`: a snapshot's manifest, written after all of its chunks.
  * - `<prefix>/snapshot-chunk/<position>-<id>/<index>`: the snapshot's JSON, in pieces.
  * - `<prefix>/turn-wanted`: the last writer that asked for the turn at the head (see writer-turn.ts).
+ * - `<prefix>/relay`: the commit relay's lead, `{"address","term"}`, bound to its holder's lease;
+ *   created only where absent, and while it leads every append compares its create_revision
+ *   (see relay-election.ts).
  */
 export interface EtcdKeys {
   readonly prefix: string;
   readonly head: Buffer;
   readonly pruned: Buffer;
   readonly turnWanted: Buffer;
+  readonly relay: Buffer;
   readonly logStart: Buffer;
   readonly logEnd: Buffer;
   readonly snapshotStart: Buffer;
@@ -57,6 +61,7 @@ export function etcdKeys(prefix: string): EtcdKeys {
     head: Buffer.from(`${prefix}/head`),
     pruned: Buffer.from(`${prefix}/pruned`),
     turnWanted: Buffer.from(`${prefix}/turn-wanted`),
+    relay: Buffer.from(`${prefix}/relay`),
     logStart: Buffer.from(log),
     logEnd: endOf(log),
     snapshotStart: Buffer.from(snapshot),

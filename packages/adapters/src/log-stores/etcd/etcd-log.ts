@@ -9,6 +9,7 @@ import {
   LogHeadMovedError,
   LogStoreError,
   StoreClosedError,
+  type CommitRelay,
   type LogOpenResult,
   type LogRecord,
   type LogStore,
@@ -25,6 +26,9 @@ import { headKeyWatch } from './head-key-watch.js';
 import { SnapshotStore } from './snapshot-store.js';
 import { emptyHead, headValue, newerHead, storedHead, type StoredHead } from './stored-head.js';
 import { WriterTurn } from './writer-turn.js';
+import { EtcdRelayElection, type EtcdLead } from './relay-election.js';
+import type { RelayElection, RelayOptions } from '../relay/election.js';
+import { TcpCommitRelay } from '../relay/tcp-relay.js';
 
 export interface EtcdLogOptions {
   /** The cluster's client URLs ('http://10.0.0.1:2379') or host:port; give every member. */
@@ -51,6 +55,12 @@ export interface EtcdLogOptions {
   readonly writerTurns?: boolean;
   /** etcd's user and password, when the cluster has authentication on. */
   readonly auth?: { readonly username: string; readonly password: string };
+  /**
+   * Route the commits of every process on this prefix through one of them, the relay's leader
+   * (see `CommitRelay` in @ordo/core). The lead is the key `<prefix>/relay` on a lease (see
+   * relay-election.ts). Default: no relay, every process appends its own batches.
+   */
+  readonly relay?: RelayOptions;
 }
 
 const prefixDefault = 'ordo';
@@ -90,7 +100,11 @@ export function etcdLog(options: EtcdLogOptions): EtcdLogStore {
     headPollMs: integerIn('headPollMs', options.headPollMs ?? headPollMsDefault, headPollMsMin, Number.MAX_SAFE_INTEGER),
     pruneBehindSnapshots: options.pruneBehindSnapshots ?? false,
     writerTurns: options.writerTurns ?? true,
+    relay: options.relay,
   };
+  if (settings.relay !== undefined && (typeof settings.relay !== 'object' || settings.relay === null)) {
+    throw new InvalidArgumentError('relay', 'must be an options object');
+  }
   return new EtcdLog(connection, keys, settings);
 }
 
@@ -126,6 +140,7 @@ interface EtcdLogSettings {
   readonly headPollMs: number;
   readonly pruneBehindSnapshots: boolean;
   readonly writerTurns: boolean;
+  readonly relay: RelayOptions | undefined;
 }
 
 /** The etcd log store, with counters of how its appends met other writers. */
@@ -136,12 +151,16 @@ export interface EtcdLogStore extends LogStore {
    * write in etcd), and waits for another writer's turn (`turnWaits`).
    */
   readonly stats: { readonly compares: number; readonly failedCompares: number; readonly turnWaits: number };
+  /** Who leads the commit relay, decided through this log; undefined without the `relay` option. */
+  readonly relayElection: RelayElection | undefined;
 }
 
 class EtcdLog implements EtcdLogStore {
   readonly name = 'etcd';
   readonly multiWriter = true;
   readonly snapshotEvery: number | undefined;
+  readonly relay: CommitRelay | undefined;
+  readonly relayElection: EtcdRelayElection | undefined;
   private readonly watcher: HeadWatcher;
   private readonly snapshots: SnapshotStore;
   private readonly turn = new WriterTurn(turnSettings);
@@ -158,6 +177,10 @@ class EtcdLog implements EtcdLogStore {
     this.snapshotEvery = settings.snapshotEvery;
     this.snapshots = new SnapshotStore(connection, keys, snapshotsKept);
     this.watcher = new HeadWatcher({ announcements: headKeyWatch(connection, keys.head), readHead: () => this.head(), pollMs: settings.headPollMs });
+    if (settings.relay !== undefined) {
+      this.relayElection = new EtcdRelayElection(connection, keys);
+      this.relay = new TcpCommitRelay(this.relayElection, { ...settings.relay, store: this.name });
+    }
   }
 
   get stats(): EtcdLogStore['stats'] {
@@ -175,13 +198,15 @@ class EtcdLog implements EtcdLogStore {
     this.assertOpen();
     const parts = encodeBatchParts(records, { bytesMax: this.settings.batchBytesMax, recordsMax: batchRecordsMax });
     const first = parts[0]!.first;
+    // A batch that starts under the relay lead is appended under it or not at all (see appendPart).
+    const lead = this.relayElection?.fence;
     if (this.known.position !== first - 1) await this.head();
     if (this.known.position !== first - 1) throw new LogHeadMovedError({ expected: first, actual: this.known.position });
     if (this.settings.writerTurns) await this.awaitTurn(first);
     this.watcher.expectOwn(first + records.length - 1);
     for (const [index, part] of parts.entries()) {
       try {
-        await this.appendPart(part, records[part.first - first]!.txId);
+        await this.appendPart(part, records[part.first - first]!.txId, lead);
       } catch (error) {
         if (index === 0) throw error;
         // Earlier parts are in the log: the batch as a whole is neither written nor not.
@@ -225,21 +250,26 @@ class EtcdLog implements EtcdLogStore {
    * is on the revision, not the position, so that a fence (see append-outcome.ts) can make a
    * lost copy of this transaction fail for good without moving the head.
    */
-  private async appendPart(part: BatchPart, firstTxId: string): Promise<void> {
+  private async appendPart(part: BatchPart, firstTxId: string, lead: EtcdLead | undefined): Promise<void> {
     const last = part.first + part.count - 1;
     for (let attempt = 0; attempt <= fencedRetriesMax; attempt += 1) {
       const expected = this.known;
       const turn = this.settings.writerTurns ? this.turn.next(expected, Date.now()) : undefined;
+      // Checked right before the send: a lead lost or given up since the append started.
+      if (lead !== undefined && this.relayElection?.fence !== lead) throw this.leadLost(part);
       let response;
       try {
         response = await this.connection.txn({
-          compare: [{ key: this.keys.head, target: 'Mod', result: 'Equal', mod_revision: expected.revision }],
+          compare: [
+            { key: this.keys.head, target: 'Mod', result: 'Equal', mod_revision: expected.revision },
+            ...(lead === undefined ? [] : [{ key: this.keys.relay, target: 'Create' as const, result: 'Equal' as const, create_revision: lead.createRevision }]),
+          ],
           success: [
             { request_put: { key: this.keys.head, value: headValue(last, turn) } },
             { request_put: { key: this.keys.log(part.first), value: part.value } },
             { request_range: { key: this.keys.turnWanted } },
           ],
-          failure: [{ request_range: { key: this.keys.head } }],
+          failure: [{ request_range: { key: this.keys.head } }, ...(lead === undefined ? [] : [{ request_range: { key: this.keys.relay } }])],
         });
       } catch (error) {
         const settled = await this.settleFailedAppend(part, firstTxId, expected, error);
@@ -256,10 +286,23 @@ class EtcdLog implements EtcdLogStore {
       this.counts.failedCompares += 1;
       const head = storedHead(this.keys.head.toString(), response.responses[0]?.response_range.kvs[0]);
       this.saw(head);
+      // The lead's key gone or another lead's: the lead compare failed, whatever the head did.
+      if (lead !== undefined && response.responses[1]?.response_range.kvs[0]?.create_revision !== String(lead.createRevision)) {
+        this.relayElection?.lost(lead);
+        throw this.leadLost(part);
+      }
       if (head.position !== part.first - 1) throw new LogHeadMovedError({ expected: part.first, actual: head.position });
       // Only the revision moved: a fence rewrote the same head. Compare against the new one.
     }
     throw new LogStoreError({ store: this.name, message: `append of positions ${rangeOf(part)} was fenced ${fencedRetriesMax + 1} times in a row`, outcome: 'not-written' });
+  }
+
+  private leadLost(part: BatchPart): LogStoreError {
+    return new LogStoreError({
+      store: this.name,
+      message: `append of positions ${rangeOf(part)} started under the relay lead, which is lost or given up: not written`,
+      outcome: 'not-written',
+    });
   }
 
   /** True when the lost transaction is in the log; false when it is not (and try again); throws otherwise. */
@@ -420,6 +463,7 @@ class EtcdLog implements EtcdLogStore {
     if (this.closed) return;
     this.closed = true;
     this.watcher.close();
+    await this.relayElection?.close();
     this.connection.close();
   }
 

@@ -17,4 +17,5 @@
  * the limits and for what the operator must run (compaction, defragmentation, the space quota).
  */
 export { etcdLog, type EtcdLocation, type EtcdLogOptions, type EtcdLogStore } from './etcd-log.js';
+export type { RelayElection, RelayLeader, RelayOptions } from '../relay/election.js';
 export { inspectEtcdLog, readEtcdSnapshot, type EtcdLogInspection } from './etcd-log-inspection.js';

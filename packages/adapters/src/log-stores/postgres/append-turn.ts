@@ -73,8 +73,15 @@ export function releaseTurnSql(tables: PostgresTables): string {
   return `SELECT pg_advisory_unlock(${turnLockKey}, hashtext(${literal(tables.schema)})), set_config('idle_session_timeout', '0', false)`;
 }
 
-/** After a failed append: leave the aborted transaction and the turn. */
-export const abandonTurnSql = `ROLLBACK; SELECT pg_advisory_unlock_all(), set_config('idle_session_timeout', '0', false)`;
+/**
+ * After a failed append: leave the aborted transaction and the turn. Only the turn: the same
+ * session may hold the relay lead (relay-election.ts), which pg_advisory_unlock_all() would
+ * drop behind the election's back. The turn is held exactly once here (it is taken only when
+ * not held), so one unlock gives it back.
+ */
+export function abandonTurnSql(tables: PostgresTables): string {
+  return `ROLLBACK; ${releaseTurnSql(tables)}`;
+}
 
 /**
  * A string constant that means the same whatever standard_conforming_strings says: the E''

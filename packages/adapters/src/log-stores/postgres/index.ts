@@ -17,7 +17,8 @@
  * transaction catches up with what others committed. `pg` is a peer dependency; pass your own
  * `pg.Pool` as `pool` to share connections (then you own it and its 'error' events).
  */
-export { postgresLog, type PostgresLogOptions } from './postgres-log.js';
+export { postgresLog, type PostgresLogOptions, type PostgresLogStore } from './postgres-log.js';
+export type { RelayElection, RelayLeader, RelayOptions } from '../relay/election.js';
 export { inspectPostgresLog, readPostgresSnapshot, type PostgresLogInspection } from './postgres-log-inspection.js';
 export type {
   PostgresNotification,

@@ -9,11 +9,14 @@ import {
   LogStoreError,
   snapshotBeyondHead,
   StoreClosedError,
+  type CommitRelay,
   type LogOpenResult,
   type LogRecord,
   type LogStore,
   type Snapshot,
 } from '@ordo/core';
+import type { RelayElection, RelayOptions } from '../relay/election.js';
+import { TcpCommitRelay } from '../relay/tcp-relay.js';
 import { settleLostAppend } from './append-outcome.js';
 import { AppendStatements, type AppendStatementOptions } from './append-statement.js';
 import { HeadWatcher } from '../head-watcher.js';
@@ -27,6 +30,7 @@ import { WriterConnection, type Writer } from './writer-connection.js';
 import { abandonTurnSql, releaseTurnSql, turnSql } from './append-turn.js';
 import { HeadAnnouncer } from './head-announcer.js';
 import { ownedPool } from './owned-pool.js';
+import { PostgresRelayElection } from './relay-election.js';
 
 interface PostgresLogCommonOptions {
   /** The PostgreSQL schema that holds this log's tables. Default 'ordo'. One schema, one log. */
@@ -53,6 +57,18 @@ interface PostgresLogCommonOptions {
    * (each turn includes its holder's WAL flush), see the postgres-writers benchmark.
    */
   readonly writerTurns?: boolean;
+  /**
+   * Route the commits of every process on this schema through one of them, the relay's leader
+   * (see `CommitRelay` in @ordo/core). The lead is an advisory lock on this store's writer
+   * session (see relay-election.ts). Default: no relay, every process appends its own batches.
+   */
+  readonly relay?: RelayOptions;
+}
+
+/** The PostgreSQL log store; with the `relay` option, also the election of its relay's leader. */
+export interface PostgresLogStore extends LogStore {
+  /** Who leads the commit relay, decided through this log; undefined without the `relay` option. */
+  readonly relayElection: RelayElection | undefined;
 }
 
 /**
@@ -79,7 +95,7 @@ const snapshotsKept = 2;
  * A log store in PostgreSQL that many processes, on many hosts, append to at once: one table,
  * one gapless total order (see append-statement.ts for how), LISTEN/NOTIFY to wake readers.
  */
-export function postgresLog(options: PostgresLogOptions): LogStore {
+export function postgresLog(options: PostgresLogOptions): PostgresLogStore {
   const tables = postgresTables(options.schema ?? schemaDefault);
   const headPollMs = options.headPollMs ?? headPollMsDefault;
   if (!Number.isSafeInteger(headPollMs) || headPollMs < headPollMsMin) {
@@ -99,7 +115,9 @@ export function postgresLog(options: PostgresLogOptions): LogStore {
   }
   const writerTurns = options.writerTurns ?? false;
   if (typeof writerTurns !== 'boolean') throw new InvalidArgumentError('writerTurns', 'must be a boolean');
-  const settings = { tables, headPollMs, appendTimeoutMs, notifyCoalesceMs, snapshotEvery, writerTurns };
+  const relay = options.relay;
+  if (relay !== undefined && (typeof relay !== 'object' || relay === null)) throw new InvalidArgumentError('relay', 'must be an options object');
+  const settings = { tables, headPollMs, appendTimeoutMs, notifyCoalesceMs, snapshotEvery, writerTurns, relay };
   if (options.pool !== undefined) return new PostgresLog({ pool: options.pool, owned: false, ...settings });
   if (typeof options.connectionString !== 'string' || options.connectionString.length === 0) {
     throw new InvalidArgumentError('connectionString', 'give a connection string or a pool');
@@ -107,10 +125,12 @@ export function postgresLog(options: PostgresLogOptions): LogStore {
   return new PostgresLog({ pool: ownedPool(options.connectionString), owned: true, ...settings });
 }
 
-class PostgresLog implements LogStore {
+class PostgresLog implements PostgresLogStore {
   readonly name = 'postgres';
   readonly multiWriter = true;
   readonly snapshotEvery: number | undefined;
+  readonly relay: CommitRelay | undefined;
+  readonly relayElection: PostgresRelayElection | undefined;
   private readonly pool: PostgresPool;
   private readonly ownsPool: boolean;
   private readonly tables: PostgresTables;
@@ -139,6 +159,7 @@ class PostgresLog implements LogStore {
     notifyCoalesceMs: number;
     snapshotEvery: number | undefined;
     writerTurns: boolean;
+    relay: RelayOptions | undefined;
   }) {
     this.pool = input.pool;
     this.ownsPool = input.owned;
@@ -147,6 +168,10 @@ class PostgresLog implements LogStore {
     this.writerTurns = input.writerTurns;
     this.writer = new WriterConnection(input.pool, input.appendTimeoutMs);
     this.statements = new AppendStatements(input.tables);
+    if (input.relay !== undefined) {
+      this.relayElection = new PostgresRelayElection({ pool: input.pool, tables: input.tables, writer: this.writer });
+      this.relay = new TcpCommitRelay(this.relayElection, { ...input.relay, store: this.name });
+    }
     this.watcher = new HeadWatcher({
       announcements: headNotifications(input.pool, input.tables.channel),
       readHead: () => this.head(),
@@ -166,7 +191,11 @@ class PostgresLog implements LogStore {
   async append(records: readonly LogRecord[]): Promise<void> {
     this.assertOpen();
     const batch = encodeBatch(records);
+    // A batch that starts under the relay lead runs on the lead's session or not at all: on
+    // another session it would commit with no lock behind it (see relay-election.ts).
+    const lead = this.relayElection?.session;
     let writer = this.writer.ready();
+    if (lead !== undefined && writer !== lead) throw this.leadLost(batch.first);
     try {
       writer ??= await this.writer.acquire();
     } catch (error) {
@@ -180,7 +209,7 @@ class PostgresLog implements LogStore {
     const guarded = batch.first - 1 > this.seenHead;
     let written = false;
     try {
-      const result = await this.runAppend(writer, records, batch, { notify: notified, guarded });
+      const result = await this.runAppend({ writer, lead }, records, batch, { notify: notified, guarded });
       written = result.written;
       if (!written) throw await this.headMoved(batch.first);
       this.saw(head);
@@ -191,18 +220,20 @@ class PostgresLog implements LogStore {
   }
 
   private async runAppend(
-    writer: Writer,
+    session: { readonly writer: Writer; readonly lead: Writer | undefined },
     records: readonly LogRecord[],
     batch: EncodedBatch,
     options: AppendStatementOptions,
   ): Promise<{ written: boolean }> {
-    if (this.writerTurns) return this.runTurnAppend(writer, records, batch, options);
+    const { writer } = session;
+    if (this.writerTurns) return this.runTurnAppend(session, records, batch, options);
+    this.checkLead(session.lead, batch.first);
     let result;
     try {
       result = await writer.client.query(this.statements.query(batch, options));
     } catch (error) {
       if (failedBeforeCommit(error)) return await this.rejectFailedAppend(batch.first, error);
-      this.writer.discard(error);
+      this.writer.discard(error, writer);
       await settleLostAppend({
         pool: this.pool,
         tables: this.tables,
@@ -218,11 +249,12 @@ class PostgresLog implements LogStore {
 
   /** The append as one turn of the writers' lock, in one round trip (append-turn.ts). */
   private async runTurnAppend(
-    writer: Writer,
+    session: { readonly writer: Writer; readonly lead: Writer | undefined },
     records: readonly LogRecord[],
     batch: EncodedBatch,
     options: AppendStatementOptions,
   ): Promise<{ written: boolean }> {
+    const { writer } = session;
     const prepared = this.statements.prepared(batch, options);
     let results: unknown;
     try {
@@ -231,17 +263,20 @@ class PostgresLog implements LogStore {
         writer.prepared.add(prepared.name);
       }
       const text = turnSql(this.tables, { held: writer.turnHeld, prepared: prepared.name, batch, options });
+      this.checkLead(session.lead, batch.first);
       writer.turnHeld = true;
       results = await writer.client.query({ text });
     } catch (error) {
+      // The lead check refused before anything of the batch was sent; the turn stays as it was.
+      if (error instanceof LogStoreError) throw error;
       writer.turnHeld = false;
       // Only a unique violation surely comes from the insert, before its COMMIT; any other
       // failure may come after it (the statements run in one round trip), so the log decides.
       if (isUniqueViolation(error)) {
-        await writer.client.query({ text: abandonTurnSql }).catch((abandonError: unknown) => this.writer.discard(abandonError));
+        await writer.client.query({ text: abandonTurnSql(this.tables) }).catch((abandonError: unknown) => this.writer.discard(abandonError));
         return await this.rejectFailedAppend(batch.first, error);
       }
-      this.writer.discard(error);
+      this.writer.discard(error, writer);
       await settleLostAppend({ pool: this.pool, tables: this.tables, records, backendPid: writer.backendPid, backendStart: writer.backendStart, cause: error });
       return { written: true };
     }
@@ -251,6 +286,23 @@ class PostgresLog implements LogStore {
     writer.turnHeld = !written;
     if (!written) this.keepTurnBriefly(writer);
     return { written };
+  }
+
+  /**
+   * Right before the append statement is sent (with no await between the check and the send):
+   * an append started under the lead still has it. A resignation clears the lead before it
+   * queues its unlock, so an append that passes here is queued on the session ahead of it.
+   */
+  private checkLead(lead: Writer | undefined, first: number): void {
+    if (lead !== undefined && this.relayElection?.session !== lead) throw this.leadLost(first);
+  }
+
+  private leadLost(first: number): LogStoreError {
+    return new LogStoreError({
+      store: this.name,
+      message: `append at ${first} started under the relay lead, which is lost or given up: not sent`,
+      outcome: 'not-written',
+    });
   }
 
   /**

@@ -22,6 +22,7 @@ export async function ensureSchema(pool: PostgresPool, tables: PostgresTables): 
     await client.query({ text: 'BEGIN' });
     await client.query({ text: 'SELECT pg_advisory_xact_lock($1, hashtext($2))', values: [openLockKey, tables.schema] });
     const version = (await readSchemaVersion(client, tables)) ?? (await createTables(client, tables));
+    if (version <= schemaVersionCurrent) await ensureRelayTable(client, tables);
     await client.query({ text: 'COMMIT' });
     if (version > schemaVersionCurrent) {
       throw new LogStoreError({
@@ -45,6 +46,26 @@ async function readSchemaVersion(client: PostgresPoolClient, tables: PostgresTab
   const result = await client.query({ text: `SELECT value FROM ${tables.meta} WHERE key = 'schema_version'` });
   const row = result.rows[0] as { value: string } | undefined;
   return row === undefined ? undefined : Number(row.value);
+}
+
+/**
+ * The relay table came after layout 1 without changing it: a table that older code never reads
+ * or writes, so logs made before it get it on their next open (here, under the open lock) and
+ * older processes keep opening the schema. Its one row (slot 1) is the commit relay's lead as
+ * its holder wrote it: the address, the term, and the session (pid and start) that holds the
+ * lead's advisory lock; the lock, not the row, says whether that lead is still on.
+ */
+async function ensureRelayTable(client: PostgresPoolClient, tables: PostgresTables): Promise<void> {
+  const exists = await client.query({ text: 'SELECT to_regclass($1) IS NOT NULL AS found', values: [tables.relay] });
+  if ((exists.rows[0] as { found: boolean } | undefined)?.found === true) return;
+  await client.query({
+    text: `CREATE TABLE IF NOT EXISTS ${tables.relay} (
+             slot smallint PRIMARY KEY CHECK (slot = 1),
+             address text NOT NULL,
+             term text NOT NULL,
+             pid integer NOT NULL,
+             backend_start timestamptz NOT NULL)`,
+  });
 }
 
 async function createTables(client: PostgresPoolClient, tables: PostgresTables): Promise<number> {

@@ -9,6 +9,8 @@ export interface PostgresTables {
   readonly snapshots: string;
   /** Key/value rows; `schema_version` says which layout the tables have. */
   readonly meta: string;
+  /** At most one row: the commit relay's lead as its holder wrote it (see relay-election.ts). */
+  readonly relay: string;
   /** The LISTEN/NOTIFY channel on which appends announce the new head. */
   readonly channel: string;
 }
@@ -31,6 +33,7 @@ export function postgresTables(schema: string): PostgresTables {
     records: `${quoted}.records`,
     snapshots: `${quoted}.snapshots`,
     meta: `${quoted}.meta`,
+    relay: `${quoted}.relay`,
     channel: `ordo_log:${schema}`,
   };
 }

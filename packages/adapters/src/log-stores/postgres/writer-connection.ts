@@ -22,6 +22,10 @@ export interface Writer {
 export class WriterConnection {
   private writer: Writer | undefined;
   private lostError: Error | undefined;
+  /** The connection being opened: appends and the relay election share one, never two. */
+  private acquiring: Promise<Writer> | undefined;
+  /** Told, synchronously, of every session given up or found broken (relay-election.ts). */
+  private readonly endListeners = new Set<(writer: Writer) => void>();
 
   constructor(
     private readonly pool: PostgresPool,
@@ -34,16 +38,43 @@ export class WriterConnection {
     return this.lostError === undefined ? this.writer : undefined;
   }
 
+  /**
+   * Calls `listener` with the session each time one ends for this log store: found broken (an
+   * error or end event), discarded or released. It runs before `acquire` can hand out the
+   * next session, so whatever was bound to the old session (the relay lead) is known to be
+   * gone before any statement runs on the new one. Returns the unsubscribe function.
+   */
+  onSessionEnd(listener: (writer: Writer) => void): () => void {
+    this.endListeners.add(listener);
+    return () => {
+      this.endListeners.delete(listener);
+    };
+  }
+
   async acquire(): Promise<Writer> {
     // A connection that broke while idle has sent nothing of the next batch: replace it first.
     if (this.writer !== undefined && this.lostError !== undefined) this.discard(this.lostError);
     if (this.writer !== undefined) return this.writer;
+    this.acquiring ??= this.connect().finally(() => {
+      this.acquiring = undefined;
+    });
+    return this.acquiring;
+  }
+
+  private async connect(): Promise<Writer> {
     const client = await this.pool.connect();
     try {
       // An error event on a connection that is checked out must be handled here, or Node throws
       // it. The query in flight fails on its own; the next append takes a new connection.
       client.on('error', (error) => {
-        if (this.writer?.client === client) this.lostError = error;
+        if (this.writer?.client !== client) return;
+        this.lostError ??= error;
+        this.ended(this.writer);
+      });
+      client.on('end', () => {
+        if (this.writer?.client !== client) return;
+        this.lostError ??= new Error('the append session ended');
+        this.ended(this.writer);
       });
       // One round trip learns the session and bounds every later append on it. A statement
       // that times out is rolled back (nothing written) and reported as a failed append.
@@ -63,21 +94,35 @@ export class WriterConnection {
     }
   }
 
-  /** Destroys the connection after it failed; the next `acquire` opens another. */
-  discard(error: unknown): void {
+  /**
+   * Destroys the connection after it failed; the next `acquire` opens another. With `only`,
+   * only if that is still the connection held (a failure on a session already replaced must
+   * not end its successor).
+   */
+  discard(error: unknown, only?: Writer): void {
     const writer = this.writer;
+    if (writer === undefined || (only !== undefined && writer !== only)) return;
     this.writer = undefined;
-    writer?.client.release(error instanceof Error ? error : (this.lostError ?? true));
+    const lostError = this.lostError;
     this.lostError = undefined;
+    this.ended(writer);
+    writer.client.release(error instanceof Error ? error : (lostError ?? true));
   }
 
   /**
    * Closes the connection (on close). It is not handed back: its session carries our
-   * statement_timeout (and may hold the writers' turn), which must not leak into whatever a caller's pool runs on it next.
+   * statement_timeout (and may hold the writers' turn or the relay lead), which must not leak
+   * into whatever a caller's pool runs on it next.
    */
   release(): void {
     const writer = this.writer;
     this.writer = undefined;
-    writer?.client.release(true);
+    if (writer === undefined) return;
+    this.ended(writer);
+    writer.client.release(true);
+  }
+
+  private ended(writer: Writer): void {
+    for (const listener of this.endListeners) listener(writer);
   }
 }

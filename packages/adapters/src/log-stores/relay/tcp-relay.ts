@@ -80,6 +80,11 @@ export class TcpCommitRelay implements CommitRelay {
     this.orphans = new OrphanedForwards({ store: options.store, settleMsMax: this.settleMsMax, onError });
   }
 
+  /** The election's term while this process leads (see `CommitRelay.term`). */
+  get term(): string | undefined {
+    return this.advertise === undefined ? undefined : this.election.term;
+  }
+
   get route(): 'lead' | 'follow' | 'direct' {
     if (this.advertise === undefined) return 'direct';
     // While closing, a leader still leads until it resigned: what it admitted goes out with its batches.
