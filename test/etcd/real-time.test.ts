@@ -4,4 +4,5 @@ import { describeWithCluster, uniquePrefix } from './etcd-test-env.js';
 
 describeWithCluster('etcd', (cluster) => {
   describeRealTime('etcd', (name, body) => body(), () => etcdTarget(cluster().endpoints, uniquePrefix('realtime')));
+  describeRealTime('etcd, through the commit relay', (name, body) => body(), () => etcdTarget(cluster().endpoints, uniquePrefix('realtime-relay'), { path: 'relay' }));
 });

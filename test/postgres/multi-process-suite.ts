@@ -8,6 +8,8 @@ import { StoreChildProcess, type ChildEvent } from './store-child-process.js';
 /** Where the cases of a run find a fresh shared log (a new schema, a new prefix) for each case. */
 export interface MultiProcessHarness {
   target(name: string): SharedLogTarget;
+  /** The processes commit through a commit relay: the survivors must have followed a leader. */
+  readonly relayed?: boolean;
 }
 
 const survivors = 4;
@@ -84,6 +86,13 @@ export function describeMultiProcess(name: string, describeStore: (name: string,
       // The run was contended: transactions were rerun after conflicts with other processes.
       const attempts = results.reduce((sum, result) => sum + (result.attempts as number), 0);
       expect(attempts).toBeGreaterThan(survivors * incrementsPerWorker);
+      // Through a relay, the survivors ended following a leader (the test's own store or one of
+      // them; the victim, killed, may have led before), none appending on its own.
+      if (harness.relayed === true) {
+        const routes = results.map((result) => result.route);
+        expect(routes.every((route) => route === 'follow' || route === 'lead'), routes.join()).toBe(true);
+        expect(routes.filter((route) => route === 'follow').length).toBeGreaterThanOrEqual(survivors - 1);
+      }
 
       const records = await readWholeLog(target);
       records.forEach((record, index) => expect(record.position).toBe(index + 1));

@@ -6,13 +6,16 @@ import { postgresTarget } from './shared-log-target.js';
 const schemas: string[] = [];
 afterAll(() => dropSchemas(schemas));
 
-// Both commit paths: writers racing for head + 1 (the default), and writers taking turns on the
-// advisory lock (writerTurns), where the killed process may die holding its turn.
-for (const writerTurns of [false, true]) {
-  describeMultiProcess(writerTurns ? 'postgres, writers taking turns' : 'postgres', describePostgres, {
+// Every commit path: writers racing for head + 1 (the default), writers taking turns on the
+// advisory lock (writerTurns), where the killed process may die holding its turn, and commits
+// through the relay's leader, where the killed process may be the leader.
+const paths = { race: 'postgres', turns: 'postgres, writers taking turns', relay: 'postgres, through the commit relay' } as const;
+for (const path of ['race', 'turns', 'relay'] as const) {
+  describeMultiProcess(paths[path], describePostgres, {
     target: (name) => {
-      schemas.push(uniqueSchema(writerTurns ? `${name}_turns` : name));
-      return postgresTarget(pgUrl, schemas.at(-1)!, { writerTurns });
+      schemas.push(uniqueSchema(path === 'race' ? name : `${name}_${path}`));
+      return postgresTarget(pgUrl, schemas.at(-1)!, { path });
     },
+    relayed: path === 'relay',
   });
 }

@@ -13,20 +13,28 @@ export interface SharedLogTarget {
   open(): LogStore;
 }
 
-/** `writerTurns` opens every store of the log with writers taking turns (append-turn.ts). */
-export function postgresTarget(url: string, schema: string, options: { readonly writerTurns?: boolean } = {}): SharedLogTarget {
-  const writerTurns = options.writerTurns === true;
-  return { args: [writerTurns ? 'postgres-turns' : 'postgres', url, schema], open: () => postgresLog({ connectionString: url, schema, writerTurns }) };
+/** How the processes of a shared log commit: racing for the head, taking turns (append-turn.ts), or through the commit relay. */
+export type CommitPath = 'race' | 'turns' | 'relay';
+
+/** The relay's settings in tests: a quick lead check, so that processes find the leader soon after they open. */
+const relay = { checkMs: 100 };
+
+export function postgresTarget(url: string, schema: string, options: { readonly path?: CommitPath } = {}): SharedLogTarget {
+  const kind = { race: 'postgres', turns: 'postgres-turns', relay: 'postgres-relay' }[options.path ?? 'race'];
+  return { args: [kind, url, schema], open: () => logFromArgs(kind, url, schema) };
 }
 
-export function etcdTarget(endpoints: readonly string[], prefix: string): SharedLogTarget {
-  return { args: ['etcd', endpoints.join(','), prefix], open: () => etcdLog({ endpoints, prefix }) };
+export function etcdTarget(endpoints: readonly string[], prefix: string, options: { readonly path?: 'race' | 'relay' } = {}): SharedLogTarget {
+  const kind = options.path === 'relay' ? 'etcd-relay' : 'etcd';
+  return { args: [kind, endpoints.join(','), prefix], open: () => logFromArgs(kind, endpoints.join(','), prefix) };
 }
 
 /** The log store named by `kind location name` (see SharedLogTarget.args). */
 export function logFromArgs(kind: string | undefined, location: string | undefined, name: string | undefined): LogStore {
   if (location === undefined || name === undefined) throw new Error('usage: postgres <url> <schema> | etcd <endpoints> <prefix>');
   if (kind === 'postgres' || kind === 'postgres-turns') return postgresLog({ connectionString: location, schema: name, writerTurns: kind === 'postgres-turns' });
+  if (kind === 'postgres-relay') return postgresLog({ connectionString: location, schema: name, relay });
   if (kind === 'etcd') return etcdLog({ endpoints: location.split(','), prefix: name });
+  if (kind === 'etcd-relay') return etcdLog({ endpoints: location.split(','), prefix: name, relay });
   throw new Error(`unknown log kind ${kind}`);
 }

@@ -20,7 +20,8 @@ if (workerText === undefined) throw new Error('usage: store-child <worker> postg
 const worker = Number(workerText);
 const readPageRecords = 5_000;
 
-const store = await openStore({ entities: [Counter, Item], log: logFromArgs(kind, location, name), retries: 5_000 });
+const log = logFromArgs(kind, location, name);
+const store = await openStore({ entities: [Counter, Item], log, retries: 5_000 });
 send({ event: 'ready', position: store.position });
 
 function send(message: object): void {
@@ -80,7 +81,8 @@ async function contend(command: ContendCommand): Promise<void> {
   };
   await Promise.all(Array.from({ length: command.callers }, () => caller()));
   await store.sync();
-  send({ event: 'contended', head: store.position, digest: await digest(store), duplicates, taken, attempts });
+  // With a commit relay: whether this process led, followed, or appended on its own at the end.
+  send({ event: 'contended', head: store.position, digest: await digest(store), duplicates, taken, attempts, route: log.relay?.route });
 }
 
 /** A hash of (position, txId) of every record up to this store's head: the order it read. */

@@ -28,17 +28,28 @@ export type Refusal =
   | { readonly type: 'replayed'; readonly outcome: RequestOutcome }
   | { readonly type: 'conflict'; readonly conflicts: readonly EntityRef[] };
 
+/** What admission answers a relayed commit it cannot check (see `RelayedOutcome`). */
+export interface Declined {
+  readonly type: 'declined';
+}
+
 /** What admission decided for a batch: one record per accepted item, in order, and the rest. */
 export interface Admission<Item> {
   /** The records to append, positions from the state's head + 1 on, without a gap. */
   readonly records: LogRecord[];
   /** The accepted items; `accepted[index]` wrote `records[index]`. */
   readonly accepted: Item[];
-  readonly refused: { readonly item: Item; readonly refusal: Refusal }[];
+  readonly refused: { readonly item: Item; readonly refusal: Refusal | Declined }[];
   /** `prepared[index]` are the images of `records[index]`'s changes for the fold, if this store built them. */
   readonly prepared: (readonly EntityChange[] | undefined)[];
   /** Relayed requests whose data this code cannot read (I6): refused with the error folding would throw. */
   readonly failed: { readonly item: Item; readonly error: unknown }[];
+  /**
+   * Requests with a requestId an earlier request of the batch carries (several processes sent
+   * one request at once): they wait for the next batch, where the first one's outcome is known
+   * and they are answered as its replays.
+   */
+  readonly deferred: Item[];
 }
 
 /**
@@ -51,7 +62,7 @@ export interface Admission<Item> {
  */
 export function admitBatch<Item extends { readonly request: CommitRequest }>(state: State, batch: readonly Item[], time: number): Admission<Item> {
   const touched = new Touched();
-  const admission: Admission<Item> = { records: [], accepted: [], refused: [], prepared: [], failed: [] };
+  const admission: Admission<Item> = { records: [], accepted: [], refused: [], prepared: [], failed: [], deferred: [] };
   const { records } = admission;
   // Requests of several processes can carry one requestId in one batch: the first one counts.
   const requestIds = new Set<string>();
@@ -62,8 +73,15 @@ export function admitBatch<Item extends { readonly request: CommitRequest }>(sta
       admission.refused.push({ item, refusal: { type: 'replayed', outcome: replay } });
       continue;
     }
+    if (request.requestId !== undefined && requestIds.has(request.requestId)) {
+      admission.deferred.push(item);
+      continue;
+    }
+    if (request.relayed !== undefined && !checkable(request.relayed, state)) {
+      admission.refused.push({ item, refusal: { type: 'declined' } });
+      continue;
+    }
     const conflicts = request.reads.conflicts(state, touched);
-    if (request.requestId !== undefined && requestIds.has(request.requestId)) conflicts.push({ kind: '*', id: `requestId ${request.requestId}` });
     const position = state.position + records.length + 1;
     let images = request.changes;
     if (conflicts.length === 0 && request.relayed !== undefined) {
@@ -86,6 +104,19 @@ export function admitBatch<Item extends { readonly request: CommitRequest }>(sta
     addTouched(touched, images, state);
   }
   return admission;
+}
+
+/**
+ * Whether this store can check a relayed commit: every value it looked up is of a field this
+ * store's type indexes (unique or not), so that the touch clock and `Touched` know its changes.
+ * Entities by id and lists of a kind need no type.
+ */
+function checkable(commit: RelayedCommit, state: State): boolean {
+  for (const [kind, field] of commit.values) {
+    const type = state.types.get(kind);
+    if (type === undefined || !(type.unique.includes(field) || type.index.includes(field))) return false;
+  }
+  return true;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LogStoreError, memoryLog, RelayFencedError, type CommitRelay, type LogRecord, type LogStore, type RelayedCommit, type RelayedOutcome, type RelayHost, type Store } from '@ordo/core';
+import { LogStoreError, memoryLog, openStore, RelayFencedError, type CommitRelay, type LogRecord, type LogStore, type RelayedCommit, type RelayedOutcome, type RelayHost, type Store } from '@ordo/core';
 import { Counter, failure, Host, open, Vm } from '../test-support/model.js';
 
 /**
@@ -132,6 +132,25 @@ describe('a commit relay: followers commit through the leader of a shared log', 
     expect((rejected?.reason as { code?: string }).code).toBe('UNIQUE_VIOLATION');
     await Promise.all(stores.map((store) => store.sync()));
     for (const store of stores) expect(store.list(Host)).toHaveLength(1);
+  });
+
+  it('declines what the leader cannot check (a kind its model lacks): followers append it themselves, unique values stay unique', async () => {
+    const shared = memoryLog();
+    const hub = new Hub();
+    const leader = relayedLog(shared, hub, true, 0);
+    // The leader runs an older model, without hosts: it cannot tell who holds a host name.
+    await openStore({ entities: [Counter], log: leader.log });
+    const followers = await Promise.all([1, 2].map((index) => open(relayedLog(shared, hub, false, index).log)));
+    const results = await Promise.allSettled(followers.map((store) => store.transact((tx) => tx.create(Host, { name: 'h1', memoryMiB: 1024 }))));
+    expect(results.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(((results.find((result) => result.status === 'rejected') as PromiseRejectedResult).reason as { code?: string }).code).toBe('UNIQUE_VIOLATION');
+    expect((await shared.read(1, 100)).filter((record) => record.changes.some((change) => change.kind === 'host'))).toHaveLength(1);
+    // What it can check (a counter by id) still goes through it.
+    const counter = await followers[0]!.transact((tx) => tx.create(Counter, { value: 1 }));
+    expect(counter.type).toBe('committed');
+    // The follower whose host went in appended it, the leader appended the counter.
+    expect(hub.appenders.size).toBe(2);
+    expect(hub.appenders.has(leader.relay)).toBe(true);
   });
 
   it('writes one record for a requestId sent by two followers at once; both get its outcome', async () => {

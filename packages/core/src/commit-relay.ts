@@ -27,11 +27,16 @@ export interface RelayedCommit {
   readonly meta?: JsonObject;
 }
 
-/** What the leader decided for one relayed commit. */
+/**
+ * What the leader decided for one relayed commit. 'declined': the leader cannot check its reads
+ * (a value of a field its own entity types do not index, as when processes run different
+ * versions of the model), so it wrote nothing and the follower appends the commit itself.
+ */
 export type RelayedOutcome =
   | { readonly type: 'committed'; readonly position: number }
   | { readonly type: 'replayed'; readonly position: number; readonly txId: string; readonly result?: JsonValue }
-  | { readonly type: 'conflict'; readonly conflicts: readonly EntityRef[] };
+  | { readonly type: 'conflict'; readonly conflicts: readonly EntityRef[] }
+  | { readonly type: 'declined' };
 
 /** What a store offers the relay of its log store. */
 export interface RelayHost {

@@ -22,11 +22,14 @@ export type { CommitRequest } from './admission.js';
 
 export type CommitOutcome = { readonly type: 'committed'; readonly record: LogRecord; readonly changes: readonly EntityChange[] } | Refusal;
 
+
 interface Pending {
   readonly request: CommitRequest;
   /** For a relayed commit: the lead's term it was admitted under. */
   readonly term?: string | undefined;
   resolve(outcome: CommitOutcome): void;
+  /** A relayed commit's answer when this store cannot check it (see admission.ts `checkable`). */
+  decline?(): void;
   reject(error: unknown): void;
 }
 
@@ -119,7 +122,7 @@ export class Sequencer {
     const outcomes = commits.map(
       (commit) =>
         new Promise<RelayedOutcome>((resolve, reject) => {
-          this.queue.push({ request: relayedRequest(commit), term, resolve: (outcome) => resolve(relayedOutcome(outcome)), reject });
+          this.queue.push({ request: relayedRequest(commit), term, resolve: (outcome) => resolve(relayedOutcome(outcome)), decline: () => resolve({ type: 'declined' }), reject });
         }),
     );
     this.schedule();
@@ -357,9 +360,14 @@ export class Sequencer {
       this.catchUpWanted = true;
       return;
     }
-    const { records, accepted, refused, prepared, failed } = admitBatch(this.state, batch, this.options.clock());
-    for (const { item, refusal } of refused) item.resolve(refusal);
+    const { records, accepted, refused, prepared, failed, deferred } = admitBatch(this.state, batch, this.options.clock());
+    for (const { item, refusal } of refused) {
+      if (refusal.type !== 'declined') item.resolve(refusal);
+      else if (item.decline !== undefined) item.decline();
+      else item.reject(new InternalError('a commit of this store was declined'));
+    }
     for (const { item, error } of failed) item.reject(error);
+    this.queue.unshift(...deferred);
     if (records.length === 0) return;
     this.appending = true;
     try {
@@ -439,7 +447,7 @@ export class Sequencer {
         this.catchUpWanted = true;
         return;
       }
-      const newest = Math.max(0, ...outcomes.map((outcome) => (outcome.type === 'conflict' ? 0 : outcome.position)));
+      const newest = Math.max(0, ...outcomes.map((outcome) => (outcome.type === 'committed' || outcome.type === 'replayed' ? outcome.position : 0)));
       if (this.state.position < newest && !(await this.tryCatchUp())) {
         // Committed, but not readable here now: the caller cannot be told more than that.
         for (const pending of batch) pending.reject(new LogStoreError({ store: this.log.name, message: 'forwarded commits were decided, but their records could not be read back', outcome: 'unknown' }));
@@ -448,7 +456,11 @@ export class Sequencer {
       batch.forEach((pending, index) => {
         const outcome = outcomes[index];
         if (outcome === undefined) pending.reject(new InternalError(`the leader answered ${outcomes.length} of ${batch.length} forwarded commits`));
-        else if (outcome.type === 'conflict') pending.resolve(outcome);
+        else if (outcome.type === 'declined') {
+          // The leader could not check it: it goes to the log store from here.
+          this.forwardRefused = true;
+          this.queue.unshift(pending);
+        } else if (outcome.type === 'conflict') pending.resolve(outcome);
         else if (outcome.type === 'replayed') pending.resolve({ type: 'replayed', outcome: requestOutcome(outcome.position, outcome.txId, outcome.result) });
         else {
           const folded = this.forwarded.get(pending.request.txId);

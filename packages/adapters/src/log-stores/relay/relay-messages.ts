@@ -141,6 +141,8 @@ function isOutcome(value: unknown): boolean {
       return isPosition(value.position) && isText(value.txId);
     case 'conflict':
       return Array.isArray(value.conflicts);
+    case 'declined':
+      return true;
     default:
       return false;
   }
