@@ -355,7 +355,7 @@ export class Sequencer {
     if (route === 'follow' && !this.forwardRefused) return this.forwardBatch(batch);
     this.forwardRefused = false;
     // A follower's reads are newer than this state: fold what it saw before validating them.
-    if (batch.some((pending) => pending.request.relayed !== undefined && pending.request.base > this.state.position)) {
+    if (route === 'lead' && batch.some((pending) => pending.request.relayed !== undefined && pending.request.base > this.state.position)) {
       this.queue.unshift(...batch);
       this.catchUpWanted = true;
       return;
@@ -408,7 +408,8 @@ export class Sequencer {
    * it had queued.
    */
   private withoutRelayed(queued: Pending[], term: string | undefined): Pending[] {
-    if (!queued.some((pending) => pending.request.relayed !== undefined && (term === undefined || pending.term !== term))) return queued;
+    // Without a relay nothing is ever relayed: the commit path pays nothing for it.
+    if (this.relay === undefined || !queued.some((pending) => pending.request.relayed !== undefined && (term === undefined || pending.term !== term))) return queued;
     const kept: Pending[] = [];
     for (const pending of queued) {
       if (pending.request.relayed === undefined || (term !== undefined && pending.term === term)) kept.push(pending);

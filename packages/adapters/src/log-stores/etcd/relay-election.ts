@@ -49,8 +49,6 @@ const renewEveryMs = (leaseTtlSeconds * 1_000) / 3;
  */
 export class EtcdRelayElection implements RelayElection {
   private readonly lead = new LeadState<EtcdLead>();
-  /** Claims of one store run one at a time: two would grant two leases for one lead. */
-  private claiming: Promise<string | undefined> | undefined;
   private closed = false;
 
   constructor(
@@ -73,14 +71,7 @@ export class EtcdRelayElection implements RelayElection {
 
   claim(address: string): Promise<string | undefined> {
     checkRelayAddress(address);
-    const previous = this.claiming ?? Promise.resolve(undefined);
-    const next = previous.catch(() => undefined).then(() => this.claimOnce(address));
-    this.claiming = next;
-    const clear = (): void => {
-      if (this.claiming === next) this.claiming = undefined;
-    };
-    next.then(clear, clear);
-    return next;
+    return this.lead.inTurn(() => this.claimOnce(address));
   }
 
   private async claimOnce(address: string): Promise<string | undefined> {

@@ -36,11 +36,6 @@ const leadLockKey = 0x4f52444c;
 export class PostgresRelayElection implements RelayElection {
   private readonly lead = new LeadState<Writer>();
   private readonly key: { readonly first: number; readonly schema: string };
-  /**
-   * The claim in flight: claims of one store run one at a time, since the lock is re-entrant
-   * (two claims on one session would both be granted, and one unlock would not free it).
-   */
-  private claiming: Promise<string | undefined> | undefined;
 
   constructor(
     private readonly input: { readonly pool: PostgresPool; readonly tables: PostgresTables; readonly writer: WriterConnection },
@@ -64,14 +59,7 @@ export class PostgresRelayElection implements RelayElection {
 
   claim(address: string): Promise<string | undefined> {
     checkRelayAddress(address);
-    const previous = this.claiming ?? Promise.resolve(undefined);
-    const next = previous.catch(() => undefined).then(() => this.claimOnce(address));
-    this.claiming = next;
-    const clear = (): void => {
-      if (this.claiming === next) this.claiming = undefined;
-    };
-    next.then(clear, clear);
-    return next;
+    return this.lead.inTurn(() => this.claimOnce(address));
   }
 
   private async claimOnce(address: string): Promise<string | undefined> {

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 export class LeadState<T> {
   private held: { readonly term: string; readonly fence: T } | undefined;
   private readonly listeners = new Set<() => void>();
+  private claiming: Promise<string | undefined> | undefined;
 
   /** A new term: unique per lead, also for the same process and session. */
   static newTerm(): string {
@@ -27,6 +28,21 @@ export class LeadState<T> {
   /** What appends of the current lead are fenced with; undefined while not leading. */
   get fence(): T | undefined {
     return this.held?.fence;
+  }
+
+  /**
+   * Runs `claim` after the claims before it settled: one claim at a time per store, since a
+   * lead lock can be re-entrant (two claims on one PostgreSQL session would both win, and one
+   * unlock would not free it) and two claims must not both take a lead.
+   */
+  inTurn(claim: () => Promise<string | undefined>): Promise<string | undefined> {
+    const next = (this.claiming ?? Promise.resolve(undefined)).catch(() => undefined).then(claim);
+    this.claiming = next;
+    const clear = (): void => {
+      if (this.claiming === next) this.claiming = undefined;
+    };
+    next.then(clear, clear);
+    return next;
   }
 
   take(term: string, fence: T): void {
