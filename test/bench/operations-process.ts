@@ -2,19 +2,25 @@ import { createInterface } from 'node:readline';
 import { postgresLog } from '@ordo/adapters/postgres';
 import { closedLoop } from './harness.js';
 import { checkApplied, openOperationsPlane } from './operations-model.js';
+import { relaySettled } from './relay-settled.js';
 
-// One runtime process of the ordo-operations bench on a shared PostgreSQL log. Prints
-// {"event":"ready"}, waits for "go" on stdin, runs `callers` callers for `durationMs`, and
+// One runtime process of the ordo-operations bench on a shared PostgreSQL log, with the commit
+// relay when the last argument is `relay` (it then waits until its relay leads or follows, and
+// reports its route halfway through the run). Prints {"event":"ready"}, waits for "go" on stdin, runs `callers` callers for `durationMs`, and
 // prints {"event":"result", pairs, p50Ms, p99Ms, records}.
-const [url, schema, worker, callersText, durationText] = process.argv.slice(2);
-if (url === undefined || schema === undefined || worker === undefined) throw new Error('usage: operations-process <url> <schema> <worker> <callers> <durationMs>');
-const plane = await openOperationsPlane(postgresLog({ connectionString: url, schema }), `p${worker}`);
+const [url, schema, worker, callersText, durationText, path] = process.argv.slice(2);
+if (url === undefined || schema === undefined || worker === undefined) throw new Error('usage: operations-process <url> <schema> <worker> <callers> <durationMs> [relay]');
+const log = postgresLog({ connectionString: url, schema, ...(path === 'relay' ? { relay: {} } : {}) });
+const plane = await openOperationsPlane(log, `p${worker}`);
+await relaySettled(log);
 process.stdout.write(`${JSON.stringify({ event: 'ready' })}\n`);
 const lines = createInterface({ input: process.stdin });
 await new Promise<void>((resolve) => lines.once('line', () => resolve()));
 const before = plane.pairs;
+let route: string | undefined;
+setTimeout(() => (route = log.relay?.route), Number(durationText) / 2);
 const result = await closedLoop({ system: 'ordo-operations', workload: 'pg-process', concurrency: Number(callersText), durationMs: Number(durationText), operation: () => plane.pair() });
 checkApplied(plane);
-process.stdout.write(`${JSON.stringify({ event: 'result', pairsPerSec: result.opsPerSec, pairs: plane.pairs - before, p50Ms: result.p50Ms, p99Ms: result.p99Ms })}\n`);
+process.stdout.write(`${JSON.stringify({ event: 'result', pairsPerSec: result.opsPerSec, pairs: plane.pairs - before, p50Ms: result.p50Ms, p99Ms: result.p99Ms, route })}\n`);
 await plane.close();
 lines.close();

@@ -14,8 +14,10 @@ import { createItem, Item } from '../workloads.js';
 // - raw-etcd: one writer appending CAS-chained transactions (compare the head's revision, put
 //   the head and one key), of one record and of 100 records: what etcd itself gives one writer;
 // - ordo-etcd create with 1 and 64 callers in this process, and 4 processes x 16 callers on the
-//   same prefix (their aggregate), with the writers taking turns at the head and, in the row
-//   marked `nt`, without (writerTurns: false). failedCompares is the share of append
+//   same prefix (their aggregate), with the writers taking turns at the head, in the row marked
+//   `nt` without (writerTurns: false), and in the row marked `relay` through the commit relay
+//   (one process leads and appends what the others forward; `routes`: L leads, F follows,
+//   D appends directly, halfway through the run). failedCompares is the share of append
 //   transactions whose compare failed (each one still a replicated, fsynced write in etcd).
 // The systems run in turns, two slices each, so that a drift of the shared machine hits all alike.
 const slices = 2;
@@ -45,10 +47,14 @@ function rawAppender(client: Etcd3, prefix: string, recordsPerTxn: number): () =
   };
 }
 
-async function startProcesses(endpoints: readonly string[], prefix: string, runMs: number, turns: boolean): Promise<{ start: () => void; results: Promise<BenchResult[]> }> {
+/** How the processes of the multi-process row commit. */
+type CommitPath = 'turns' | 'no-turns' | 'relay';
+const pathMarks: Record<CommitPath, string> = { turns: '', 'no-turns': ' nt', relay: ' relay' };
+
+async function startProcesses(endpoints: readonly string[], prefix: string, runMs: number, path: CommitPath): Promise<{ start: () => void; results: Promise<BenchResult[]> }> {
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'etcd-process.ts');
   const children = Array.from({ length: processes }, () =>
-    spawn(process.execPath, ['--conditions=@ordo/source', '--import', 'tsx', script, endpoints.join(','), prefix, String(callersPerProcess), String(runMs), turns ? 'turns' : 'no-turns'], {
+    spawn(process.execPath, ['--conditions=@ordo/source', '--import', 'tsx', script, endpoints.join(','), prefix, String(callersPerProcess), String(runMs), path], {
       stdio: ['pipe', 'pipe', 'inherit'],
     }),
   );
@@ -58,19 +64,23 @@ async function startProcesses(endpoints: readonly string[], prefix: string, runM
   return { start: () => children.forEach((child) => child.stdin.write('go\n')), results };
 }
 
-async function multiProcessSlice(endpoints: readonly string[], prefix: string, runMs: number, turns: boolean): Promise<BenchResult> {
-  const started = await startProcesses(endpoints, prefix, runMs, turns);
+async function multiProcessSlice(endpoints: readonly string[], prefix: string, runMs: number, path: CommitPath): Promise<BenchResult> {
+  const started = await startProcesses(endpoints, prefix, runMs, path);
   started.start();
   const results = await started.results;
   const latencies = results.map((result) => result.p50Ms).sort((a, b) => a - b);
   return {
     system: 'ordo-etcd',
-    workload: `create ${processes}x${callersPerProcess}${turns ? '' : ' nt'}`,
+    workload: `create ${processes}x${callersPerProcess}${pathMarks[path]}`,
     concurrency: processes * callersPerProcess,
     opsPerSec: results.reduce((sum, result) => sum + result.opsPerSec, 0),
     p50Ms: latencies[Math.floor(latencies.length / 2)]!,
     p99Ms: Math.max(...results.map((result) => result.p99Ms)),
-    extra: { failedCompares: `${Math.round((100 * sum('failedCompares')) / Math.max(1, sum('compares')))}%`, compares: sum('compares') },
+    extra: {
+      failedCompares: `${Math.round((100 * sum('failedCompares')) / Math.max(1, sum('compares')))}%`,
+      compares: sum('compares'),
+      ...(path === 'relay' ? { routes: results.map((result) => ({ lead: 'L', follow: 'F' })[String(result.extra?.route)] ?? 'D').join('') } : {}),
+    },
   };
   function sum(name: string): number {
     return results.reduce((total, result) => total + Number(result.extra?.[name] ?? 0), 0);
@@ -98,13 +108,14 @@ async function run(context: BenchContext): Promise<void> {
     const raw1 = rawAppender(client, 'bench/raw1', 1);
     const raw100 = rawAppender(client, 'bench/raw100', 100);
     for (let slice = 0; slice < slices; slice += 1) {
-      context.log(`  slice ${slice + 1} of ${slices}: raw-etcd 1 and 100 records, ordo-etcd 1, 64, ${processes}x${callersPerProcess}...`);
+      context.log(`  slice ${slice + 1} of ${slices}: raw-etcd 1 and 100 records, ordo-etcd 1, 64, ${processes}x${callersPerProcess} (turns, no turns, relay)...`);
       add(await closedLoop({ system: 'raw-etcd', workload: 'txn 1 record', concurrency: 1, durationMs: sliceMs, operation: raw1 }));
       add(await closedLoop({ system: 'raw-etcd', workload: 'txn 100 rec', concurrency: 1, durationMs: sliceMs, operation: raw100 }));
       add(await closedLoop({ system: 'ordo-etcd', workload: 'create', concurrency: 1, durationMs: sliceMs, operation: () => createItem(store) }));
       add(await closedLoop({ system: 'ordo-etcd', workload: 'create', concurrency: 64, durationMs: sliceMs, operation: () => createItem(store) }));
-      add(await multiProcessSlice(cluster.endpoints, `bench/multi-${slice}`, sliceMs, true));
-      add(await multiProcessSlice(cluster.endpoints, `bench/multi-nt-${slice}`, sliceMs, false));
+      add(await multiProcessSlice(cluster.endpoints, `bench/multi-${slice}`, sliceMs, 'turns'));
+      add(await multiProcessSlice(cluster.endpoints, `bench/multi-nt-${slice}`, sliceMs, 'no-turns'));
+      add(await multiProcessSlice(cluster.endpoints, `bench/multi-relay-${slice}`, sliceMs, 'relay'));
     }
     const results = [...rows.values()].map(mean);
     const find = (system: string, workload: string, concurrency: number): number =>

@@ -12,7 +12,9 @@ import { measureLifecycles } from '../vm-lifecycle.js';
 // The operations benchmark (issues 5 and 13): vm.create + vm.powerOn pairs through the runtime
 // (validate, plan in a transaction, prepare, commit, apply on the simulated hypervisor,
 // outcome record), with 1 and 64 callers on the memory, file and PostgreSQL stores, and with
-// 3 runtime processes of 64 callers each on one PostgreSQL log beside 1 such process.
+// 3 runtime processes of 64 callers each on one PostgreSQL log beside 1 such process, racing
+// for the log's head and (pg×3proc relay) through the commit relay, where one process appends
+// what the others forward (`routes`: L leads, F follows, D appends directly).
 const pgUrl = process.env.ORDO_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const processScript = fileURLToPath(new URL('../operations-process.ts', import.meta.url));
 const callersMany = 64;
@@ -43,12 +45,12 @@ async function withSchema<Value>(run: (schema: string) => Promise<Value>): Promi
 }
 
 /** `count` runtime processes on one PostgreSQL log, started together: the sum of their pairs/s. */
-async function processes(context: BenchContext, count: number): Promise<BenchResult> {
+async function processes(context: BenchContext, count: number, path: 'race' | 'relay' = 'race'): Promise<BenchResult> {
   return withSchema(async (schema) => {
     const durationMs = 4000 * context.scale;
     const children = await Promise.all(
       Array.from({ length: count }, async (_, worker) => {
-        const child = spawn(process.execPath, ['--conditions=@ordo/source', '--import', 'tsx', processScript, pgUrl, schema, String(worker), String(callersMany), String(durationMs)], {
+        const child = spawn(process.execPath, ['--conditions=@ordo/source', '--import', 'tsx', processScript, pgUrl, schema, String(worker), String(callersMany), String(durationMs), path], {
           stdio: ['pipe', 'pipe', 'inherit'],
         });
         const events: Record<string, unknown>[] = [];
@@ -86,7 +88,10 @@ async function processes(context: BenchContext, count: number): Promise<BenchRes
     const pairsPerSec = results.reduce((sum, result) => sum + Number(result.pairsPerSec), 0);
     const p50 = Math.max(...results.map((result) => Number(result.p50Ms)));
     const p99 = Math.max(...results.map((result) => Number(result.p99Ms)));
-    return { system: 'ordo-operations', workload: `create+on/pg×${count}proc`, concurrency: callersMany * count, opsPerSec: pairsPerSec, p50Ms: p50, p99Ms: p99, extra: { 'operations/s': pairsPerSec * 2 } };
+    const extra: Record<string, number | string> = { 'operations/s': pairsPerSec * 2 };
+    if (path === 'relay') extra.routes = results.map((result) => ({ lead: 'L', follow: 'F' })[String(result.route)] ?? 'D').join('');
+    const workload = `create+on/pg×${count}proc${path === 'relay' ? ' relay' : ''}`;
+    return { system: 'ordo-operations', workload, concurrency: callersMany * count, opsPerSec: pairsPerSec, p50Ms: p50, p99Ms: p99, extra };
   });
 }
 
@@ -107,11 +112,12 @@ const suite: BenchSuite = {
     }
     results.push(await processes(context, 1));
     results.push(await processes(context, 3));
+    results.push(await processes(context, 3, 'relay'));
     for (const result of results) {
       const extra: Record<string, number | string> = { ...result.extra };
       const label = result.workload.split('/')[1] ?? '';
       if (result.concurrency === callersMany && !label.includes('proc')) extra.x1caller = ratio(results, result.workload, callersMany, { workload: result.workload, concurrency: 1 });
-      if (label === 'pg×3proc') extra.x1proc = ratio(results, result.workload, result.concurrency, { workload: 'create+on/pg×1proc', concurrency: callersMany });
+      if (label.startsWith('pg×3proc')) extra.x1proc = ratio(results, result.workload, result.concurrency, { workload: 'create+on/pg×1proc', concurrency: callersMany });
       context.report({ ...result, extra });
     }
     await measureLifecycles(context);

@@ -13,10 +13,12 @@ import type { BenchContext, BenchResult, BenchSuite } from '../harness.js';
 // The rows of one process count run back to back (raw, then Ordo), so that a drift of the
 // shared machine's load hits both alike; `ofOneProcess` compares with the 1 x 64 row of the
 // same system, `ofRaw` with raw-pg-insert of the same layout, and `split` is each process's
-// share of the commits, in percent (an even split is 100 / processes each).
+// share of the commits, in percent (an even split is 100 / processes each); `cpuµs/tx` is the CPU
+// time of all the writer processes per commit (not PostgreSQL's).
 const pgUrl = process.env.ORDO_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const callersTotal = 64;
-const processCounts = [1, 2, 4, 8];
+// ORDO_BENCH_WRITERS=<system,...> and ORDO_BENCH_PROCESSES=<n,...> narrow the run (for a look at one path).
+const processCounts = listed(process.env.ORDO_BENCH_PROCESSES)?.map(Number) ?? [1, 2, 4, 8];
 const durationMs = 3_000;
 const warmupMs = 500;
 const childScript = fileURLToPath(new URL('../postgres-writer-process.ts', import.meta.url));
@@ -27,9 +29,21 @@ const childTimeoutMs = 120_000;
 // sets writerTurns (writers take turns on an advisory lock, see append-turn.ts).
 // ordo-postgres-refetch is the default path with the records a lost append read dropped from its
 // LogHeadMovedError, so the core catches up with a head and a read of its own (as before).
-const systemNames = { raw: 'raw-pg-insert', ordo: 'ordo-postgres', 'ordo-refetch': 'ordo-postgres-refetch', 'ordo-turns': 'ordo-postgres-turns' } as const;
+// ordo-postgres-relay sets relay: one process leads and appends the batches the others forward
+// to it (commit-relay.ts); `routes` shows each process's place (L leads, F follows, D direct).
+const systemNames = {
+  raw: 'raw-pg-insert',
+  ordo: 'ordo-postgres',
+  'ordo-refetch': 'ordo-postgres-refetch',
+  'ordo-turns': 'ordo-postgres-turns',
+  'ordo-relay': 'ordo-postgres-relay',
+} as const;
 type System = keyof typeof systemNames;
-const systems = Object.keys(systemNames) as System[];
+const systems = (Object.keys(systemNames) as System[]).filter((system) => listed(process.env.ORDO_BENCH_WRITERS)?.includes(systemNames[system]) ?? true);
+
+function listed(text: string | undefined): string[] | undefined {
+  return text?.split(',').map((item) => item.trim()).filter(Boolean);
+}
 
 interface ChildReport {
   readonly commits: number;
@@ -38,6 +52,9 @@ interface ChildReport {
   /** Appends the store's log was asked for while measuring, and those that lost the race. */
   readonly appends: number;
   readonly headMoved: number;
+  readonly route?: 'lead' | 'follow' | 'direct';
+  /** CPU time the process used while measuring, in ms. */
+  readonly cpu: number;
 }
 
 class WriterChild {
@@ -86,6 +103,9 @@ interface Row {
   readonly split: number[];
   readonly appends: number;
   readonly headMoved: number;
+  readonly routes: string;
+  /** CPU time of the writer processes per commit, in µs (all processes together). */
+  readonly cpuPerCommit: number;
 }
 
 async function runRow(context: BenchContext, system: System, processes: number, schema: string): Promise<Row> {
@@ -120,6 +140,8 @@ async function runRow(context: BenchContext, system: System, processes: number, 
       split: reports.map((report) => (commits === 0 ? 0 : Math.round((1000 * report.commits) / commits) / 10)),
       appends: reports.reduce((sum, report) => sum + report.appends, 0),
       headMoved: reports.reduce((sum, report) => sum + report.headMoved, 0),
+      cpuPerCommit: commits === 0 ? 0 : Math.round((1000 * reports.reduce((sum, report) => sum + report.cpu, 0)) / commits),
+      routes: reports.map((report) => ({ lead: 'L', follow: 'F', direct: 'D' })[report.route ?? 'direct']).join(''),
     };
   } finally {
     children.forEach((child) => child.kill());
@@ -145,18 +167,20 @@ async function run(context: BenchContext): Promise<void> {
         schemas.push(schema);
         await admin.query(`CREATE SCHEMA "${schema}"`);
         if (system === 'raw') await admin.query(`CREATE TABLE "${schema}".rows (id bigserial PRIMARY KEY, body json NOT NULL)`);
-        const { result, split, appends, headMoved } = await runRow(context, system, processes, schema);
+        const { result, split, appends, headMoved, routes, cpuPerCommit } = await runRow(context, system, processes, schema);
         if (processes === 1) oneProcess.set(system, result.opsPerSec);
         if (system === 'raw') raw = result.opsPerSec;
         const extra: Record<string, string> = { processes: `${processes}x${callersTotal / processes}` };
         extra.ofOneProcess = ratio(result.opsPerSec, oneProcess.get(system));
         if (system !== 'raw') extra.ofRaw = ratio(result.opsPerSec, raw);
         extra.split = split.join('/');
+        extra['cpuµs/tx'] = String(cpuPerCommit);
         // Commits per append (the group-commit batch) and the share of appends that lost the race.
         if (system !== 'raw' && appends > 0) {
           extra.perAppend = ((result.opsPerSec * context.scale * durationMs) / 1000 / appends).toFixed(1);
           extra.lost = `${Math.round((100 * headMoved) / appends)}%`;
         }
+        if (system === 'ordo-relay') extra.routes = routes;
         context.report({ ...result, extra });
       }
     }

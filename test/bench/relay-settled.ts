@@ -1,0 +1,13 @@
+import type { LogStore } from '@ordo/core';
+
+/**
+ * Waits until the log store's commit relay found its place (it leads or follows), so that a
+ * bench row measures the relay at work and not its first lead check. No relay: returns at once.
+ */
+export async function relaySettled(log: LogStore, waitMsMax = 30_000): Promise<void> {
+  const deadline = Date.now() + waitMsMax;
+  while (log.relay !== undefined && log.relay.route === 'direct') {
+    if (Date.now() > deadline) throw new Error(`the commit relay neither led nor followed within ${waitMsMax} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
