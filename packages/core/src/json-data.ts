@@ -69,3 +69,61 @@ function within(key: string | number, normalize: () => JsonValue): JsonValue {
     throw error;
   }
 }
+
+/** Marks a value `plainJsonCopy` leaves to JSON itself. */
+const notPlain = Symbol('not plain JSON');
+/** Nesting `plainJsonCopy` copies itself; anything deeper (or a cycle) is left to JSON. */
+const plainDepthMax = 64;
+
+/**
+ * A copy of `value` equal to `JSON.parse(JSON.stringify(value))`, made without the text in
+ * between for plain JSON data (strings, finite numbers, booleans, null, arrays and plain
+ * objects of them); anything else (undefined inside, NaN, `toJSON`, class instances, cycles,
+ * bigints) takes the round trip itself, with its conversions and its errors. The copy shares
+ * nothing with `value`: a caller that changes its value later does not change the copy.
+ */
+export function plainJsonCopy(value: unknown): unknown {
+  const copy = plainCopy(value, 0);
+  return copy === notPlain ? (JSON.parse(JSON.stringify(value) as string) as unknown) : copy;
+}
+
+function plainCopy(value: unknown, depth: number): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? (value === 0 ? 0 : value) : notPlain;
+    case 'object':
+      if (value === null) return null;
+      if (depth >= plainDepthMax) return notPlain;
+      return Array.isArray(value) ? plainArrayCopy(value, depth + 1) : plainObjectCopy(value, depth + 1);
+    default:
+      return notPlain;
+  }
+}
+
+function plainArrayCopy(array: readonly unknown[], depth: number): unknown {
+  if (Object.getPrototypeOf(array) !== Array.prototype) return notPlain;
+  const copy: unknown[] = new Array(array.length);
+  for (let index = 0; index < array.length; index += 1) {
+    const item = plainCopy(array[index], depth);
+    if (item === notPlain) return notPlain;
+    copy[index] = item;
+  }
+  return copy;
+}
+
+function plainObjectCopy(object: object, depth: number): unknown {
+  const prototype: unknown = Object.getPrototypeOf(object);
+  if ((prototype !== Object.prototype && prototype !== null) || typeof (object as { toJSON?: unknown }).toJSON === 'function') return notPlain;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(object)) {
+    // JSON.parse makes `__proto__` an own key; an assignment would set the prototype instead.
+    if (key === '__proto__') return notPlain;
+    const item = plainCopy((object as Record<string, unknown>)[key], depth);
+    if (item === notPlain) return notPlain;
+    copy[key] = item;
+  }
+  return copy;
+}
