@@ -33,7 +33,14 @@ function frozenArray(array: readonly unknown[]): JsonValue {
   let copy: JsonValue[] | undefined;
   for (let index = 0; index < array.length; index += 1) {
     const item = array[index];
-    const normal = within(index, () => frozenJson(item));
+    // Strings and booleans are JSON as they are: most items are.
+    if (typeof item === 'string' || typeof item === 'boolean') continue;
+    let normal: JsonValue;
+    try {
+      normal = frozenJson(item);
+    } catch (error) {
+      throw within(index, error);
+    }
     if (!Object.is(normal, item)) (copy ??= array.slice() as JsonValue[])[index] = normal;
   }
   const result = copy ?? (array as JsonValue[]);
@@ -49,25 +56,28 @@ function frozenObject(object: object): JsonValue {
   let copy: Record<string, JsonValue> | undefined;
   for (const key of Object.keys(object)) {
     const item = (object as Record<string, unknown>)[key];
+    if (typeof item === 'string' || typeof item === 'boolean') continue;
     if (item === undefined) {
       copy ??= { ...(object as Record<string, JsonValue>) };
       delete copy[key];
       continue;
     }
-    const normal = within(key, () => frozenJson(item));
+    let normal: JsonValue;
+    try {
+      normal = frozenJson(item);
+    } catch (error) {
+      throw within(key, error);
+    }
     if (!Object.is(normal, item)) (copy ??= { ...(object as Record<string, JsonValue>) })[key] = normal;
   }
   const result = copy ?? (object as Record<string, JsonValue>);
   return Object.isFrozen(result) ? result : Object.freeze(result);
 }
 
-function within(key: string | number, normalize: () => JsonValue): JsonValue {
-  try {
-    return normalize();
-  } catch (error) {
-    if (error instanceof NotJsonError) error.path.unshift(key);
-    throw error;
-  }
+/** `error` with the key it came from in front of its path, when it is a NotJsonError. */
+function within(key: string | number, error: unknown): unknown {
+  if (error instanceof NotJsonError) error.path.unshift(key);
+  return error;
 }
 
 /** Marks a value `plainJsonCopy` leaves to JSON itself. */
