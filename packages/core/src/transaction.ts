@@ -39,8 +39,8 @@ export class Transaction {
   /** kind -> id -> write; `order` keeps the order of first writes for the record. */
   private readonly writes = new Map<string, Map<string, PendingWrite>>();
   private readonly order: PendingWrite[] = [];
-  /** `kind.field` -> value -> the id that holds a unique value in this transaction, or null once released. */
-  private readonly claims = new Map<string, Map<IndexValue, string | null>>();
+  /** kind -> field -> value -> the id that holds a unique value in this transaction, or null once released. Made on first use. */
+  private claims: Map<string, Map<string, Map<IndexValue, string | null>>> | undefined;
   private finished = false;
   private metadata: JsonObject | undefined;
 
@@ -204,15 +204,17 @@ export class Transaction {
   }
 
   private claimsOf(kind: string, field: string): Map<IndexValue, string | null> {
-    const key = `${kind}.${field}`;
-    let claims = this.claims.get(key);
-    if (claims === undefined) this.claims.set(key, (claims = new Map<IndexValue, string | null>()));
+    this.claims ??= new Map();
+    let ofKind = this.claims.get(kind);
+    if (ofKind === undefined) this.claims.set(kind, (ofKind = new Map()));
+    let claims = ofKind.get(field);
+    if (claims === undefined) ofKind.set(field, (claims = new Map<IndexValue, string | null>()));
     return claims;
   }
 
   /** Who holds a unique value as this transaction sees it. Records the lookup as a read. */
   private uniqueHolder(type: EntityType, field: string, value: IndexValue): string | undefined {
-    const claim = this.claims.get(`${type.kind}.${field}`)?.get(value);
+    const claim = this.claims?.get(type.kind)?.get(field)?.get(value);
     if (claim !== undefined) return claim ?? undefined;
     const owner = this.state.kinds.get(type.kind)?.unique.get(field)?.get(value);
     this.reads.unique(type.kind, field, value, owner);
