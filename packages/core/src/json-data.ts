@@ -94,7 +94,7 @@ const plainDepthMax = 64;
  */
 export function plainJsonCopy(value: unknown): unknown {
   const copy = plainCopy(value, 0);
-  return copy === notPlain ? (JSON.parse(JSON.stringify(value) as string) as unknown) : copy;
+  return copy === notPlain ? (JSON.parse(JSON.stringify(value)) as unknown) : copy;
 }
 
 function plainCopy(value: unknown, depth: number): unknown {

@@ -206,7 +206,7 @@ export class Transaction {
   private claimsOf(kind: string, field: string): Map<IndexValue, string | null> {
     this.claims ??= new Map();
     let ofKind = this.claims.get(kind);
-    if (ofKind === undefined) this.claims.set(kind, (ofKind = new Map()));
+    if (ofKind === undefined) this.claims.set(kind, (ofKind = new Map<string, Map<IndexValue, string | null>>()));
     let claims = ofKind.get(field);
     if (claims === undefined) ofKind.set(field, (claims = new Map<IndexValue, string | null>()));
     return claims;
