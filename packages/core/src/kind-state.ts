@@ -94,7 +94,9 @@ export class KindState {
     this.stamp = position;
     for (const [field, owners] of this.uniqueEntries) {
       const value = fieldValue(before, field);
-      if (isClaimable(value) && owners.get(value)?.id === before.id) owners.delete(value);
+      // An update that keeps the value keeps it held: `add` makes the new version its owner.
+      if (!isClaimable(value) || (after !== undefined && fieldValue(after, field) === value)) continue;
+      if (owners.get(value)?.id === before.id) owners.delete(value);
     }
     for (const [field, buckets] of this.indexEntries) {
       const value = fieldValue(before, field);
