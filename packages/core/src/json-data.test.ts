@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { frozenJson, NotJsonError } from './json-data.js';
+import { frozenJson, NotJsonError, plainJsonCopy } from './json-data.js';
 
 function problem(value: unknown): { path: unknown[]; message: string } {
   try {
@@ -40,5 +40,42 @@ describe('frozenJson', () => {
     const frozen = Object.freeze({ a: -0, b: undefined });
     expect(frozenJson(frozen)).toStrictEqual({ a: 0 });
     expect(Object.is(frozen.a, -0)).toBe(true);
+  });
+});
+
+describe('plainJsonCopy', () => {
+  it('gives what a JSON round trip gives, sharing nothing with its input', () => {
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    let deep: unknown = 'leaf';
+    for (let depth = 0; depth < 200; depth += 1) deep = [deep];
+    const values: unknown[] = [
+      'text',
+      -0,
+      12.5,
+      true,
+      null,
+      { a: 1, b: ['x', { c: null, zero: -0 }], e: {} },
+      Object.assign(Object.create(null) as object, { bare: 1 }),
+      { gone: undefined, f: () => 1, list: [undefined, Number.NaN, Infinity] },
+      { when: new Date(0), boxed: new String('s') },
+      { toJSON: () => 'custom' },
+      JSON.parse('{"__proto__": {"polluted": true}}') as unknown,
+      Object.assign([1, 2], { extra: 3 }),
+      deep,
+    ];
+    for (const value of values) {
+      const copy = plainJsonCopy(value);
+      expect(copy).toStrictEqual(JSON.parse(JSON.stringify(value)));
+      if (typeof value === 'object' && value !== null) expect(copy).not.toBe(value);
+    }
+    expect(Object.is(plainJsonCopy(-0), 0)).toBe(true);
+    const given = { list: [{ n: 1 }] };
+    const copy = plainJsonCopy(given) as typeof given;
+    given.list[0]!.n = 2;
+    given.list.push({ n: 3 });
+    expect(copy).toEqual({ list: [{ n: 1 }] });
+    expect(() => plainJsonCopy(cycle)).toThrow(TypeError);
+    expect(() => plainJsonCopy(10n)).toThrow(TypeError);
   });
 });

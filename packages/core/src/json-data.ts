@@ -33,7 +33,14 @@ function frozenArray(array: readonly unknown[]): JsonValue {
   let copy: JsonValue[] | undefined;
   for (let index = 0; index < array.length; index += 1) {
     const item = array[index];
-    const normal = within(index, () => frozenJson(item));
+    // Strings and booleans are JSON as they are: most items are.
+    if (typeof item === 'string' || typeof item === 'boolean') continue;
+    let normal: JsonValue;
+    try {
+      normal = frozenJson(item);
+    } catch (error) {
+      throw within(index, error);
+    }
     if (!Object.is(normal, item)) (copy ??= array.slice() as JsonValue[])[index] = normal;
   }
   const result = copy ?? (array as JsonValue[]);
@@ -49,23 +56,84 @@ function frozenObject(object: object): JsonValue {
   let copy: Record<string, JsonValue> | undefined;
   for (const key of Object.keys(object)) {
     const item = (object as Record<string, unknown>)[key];
+    if (typeof item === 'string' || typeof item === 'boolean') continue;
     if (item === undefined) {
       copy ??= { ...(object as Record<string, JsonValue>) };
       delete copy[key];
       continue;
     }
-    const normal = within(key, () => frozenJson(item));
+    let normal: JsonValue;
+    try {
+      normal = frozenJson(item);
+    } catch (error) {
+      throw within(key, error);
+    }
     if (!Object.is(normal, item)) (copy ??= { ...(object as Record<string, JsonValue>) })[key] = normal;
   }
   const result = copy ?? (object as Record<string, JsonValue>);
   return Object.isFrozen(result) ? result : Object.freeze(result);
 }
 
-function within(key: string | number, normalize: () => JsonValue): JsonValue {
-  try {
-    return normalize();
-  } catch (error) {
-    if (error instanceof NotJsonError) error.path.unshift(key);
-    throw error;
+/** `error` with the key it came from in front of its path, when it is a NotJsonError. */
+function within(key: string | number, error: unknown): unknown {
+  if (error instanceof NotJsonError) error.path.unshift(key);
+  return error;
+}
+
+/** Marks a value `plainJsonCopy` leaves to JSON itself. */
+const notPlain = Symbol('not plain JSON');
+/** Nesting `plainJsonCopy` copies itself; anything deeper (or a cycle) is left to JSON. */
+const plainDepthMax = 64;
+
+/**
+ * A copy of `value` equal to `JSON.parse(JSON.stringify(value))`, made without the text in
+ * between for plain JSON data (strings, finite numbers, booleans, null, arrays and plain
+ * objects of them); anything else (undefined inside, NaN, `toJSON`, class instances, cycles,
+ * bigints) takes the round trip itself, with its conversions and its errors. The copy shares
+ * nothing with `value`: a caller that changes its value later does not change the copy.
+ */
+export function plainJsonCopy(value: unknown): unknown {
+  const copy = plainCopy(value, 0);
+  return copy === notPlain ? (JSON.parse(JSON.stringify(value)) as unknown) : copy;
+}
+
+function plainCopy(value: unknown, depth: number): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? (value === 0 ? 0 : value) : notPlain;
+    case 'object':
+      if (value === null) return null;
+      if (depth >= plainDepthMax) return notPlain;
+      return Array.isArray(value) ? plainArrayCopy(value, depth + 1) : plainObjectCopy(value, depth + 1);
+    default:
+      return notPlain;
   }
+}
+
+function plainArrayCopy(array: readonly unknown[], depth: number): unknown {
+  if (Object.getPrototypeOf(array) !== Array.prototype) return notPlain;
+  const copy: unknown[] = new Array(array.length);
+  for (let index = 0; index < array.length; index += 1) {
+    const item = plainCopy(array[index], depth);
+    if (item === notPlain) return notPlain;
+    copy[index] = item;
+  }
+  return copy;
+}
+
+function plainObjectCopy(object: object, depth: number): unknown {
+  const prototype: unknown = Object.getPrototypeOf(object);
+  if ((prototype !== Object.prototype && prototype !== null) || typeof (object as { toJSON?: unknown }).toJSON === 'function') return notPlain;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(object)) {
+    // JSON.parse makes `__proto__` an own key; an assignment would set the prototype instead.
+    if (key === '__proto__') return notPlain;
+    const item = plainCopy((object as Record<string, unknown>)[key], depth);
+    if (item === notPlain) return notPlain;
+    copy[key] = item;
+  }
+  return copy;
 }

@@ -6,16 +6,26 @@ export type IndexValue = string | number | boolean | null | undefined;
 
 /**
  * The members of one non-unique index value, and the position of the last change to them.
- * While `sorted`, `members` iterates in id order (ids made by a monotonic source are added in
- * that order, and an update that keeps the value keeps its place), so `find` need not sort.
+ * The members are kept in an array (`find` copies it, which is far cheaper than walking a
+ * map), with `slots` saying where each id is. While `sorted`, the array is in id order (ids
+ * made by a monotonic source are added in that order, and an update that keeps the value
+ * keeps its place), so `find` need not sort. A member that leaves leaves a hole (undefined)
+ * until the array is compacted: by the next `find`, or once holes outnumber members.
  */
 export interface Bucket {
-  readonly members: Map<string, Entity>;
+  /** id -> index of the member in `entries`. */
+  readonly slots: Map<string, number>;
+  entries: (Entity | undefined)[];
+  /** How many entries are holes. */
+  holes: number;
   stamp: number;
   sorted: boolean;
   /** The greatest id added while sorted. */
   last: string;
 }
+
+/** Holes a bucket keeps before it is compacted without a `find` (when they outnumber its members, too). */
+const holesKept = 32;
 
 /**
  * The entities of one kind and their indexes. Changes are applied one at a time by
@@ -84,7 +94,9 @@ export class KindState {
     this.stamp = position;
     for (const [field, owners] of this.uniqueEntries) {
       const value = fieldValue(before, field);
-      if (isClaimable(value) && owners.get(value)?.id === before.id) owners.delete(value);
+      // An update that keeps the value keeps it held: `add` makes the new version its owner.
+      if (!isClaimable(value) || (after !== undefined && fieldValue(after, field) === value)) continue;
+      if (owners.get(value)?.id === before.id) owners.delete(value);
     }
     for (const [field, buckets] of this.indexEntries) {
       const value = fieldValue(before, field);
@@ -95,9 +107,9 @@ export class KindState {
         bucket.stamp = position;
         continue;
       }
-      bucket.members.delete(before.id);
+      removeFromBucket(bucket, before.id);
       bucket.stamp = position;
-      if (bucket.members.size === 0) buckets.delete(value);
+      if (bucket.slots.size === 0) buckets.delete(value);
     }
   }
 
@@ -137,28 +149,54 @@ export class KindState {
 function addToBucket(buckets: Map<IndexValue, Bucket>, value: IndexValue, entity: Entity, position: number): void {
   let bucket = buckets.get(value);
   if (bucket === undefined) {
-    bucket = { members: new Map(), stamp: position, sorted: true, last: entity.id };
+    bucket = { slots: new Map(), entries: [], holes: 0, stamp: position, sorted: true, last: entity.id };
     buckets.set(value, bucket);
   }
   const { id } = entity;
-  if (bucket.sorted && !bucket.members.has(id)) {
-    if (id < bucket.last) bucket.sorted = false;
-    else bucket.last = id;
+  const slot = bucket.slots.get(id);
+  if (slot !== undefined) {
+    bucket.entries[slot] = entity;
+  } else {
+    if (bucket.sorted) {
+      if (id < bucket.last) bucket.sorted = false;
+      else bucket.last = id;
+    }
+    bucket.slots.set(id, bucket.entries.length);
+    bucket.entries.push(entity);
   }
-  bucket.members.set(id, entity);
   bucket.stamp = position;
 }
 
-/** The members of a bucket in id order. A bucket out of order is put in order once, here. */
-export function bucketMembers(bucket: Bucket): Entity[] {
-  const members = [...bucket.members.values()];
-  if (bucket.sorted) return members;
-  members.sort(byEntityId);
-  bucket.members.clear();
-  for (const entity of members) bucket.members.set(entity.id, entity);
+function removeFromBucket(bucket: Bucket, id: string): void {
+  const slot = bucket.slots.get(id);
+  if (slot === undefined) return;
+  bucket.slots.delete(id);
+  bucket.entries[slot] = undefined;
+  bucket.holes += 1;
+  if (bucket.holes > holesKept && bucket.holes > bucket.slots.size) compact(bucket);
+}
+
+/** Drops the holes and, for a bucket out of order, puts it in order. */
+function compact(bucket: Bucket): void {
+  const entries = bucket.entries.filter((entity): entity is Entity => entity !== undefined);
+  if (!bucket.sorted) entries.sort(byEntityId);
+  bucket.slots.clear();
+  for (let index = 0; index < entries.length; index += 1) bucket.slots.set((entries[index] as Entity).id, index);
+  bucket.entries = entries;
+  bucket.holes = 0;
   bucket.sorted = true;
-  bucket.last = members[members.length - 1]?.id ?? '';
-  return members;
+  bucket.last = entries[entries.length - 1]?.id ?? '';
+}
+
+/** The members of a bucket in id order, in an array of the caller's own. A bucket with holes or out of order is compacted first. */
+export function bucketMembers(bucket: Bucket): Entity[] {
+  if (bucket.holes > 0 || !bucket.sorted) compact(bucket);
+  return bucket.entries.slice() as Entity[];
+}
+
+/** The ids of a bucket's members (in no particular order). */
+export function bucketIds(bucket: Bucket): IterableIterator<string> {
+  return bucket.slots.keys();
 }
 
 export function byEntityId(a: Entity, b: Entity): number {

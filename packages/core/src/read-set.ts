@@ -14,6 +14,22 @@ interface ValueRead {
 }
 
 /**
+ * The entities of one kind a transaction read by id, in the order it first read them, with
+ * what it saw (`seen[index]` for `ids[index]`). Arrays rather than maps: a transaction reads a
+ * few entities of a kind, and finds a repeat by scanning them; past `entityScanMax` ids a set
+ * answers that instead.
+ */
+interface EntityReads {
+  readonly kind: string;
+  readonly ids: string[];
+  readonly seen: (Entity | undefined)[];
+  index: Set<string> | undefined;
+}
+
+/** Ids of one kind a read set scans for a repeat; more get a set. */
+const entityScanMax = 16;
+
+/**
  * What earlier transactions of the same batch wrote, not yet folded into the state: the
  * sequencer validates a later transaction of the batch against it as well (I5).
  */
@@ -65,19 +81,36 @@ export interface ReadCheck {
  */
 export class ReadSet implements ReadCheck {
   // Allocated on first use: most transactions read one or two kinds of thing.
-  private entities: Map<string, Map<string, Entity | undefined>> | undefined;
+  private entities: EntityReads[] | undefined;
   private values: ValueRead[] | undefined;
   private kinds: Map<string, number> | undefined;
 
   get size(): number {
-    return (this.entities?.size ?? 0) + (this.values?.length ?? 0) + (this.kinds?.size ?? 0);
+    let entities = 0;
+    for (const reads of this.entities ?? []) entities += reads.ids.length;
+    return entities + (this.values?.length ?? 0) + (this.kinds?.size ?? 0);
   }
 
   entity(kind: string, id: string, seen: Entity | undefined): void {
-    this.entities ??= new Map();
-    let ids = this.entities.get(kind);
-    if (ids === undefined) this.entities.set(kind, (ids = new Map<string, Entity | undefined>()));
-    if (!ids.has(id)) ids.set(id, seen);
+    const reads = this.entitiesOf(kind);
+    if (reads.index !== undefined) {
+      if (reads.index.has(id)) return;
+      reads.index.add(id);
+    } else {
+      const { ids } = reads;
+      for (let index = 0; index < ids.length; index += 1) if (ids[index] === id) return;
+      if (ids.length >= entityScanMax) reads.index = new Set([...ids, id]);
+    }
+    reads.ids.push(id);
+    reads.seen.push(seen);
+  }
+
+  private entitiesOf(kind: string): EntityReads {
+    const all = (this.entities ??= []);
+    for (const reads of all) if (reads.kind === kind) return reads;
+    const reads: EntityReads = { kind, ids: [], seen: [], index: undefined };
+    all.push(reads);
+    return reads;
   }
 
   unique(kind: string, field: string, value: IndexValue, seen: Entity | undefined): void {
@@ -96,7 +129,7 @@ export class ReadSet implements ReadCheck {
   /** The reads without what they saw, for a leader that validates them by position (see `RelayedCommit`). */
   keys(): Pick<RelayedCommit, 'entities' | 'values' | 'kinds'> {
     const entities: [string, string][] = [];
-    for (const [kind, ids] of this.entities ?? []) for (const id of ids.keys()) entities.push([kind, id]);
+    for (const { kind, ids } of this.entities ?? []) for (const id of ids) entities.push([kind, id]);
     const values = (this.values ?? []).map(({ kind, field, value }) => (value === undefined ? ([kind, field] as const) : ([kind, field, value] as const)));
     return { entities, values, kinds: [...(this.kinds?.keys() ?? [])] };
   }
@@ -107,10 +140,11 @@ export class ReadSet implements ReadCheck {
    */
   conflicts(state: State, touched?: Touched): EntityRef[] {
     const found: EntityRef[] = [];
-    for (const [kind, ids] of this.entities ?? []) {
+    for (const { kind, ids, seen } of this.entities ?? []) {
       const current = state.kinds.get(kind)?.entities;
-      for (const [id, seen] of ids) {
-        if (current?.get(id) !== seen || touched?.hasEntity(kind, id) === true) found.push({ kind, id });
+      for (let index = 0; index < ids.length; index += 1) {
+        const id = ids[index] as string;
+        if (current?.get(id) !== seen[index] || touched?.hasEntity(kind, id) === true) found.push({ kind, id });
       }
     }
     for (const read of this.values ?? []) {

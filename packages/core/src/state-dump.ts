@@ -1,3 +1,4 @@
+import { bucketIds } from './kind-state.js';
 import type { Entity, JsonValue } from './record.js';
 import type { State } from './state.js';
 
@@ -26,7 +27,7 @@ export function dumpState(state: State): StateDump {
     }
     for (const [field, buckets] of kindState.index) {
       indexes[`${kind}.${field}`] = sortEntries(
-        [...buckets].map(([value, bucket]) => [value === undefined ? '(undefined)' : value, [...bucket.members.keys()].sort(compare)]),
+        [...buckets].map(([value, bucket]) => [value === undefined ? '(undefined)' : value, [...bucketIds(bucket)].sort(compare)]),
       );
     }
   }

@@ -17,6 +17,7 @@ import { State, type EntityChange, type RequestOutcome } from './state.js';
 import type { Telemetry, TelemetryAttributes } from './telemetry.js';
 import { dumpState, type StateDump } from './state-dump.js';
 import { migrateEntities, type MigrateOptions } from './migrate-entities.js';
+import { plainJsonCopy } from './json-data.js';
 import { jsonMeta, Transaction, type EntityOf, type Where } from './transaction.js';
 import { monotonicUlids } from './ulid-source.js';
 import { runtimeEntityTypes } from './runtime/runtime-entities.js';
@@ -280,11 +281,11 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
 
-/** The transaction's value as JSON, stored so that a replay can return it. */
+/** The transaction's value as JSON (a copy of its own), stored so that a replay can return it. */
 function toResult(value: unknown, requestId: string): JsonValue | undefined {
   if (value === undefined) return undefined;
   try {
-    return JSON.parse(JSON.stringify(value)) as JsonValue;
+    return plainJsonCopy(value) as JsonValue;
   } catch (error) {
     throw new ResultNotJsonError({ requestId, reason: String(error) });
   }

@@ -39,8 +39,8 @@ export class Transaction {
   /** kind -> id -> write; `order` keeps the order of first writes for the record. */
   private readonly writes = new Map<string, Map<string, PendingWrite>>();
   private readonly order: PendingWrite[] = [];
-  /** `kind.field` -> value -> the id that holds a unique value in this transaction, or null once released. */
-  private readonly claims = new Map<string, Map<IndexValue, string | null>>();
+  /** kind -> field -> value -> the id that holds a unique value in this transaction, or null once released. Made on first use. */
+  private claims: Map<string, Map<string, Map<IndexValue, string | null>>> | undefined;
   private finished = false;
   private metadata: JsonObject | undefined;
 
@@ -74,9 +74,8 @@ export class Transaction {
     const [first] = fields as [string];
     const value = (where as Record<string, IndexValue>)[first];
     const committed = this.committedMatches(type, kindState, first, value);
-    const matches = (entity: Entity): boolean => fields.every((field) => fieldValue(entity, field) === (where as Record<string, unknown>)[field]);
     // Committed matches hold `first` already (they are its index's members).
-    return this.overlay(type, fields.length === 1 ? committed : committed.filter(matches), matches);
+    return this.overlay(type, fields.length === 1 ? committed : committed.filter((entity) => matchesWhere(entity, fields, where)), fields, where);
   }
 
   /** Every entity of the kind, sorted by id. A predicate read: any change to the kind conflicts. */
@@ -84,7 +83,7 @@ export class Transaction {
     this.checkOpen();
     const kindState = this.kindState(type);
     this.reads.kind(type.kind, kindState.stamp);
-    return this.overlay(type, [...kindState.entities.values()].sort(byEntityId), () => true);
+    return this.overlay(type, [...kindState.entities.values()].sort(byEntityId), [], {});
   }
 
   create<Type extends EntityType>(type: Type, data: InputOf<Type>, options: { id?: string } = {}): EntityOf<Type> {
@@ -205,15 +204,17 @@ export class Transaction {
   }
 
   private claimsOf(kind: string, field: string): Map<IndexValue, string | null> {
-    const key = `${kind}.${field}`;
-    let claims = this.claims.get(key);
-    if (claims === undefined) this.claims.set(key, (claims = new Map<IndexValue, string | null>()));
+    this.claims ??= new Map();
+    let ofKind = this.claims.get(kind);
+    if (ofKind === undefined) this.claims.set(kind, (ofKind = new Map<string, Map<IndexValue, string | null>>()));
+    let claims = ofKind.get(field);
+    if (claims === undefined) ofKind.set(field, (claims = new Map<IndexValue, string | null>()));
     return claims;
   }
 
   /** Who holds a unique value as this transaction sees it. Records the lookup as a read. */
   private uniqueHolder(type: EntityType, field: string, value: IndexValue): string | undefined {
-    const claim = this.claims.get(`${type.kind}.${field}`)?.get(value);
+    const claim = this.claims?.get(type.kind)?.get(field)?.get(value);
     if (claim !== undefined) return claim ?? undefined;
     const owner = this.state.kinds.get(type.kind)?.unique.get(field)?.get(value);
     this.reads.unique(type.kind, field, value, owner);
@@ -231,8 +232,11 @@ export class Transaction {
     return bucket === undefined ? [] : bucketMembers(bucket);
   }
 
-  /** Replaces committed entities by this transaction's versions and adds its own matches. `committed` is sorted by id. */
-  private overlay<Type extends EntityType>(type: Type, committed: Entity[], matches: (entity: Entity) => boolean): EntityOf<Type>[] {
+  /**
+   * Replaces committed entities by this transaction's versions and adds its own matches (those
+   * whose `fields` equal `where`'s; every entity for no fields). `committed` is sorted by id.
+   */
+  private overlay<Type extends EntityType>(type: Type, committed: Entity[], fields: readonly string[], where: object): EntityOf<Type>[] {
     const ofKind = this.writes.get(type.kind);
     if (ofKind === undefined) return committed as EntityOf<Type>[];
     const result = new Map<string, Entity>();
@@ -240,7 +244,7 @@ export class Transaction {
       if (ofKind?.has(entity.id) !== true) result.set(entity.id, entity);
     }
     for (const write of ofKind?.values() ?? []) {
-      if (write.after !== undefined && matches(write.after)) result.set(write.id, write.after);
+      if (write.after !== undefined && matchesWhere(write.after, fields, where)) result.set(write.id, write.after);
     }
     return [...result.values()].sort(byEntityId) as EntityOf<Type>[];
   }
@@ -263,6 +267,12 @@ export class Transaction {
  */
 function writtenData(type: EntityType, parsed: JsonObject, id: string): JsonObject {
   return type.writeVersion === type.version ? parsed : type.toStored(parsed, id).data;
+}
+
+/** Whether the entity's `fields` equal `where`'s. A module function: `find` makes no closure for it. */
+function matchesWhere(entity: Entity, fields: readonly string[], where: object): boolean {
+  for (const field of fields) if (fieldValue(entity, field) !== (where as Record<string, unknown>)[field]) return false;
+  return true;
 }
 
 function checkWhere(type: EntityType, where: object): string[] {

@@ -45,38 +45,46 @@ export async function commitOperation<Schema extends z.ZodType, Value extends Op
   const { store, adapters, operation, requestId, owner, telemetry } = input;
   let changes: readonly EntityChange[] = [];
   let applying: readonly string[] = [];
-  const commit = () => store.transact(
-    async (tx) => {
-      let value: Value;
-      try {
-        value = await traced(telemetry, 'plan', { operation: operation.name }, async () => operation.plan(tx, input.input));
-      } catch (error) {
-        throw error instanceof OperationError ? error.at({ step: 'plan' }) : error;
-      }
-      changes = tx.changes();
-      applying = [];
-      // Without a caller's requestId nothing needs keeping: leave the transaction so that it writes no record.
-      if (changes.length === 0 && input.requestIdMade) throw new NothingChanged(value);
-      if (changes.length === 0) return value;
-      checkHolds(tx, store, changes);
-      const batches = adapterBatches(adapters, changes);
-      await prepareBatches(batches, storeView(store));
-      applying = batches.map((batch) => batch.adapter.name);
-      if (batches.length > 0) claim(tx, { requestId, owner, name: operation.name, changes, adapters: applying });
-      tx.setMeta(toMeta({ type: 'operation', adapters: applying, before: batches.length === 0 ? [] : beforeImages(changes) }));
-      return value;
-    },
-    { operation: operation.name, requestId },
-  );
   let result: RecordedResult<Value>;
   try {
-    result = await traced(telemetry, 'commit', { operation: operation.name }, commit);
+    // The functions are passed as they are made: a named closure costs more under a name-keeping transform (tsx).
+    result = await traced(telemetry, 'commit', { operation: operation.name }, () =>
+      store.transact(
+        async (tx) => {
+          let value: Value;
+          try {
+            // Without telemetry a synchronous plan is called as it is, with no promise of its own.
+            const planned = telemetry === undefined ? operation.plan(tx, input.input) : traced(telemetry, 'plan', { operation: operation.name }, async () => operation.plan(tx, input.input));
+            value = isThenable(planned) ? await planned : planned;
+          } catch (error) {
+            throw error instanceof OperationError ? error.at({ step: 'plan' }) : error;
+          }
+          changes = tx.changes();
+          applying = [];
+          // Without a caller's requestId nothing needs keeping: leave the transaction so that it writes no record.
+          if (changes.length === 0 && input.requestIdMade) throw new NothingChanged(value);
+          if (changes.length === 0) return value;
+          checkHolds(tx, store, changes);
+          const batches = adapterBatches(adapters, changes);
+          await prepareBatches(batches, storeView(store));
+          applying = batches.map((batch) => batch.adapter.name);
+          if (batches.length > 0) claim(tx, { requestId, owner, name: operation.name, changes, adapters: applying });
+          tx.setMeta(toMeta({ type: 'operation', adapters: applying, before: batches.length === 0 ? [] : beforeImages(changes) }));
+          return value;
+        },
+        { operation: operation.name, requestId },
+      ),
+    );
   } catch (error) {
     if (!(error instanceof NothingChanged)) throw error;
     return { result: { type: 'read-only', value: error.value as Value, position: store.position }, changes: [], adapters: [] };
   }
   const replayed = result.type === 'replayed';
   return { result, changes: replayed ? [] : changes, adapters: replayed ? [] : applying };
+}
+
+function isThenable<Value>(value: Value | PromiseLike<Value>): value is PromiseLike<Value> {
+  return typeof (value as PromiseLike<Value> | undefined)?.then === 'function';
 }
 
 /** Ends a plan that changed nothing; its reads held, or the store would have run it again. */

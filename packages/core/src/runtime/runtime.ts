@@ -182,7 +182,8 @@ class Runtime implements OperationRuntime {
   }
 
   private async execute<Schema extends z.ZodType, Value extends OperationValue>(operation: Operation<Schema, Value>, input: z.output<Schema>, options: RunOptions): Promise<RunResult<Value>> {
-    const owner = await this.lease();
+    // The lease is known but after a start or a fencing: no await then.
+    const owner = this.leaseId ?? (await this.lease());
     this.runs += 1;
     const requestId = options.requestId ?? `ordo.run:${owner}:${this.runs}`;
     // Marked before the commit: from the moment the operation is in the store, the background
