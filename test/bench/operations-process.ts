@@ -6,8 +6,9 @@ import { relaySettled } from './relay-settled.js';
 
 // One runtime process of the ordo-operations bench on a shared PostgreSQL log, with the commit
 // relay when the last argument is `relay` (it then waits until its relay leads or follows, and
-// reports its route halfway through the run). Prints {"event":"ready"}, waits for "go" on stdin, runs `callers` callers for `durationMs`, and
-// prints {"event":"result", pairs, p50Ms, p99Ms, records}.
+// reports its route halfway through the run). Prints {"event":"ready"}, waits for "go" on
+// stdin, runs `callers` callers for `durationMs`, and prints {"event":"result", pairs, p50Ms,
+// p99Ms, route}.
 const [url, schema, worker, callersText, durationText, path] = process.argv.slice(2);
 if (url === undefined || schema === undefined || worker === undefined) throw new Error('usage: operations-process <url> <schema> <worker> <callers> <durationMs> [relay]');
 const log = postgresLog({ connectionString: url, schema, ...(path === 'relay' ? { relay: {} } : {}) });

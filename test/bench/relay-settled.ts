@@ -11,3 +11,8 @@ export async function relaySettled(log: LogStore, waitMsMax = 30_000): Promise<v
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** A route as one letter, for the `routes` column: L leads, F follows, D appends directly (or no relay). */
+export function routeLetter(route: unknown): 'L' | 'F' | 'D' {
+  return route === 'lead' ? 'L' : route === 'follow' ? 'F' : 'D';
+}

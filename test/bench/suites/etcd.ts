@@ -7,6 +7,7 @@ import { Etcd3 } from 'etcd3';
 import { openStore } from '@ordo/core';
 import { etcdLog } from '@ordo/adapters/etcd';
 import { EtcdCluster } from '../../etcd/etcd-cluster.js';
+import { routeLetter } from '../relay-settled.js';
 import { closedLoop, type BenchContext, type BenchResult, type BenchSuite } from '../harness.js';
 import { createItem, Item } from '../workloads.js';
 
@@ -79,7 +80,7 @@ async function multiProcessSlice(endpoints: readonly string[], prefix: string, r
     extra: {
       failedCompares: `${Math.round((100 * sum('failedCompares')) / Math.max(1, sum('compares')))}%`,
       compares: sum('compares'),
-      ...(path === 'relay' ? { routes: results.map((result) => ({ lead: 'L', follow: 'F' })[String(result.extra?.route)] ?? 'D').join('') } : {}),
+      ...(path === 'relay' ? { routes: results.map((result) => routeLetter(result.extra?.route)).join('') } : {}),
     },
   };
   function sum(name: string): number {

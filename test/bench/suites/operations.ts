@@ -7,6 +7,7 @@ import { fileLog } from '@ordo/adapters/file';
 import { postgresLog } from '@ordo/adapters/postgres';
 import { closedLoop, type BenchContext, type BenchResult, type BenchSuite } from '../harness.js';
 import { checkApplied, openOperationsPlane } from '../operations-model.js';
+import { routeLetter } from '../relay-settled.js';
 import { measureLifecycles } from '../vm-lifecycle.js';
 
 // The operations benchmark (issues 5 and 13): vm.create + vm.powerOn pairs through the runtime
@@ -89,7 +90,7 @@ async function processes(context: BenchContext, count: number, path: 'race' | 'r
     const p50 = Math.max(...results.map((result) => Number(result.p50Ms)));
     const p99 = Math.max(...results.map((result) => Number(result.p99Ms)));
     const extra: Record<string, number | string> = { 'operations/s': pairsPerSec * 2 };
-    if (path === 'relay') extra.routes = results.map((result) => ({ lead: 'L', follow: 'F' })[String(result.route)] ?? 'D').join('');
+    if (path === 'relay') extra.routes = results.map((result) => routeLetter(result.route)).join('');
     const workload = `create+on/pg×${count}proc${path === 'relay' ? ' relay' : ''}`;
     return { system: 'ordo-operations', workload, concurrency: callersMany * count, opsPerSec: pairsPerSec, p50Ms: p50, p99Ms: p99, extra };
   });

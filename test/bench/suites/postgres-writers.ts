@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { BenchContext, BenchResult, BenchSuite } from '../harness.js';
+import { routeLetter } from '../relay-settled.js';
 
 // The issue 14 benchmark: several writer processes share one PostgreSQL log. Each row runs
 // `processes` child processes (postgres-writer-process.ts), each with its own store and
@@ -141,7 +142,7 @@ async function runRow(context: BenchContext, system: System, processes: number, 
       appends: reports.reduce((sum, report) => sum + report.appends, 0),
       headMoved: reports.reduce((sum, report) => sum + report.headMoved, 0),
       cpuPerCommit: commits === 0 ? 0 : Math.round((1000 * reports.reduce((sum, report) => sum + report.cpu, 0)) / commits),
-      routes: reports.map((report) => ({ lead: 'L', follow: 'F', direct: 'D' })[report.route ?? 'direct']).join(''),
+      routes: reports.map((report) => routeLetter(report.route)).join(''),
     };
   } finally {
     children.forEach((child) => child.kill());
