@@ -4,7 +4,8 @@
  *   node --conditions=@ordo/source --import tsx scripts/soak.ts [--minutes 10] [--seed 123]
  *
  * Phases, repeated until the time is up: deterministic memory simulations (list-append,
- * registers, capacity and unique names; with injected faults and crashes), file log runs with SIGKILL of the store
+ * registers, capacity and unique names; with injected faults and crashes; list-append and
+ * capacity also through a simulated commit relay whose leads are fenced, moved and lost), file log runs with SIGKILL of the store
  * process, PostgreSQL runs with several processes, directly and through a proxy that cuts
  * connections and loses answers (when ORDO_PG_URL or the default server answers), and the fuzz suites with a fresh seed and 20 times the runs. Every failing seed
  * is printed with the command that replays it; the last line is the summary, and the exit
@@ -20,6 +21,7 @@ import { runWithChildren, type ChildRunOptions } from '../test/simulation/child-
 import { runListAppendSimulation } from '../test/simulation/list-append-simulation.js';
 import { runPredicateSimulation } from '../test/simulation/predicate-simulation.js';
 import { runRegisterSimulation } from '../test/simulation/register-simulation.js';
+import type { RelayFaults } from '../test/simulation/sim-relay.js';
 import { withWatchdog } from '../test/simulation/watchdog.js';
 
 const minutes = Number(argument('--minutes') ?? 10);
@@ -27,6 +29,7 @@ const firstSeed = Number(argument('--seed') ?? Date.now() % 1_000_000_000);
 const deadline = Date.now() + minutes * 60_000;
 const pgUrl = process.env.ORDO_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const faults = { appendFails: 0.02, ackLost: 0.02, torn: 0.02, slow: 0.1, readFails: 0.01 };
+const relayFaults: RelayFaults = { fencedBefore: 0.03, fencedAfter: 0.05, notWritten: 0.03, unknown: 0.02, handover: 0.03, streamLost: 0.05 };
 const runLimitMs = 60_000;
 
 const totals = { runs: 0, operations: 0, anomalies: 0, inconclusive: 0 };
@@ -88,6 +91,33 @@ async function memoryRound(seed: number): Promise<void> {
   });
   const predicates = runPredicateSimulation({ seed, clients: 8, txnsPerClient: 100, nodes: 1 + (seed % 3), faults, crashChance: 0.01 });
   await guarded(`memory capacity and unique names seed ${seed} (replay: ORDO_SIM_SEED=${seed})`, predicates, (result) => ({
+    operations: result.committed,
+    anomalies: result.violations.length + result.untyped.length,
+    detail: result.violations.slice(0, 20).join('\n'),
+  }));
+  await relayRound(seed);
+}
+
+/** Three processes whose commits go through a simulated commit relay (test/simulation/sim-relay.ts). */
+async function relayRound(seed: number): Promise<void> {
+  const list = runListAppendSimulation({
+    seed,
+    variant: 'correct',
+    clients: 8,
+    txnsPerClient: 150,
+    nodes: 3,
+    faults,
+    crashChance: 0.01,
+    relay: relayFaults,
+    generator: { keys: 6, opsPerTxnMax: 5, appendsPerKeyMax: 40, readOnlyChance: 0.2 },
+  });
+  await guarded(`memory list-append through a commit relay seed ${seed} (replay: ORDO_SIM_SEED=${seed})`, list, (result) => ({
+    operations: result.report.opsChecked,
+    anomalies: result.report.anomalies.length + result.untyped.length + result.stateMismatches.length,
+    detail: `${result.report.describe()}\n${result.stateMismatches.join('\n')}\n${result.untyped.map(String).join('\n')} (relay: ${JSON.stringify(result.relay)})`,
+  }));
+  const predicates = runPredicateSimulation({ seed, clients: 8, txnsPerClient: 100, nodes: 3, faults, crashChance: 0.01, relay: relayFaults });
+  await guarded(`memory capacity and unique names through a commit relay seed ${seed} (replay: ORDO_SIM_SEED=${seed})`, predicates, (result) => ({
     operations: result.committed,
     anomalies: result.violations.length + result.untyped.length,
     detail: result.violations.slice(0, 20).join('\n'),
@@ -154,8 +184,12 @@ async function dropSchema(schema: string): Promise<void> {
   }
 }
 
+// The fuzz suites run 20 times their runs here: a test gets 20 times the suite's 60 s as well
+// (on a loaded 2-core machine the file bytes fuzz took more than 60 s at this scale).
+const fuzzTestTimeoutMs = 20 * 60_000;
+
 function fuzzRound(seed: number): void {
-  const result = spawnSync('node_modules/.bin/vitest', ['run', 'test/fuzz', 'test/history/checkers-property.test.ts'], {
+  const result = spawnSync('node_modules/.bin/vitest', ['run', 'test/fuzz', 'test/history/checkers-property.test.ts', `--testTimeout=${fuzzTestTimeoutMs}`], {
     env: { ...process.env, ORDO_FUZZ_SEED: String(seed), ORDO_FUZZ_SCALE: '20' },
     encoding: 'utf8',
   });
