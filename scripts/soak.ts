@@ -62,22 +62,27 @@ async function guarded<Value>(what: string, run: Promise<Value>, check: (value: 
   }
 }
 
-async function memoryRound(seed: number): Promise<void> {
+/** A list-append simulation on the memory log, checked for strict serializability. */
+async function listAppendRound(seed: number, label: string, topology: { readonly nodes: number; readonly relay?: RelayFaults }): Promise<void> {
   const list = runListAppendSimulation({
     seed,
     variant: 'correct',
     clients: 8,
     txnsPerClient: 150,
-    nodes: 1 + (seed % 3),
+    ...topology,
     faults,
     crashChance: 0.01,
     generator: { keys: 6, opsPerTxnMax: 5, appendsPerKeyMax: 40, readOnlyChance: 0.2 },
   });
-  await guarded(`memory list-append seed ${seed} (replay: ORDO_SIM_SEED=${seed})`, list, (result) => ({
+  await guarded(`memory list-append${label} seed ${seed} (replay: ORDO_SIM_SEED=${seed})`, list, (result) => ({
     operations: result.report.opsChecked,
     anomalies: result.report.anomalies.length + result.untyped.length + result.stateMismatches.length,
     detail: `${result.report.describe()}\n${result.stateMismatches.join('\n')}\n${result.untyped.map(String).join('\n')}`,
   }));
+}
+
+async function memoryRound(seed: number): Promise<void> {
+  await listAppendRound(seed, '', { nodes: 1 + (seed % 3) });
   // Many registers keep each one's history short: unknown outcomes make the search exponential.
   const registers = runRegisterSimulation({ seed, variant: 'correct', clients: 5, opsPerClient: 80, registers: 8, nodes: 1 + (seed % 2), faults, crashChance: 0.01 });
   await guarded(`memory registers seed ${seed} (replay: ORDO_SIM_SEED=${seed})`, registers, (result) => {
@@ -100,22 +105,7 @@ async function memoryRound(seed: number): Promise<void> {
 
 /** Three processes whose commits go through a simulated commit relay (test/simulation/sim-relay.ts). */
 async function relayRound(seed: number): Promise<void> {
-  const list = runListAppendSimulation({
-    seed,
-    variant: 'correct',
-    clients: 8,
-    txnsPerClient: 150,
-    nodes: 3,
-    faults,
-    crashChance: 0.01,
-    relay: relayFaults,
-    generator: { keys: 6, opsPerTxnMax: 5, appendsPerKeyMax: 40, readOnlyChance: 0.2 },
-  });
-  await guarded(`memory list-append through a commit relay seed ${seed} (replay: ORDO_SIM_SEED=${seed})`, list, (result) => ({
-    operations: result.report.opsChecked,
-    anomalies: result.report.anomalies.length + result.untyped.length + result.stateMismatches.length,
-    detail: `${result.report.describe()}\n${result.stateMismatches.join('\n')}\n${result.untyped.map(String).join('\n')} (relay: ${JSON.stringify(result.relay)})`,
-  }));
+  await listAppendRound(seed, ' through a commit relay', { nodes: 3, relay: relayFaults });
   const predicates = runPredicateSimulation({ seed, clients: 8, txnsPerClient: 100, nodes: 3, faults, crashChance: 0.01, relay: relayFaults });
   await guarded(`memory capacity and unique names through a commit relay seed ${seed} (replay: ORDO_SIM_SEED=${seed})`, predicates, (result) => ({
     operations: result.committed,
