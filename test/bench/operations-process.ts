@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import { postgresLog } from '@ordo/adapters/postgres';
 import { closedLoop } from './harness.js';
 import { checkApplied, openOperationsPlane } from './operations-model.js';
-import { relaySettled } from './relay-settled.js';
+import { relaySettled, routeHalfway } from './relay-settled.js';
 
 // One runtime process of the ordo-operations bench on a shared PostgreSQL log, with the commit
 // relay when the last argument is `relay` (it then waits until its relay leads or follows, and
@@ -18,10 +18,9 @@ process.stdout.write(`${JSON.stringify({ event: 'ready' })}\n`);
 const lines = createInterface({ input: process.stdin });
 await new Promise<void>((resolve) => lines.once('line', () => resolve()));
 const before = plane.pairs;
-let route: string | undefined;
-setTimeout(() => (route = log.relay?.route), Number(durationText) / 2);
+const route = routeHalfway(log, Number(durationText));
 const result = await closedLoop({ system: 'ordo-operations', workload: 'pg-process', concurrency: Number(callersText), durationMs: Number(durationText), operation: () => plane.pair() });
 checkApplied(plane);
-process.stdout.write(`${JSON.stringify({ event: 'result', pairsPerSec: result.opsPerSec, pairs: plane.pairs - before, p50Ms: result.p50Ms, p99Ms: result.p99Ms, route })}\n`);
+process.stdout.write(`${JSON.stringify({ event: 'result', pairsPerSec: result.opsPerSec, pairs: plane.pairs - before, p50Ms: result.p50Ms, p99Ms: result.p99Ms, route: route() })}\n`);
 await plane.close();
 lines.close();

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { isOrdoError, LogHeadMovedError, openStore, type LogStore } from '@ordo/core';
 import { postgresLog } from '@ordo/adapters/postgres';
-import { relaySettled } from './relay-settled.js';
+import { relaySettled, routeHalfway } from './relay-settled.js';
 import { createItem, Item } from './workloads.js';
 
 // One writer process of the postgres-writers suite (see suites/postgres-writers.ts):
@@ -13,10 +13,11 @@ import { createItem, Item } from './workloads.js';
 //   postgres-writer-process.ts <ordo|ordo-refetch|ordo-turns|ordo-relay|raw> <pgUrl> <schema> <callers> <warmupMs> <durationMs>
 //
 // It opens its own store (or, for raw, its own pool), and with the commit relay (ordo-relay)
-// waits until it leads or follows, prints {"ready":true}, waits for a line on
-// stdin so that every process of a row starts together, runs `callers` callers in a closed loop
-// for the warm-up and then the measured time, and prints one JSON line with its commit count,
-// the measured seconds and every latency in milliseconds (the parent merges them).
+// waits until it leads or follows; prints {"ready":true}, waits for a line on stdin so that
+// every process of a row starts together, runs `callers` callers in a closed loop for the
+// warm-up and then the measured time, and prints one JSON line with its commit count, the
+// measured seconds, its CPU time, its route halfway through and every latency in
+// milliseconds (the parent merges them).
 const [system, pgUrl, schema, callersText, warmupText, durationText] = process.argv.slice(2);
 const systems = ['ordo', 'ordo-refetch', 'ordo-turns', 'ordo-relay', 'raw'];
 if (system === undefined || !systems.includes(system) || pgUrl === undefined || schema === undefined) {
@@ -52,8 +53,8 @@ function counted(log: LogStore): LogStore {
 interface Writer {
   operation(): Promise<unknown>;
   close(): Promise<void>;
-  /** With the commit relay: where this process's batches went at the end of the run. */
-  route?(): string | undefined;
+  /** With the commit relay: its log store, whose route the run samples. */
+  readonly log?: LogStore;
 }
 
 async function openWriter(): Promise<Writer> {
@@ -63,7 +64,7 @@ async function openWriter(): Promise<Writer> {
     const log = counted(postgresLog({ connectionString: pgUrl!, schema: schema!, writerTurns, ...relay }));
     const store = await openStore({ entities: [Item], log });
     await relaySettled(log);
-    return { operation: () => createItem(store), close: () => store.close(), route: () => log.relay?.route };
+    return { operation: () => createItem(store), close: () => store.close(), log };
   }
   const pool = new pg.Pool({ connectionString: pgUrl, max: Math.min(callers, rawConnectionsMax) });
   let counter = 0;
@@ -108,15 +109,13 @@ await profiler?.post('Profiler.enable');
 await profiler?.post('Profiler.start');
 const cpuBefore = process.cpuUsage();
 const started = performance.now();
-// The route halfway through the measured run (at the end, a process whose leader already closed would show a new place).
-let route: string | undefined;
-setTimeout(() => (route = writer.route?.()), durationMs / 2);
+const route = writer.log === undefined ? () => undefined : routeHalfway(writer.log, durationMs);
 appends.tried = 0;
 appends.headMoved = 0;
 const commits = await runFor(writer, durationMs, latencies);
 const seconds = (performance.now() - started) / 1000;
 const cpuUsed = process.cpuUsage(cpuBefore);
 const cpu = Math.round((cpuUsed.user + cpuUsed.system) / 1000);
-if (profiler !== undefined) writeFileSync(join(profileDir!, `${system}-${process.pid}-${route ?? 'direct'}.cpuprofile`), JSON.stringify((await profiler.post('Profiler.stop')).profile));
+if (profiler !== undefined) writeFileSync(join(profileDir!, `${system}-${process.pid}-${route() ?? 'direct'}.cpuprofile`), JSON.stringify((await profiler.post('Profiler.stop')).profile));
 await writer.close();
-process.stdout.write(`${JSON.stringify({ commits, seconds, appends: appends.tried, headMoved: appends.headMoved, route, cpu, latencies: latencies.map((ms) => Math.round(ms * 1000) / 1000) })}\n`);
+process.stdout.write(`${JSON.stringify({ commits, seconds, appends: appends.tried, headMoved: appends.headMoved, route: route(), cpu, latencies: latencies.map((ms) => Math.round(ms * 1000) / 1000) })}\n`);

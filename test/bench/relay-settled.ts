@@ -16,3 +16,14 @@ export async function relaySettled(log: LogStore, waitMsMax = 30_000): Promise<v
 export function routeLetter(route: unknown): 'L' | 'F' | 'D' {
   return route === 'lead' ? 'L' : route === 'follow' ? 'F' : 'D';
 }
+
+/**
+ * The relay's route halfway through a run of `durationMs` that starts now (at the end, a
+ * process whose leader already closed would show a new place). Undefined until then, or
+ * without a relay.
+ */
+export function routeHalfway(log: LogStore, durationMs: number): () => string | undefined {
+  let route: string | undefined;
+  setTimeout(() => (route = log.relay?.route), durationMs / 2);
+  return () => route;
+}
