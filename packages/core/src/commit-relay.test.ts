@@ -25,7 +25,7 @@ class MemoryRelay implements CommitRelay {
 
   constructor(
     private readonly hub: Hub,
-    private readonly leads: boolean,
+    public leads: boolean,
   ) {}
 
   start(host: RelayHost): void {
@@ -61,6 +61,20 @@ class MemoryRelay implements CommitRelay {
     if (this.hub.leader === this) this.hub.leader = undefined;
     this.hub.followers.delete(this);
   }
+}
+
+/** Hands the lead to `to`: the old leader follows from now on. */
+function moveLead(hub: Hub, relays: readonly MemoryRelay[], to: MemoryRelay): void {
+  for (const relay of relays) {
+    relay.leads = relay === to;
+    if (relay === to) hub.followers.delete(relay);
+    else hub.followers.add(relay);
+  }
+  hub.leader = to;
+}
+
+function touchClockOf(store: Store): unknown {
+  return (store as unknown as { state: { touches: unknown } }).state.touches;
 }
 
 /** One store per "process": its own view of the shared log, with its own relay. */
@@ -234,5 +248,41 @@ describe('a commit relay: followers commit through the leader of a shared log', 
     });
     expect(result.type).toBe('committed');
     expect(runs).toBe(2);
+  });
+
+  it('keeps a touch clock only on the leader; a new leader checks reads from where it took over, and a read it saw change reruns', async () => {
+    const { stores, hub, relays } = await openThree();
+    await stores[2]!.transact((tx) => tx.create(Counter, { value: 0 }, { id: 'x' }));
+    expect(touchClockOf(stores[0]!)).toBeDefined();
+    expect(touchClockOf(stores[1]!)).toBeUndefined();
+    expect(touchClockOf(stores[2]!)).toBeUndefined();
+    moveLead(hub, relays, relays[1]!);
+    await Promise.all(stores.map((store) => store.sync()));
+    // Read at the position the new leader took over from: checked and committed at once.
+    let runs = 0;
+    await stores[2]!.transact((tx) => {
+      runs += 1;
+      tx.update(Counter, 'x', (draft) => void (draft.value += 1));
+    });
+    expect(runs).toBe(1);
+    expect(touchClockOf(stores[1]!)).toBeDefined();
+    // The old leader follows now and drops its clock with its next fold.
+    await stores[0]!.sync();
+    await stores[0]!.transact((tx) => tx.create(Counter, { value: 0 }, { id: 'y' }));
+    expect(touchClockOf(stores[0]!)).toBeUndefined();
+    // The new leader commits its own increment between a follower's read and its forward: the
+    // follower's read changed after its base, so it reruns, and neither increment is lost.
+    runs = 0;
+    relays[2]!.nextForward = async (commits, leader) => {
+      await stores[1]!.transact((tx) => tx.update(Counter, 'x', (draft) => void (draft.value += 1)));
+      return leader.admit(commits);
+    };
+    await stores[2]!.transact((tx) => {
+      runs += 1;
+      tx.update(Counter, 'x', (draft) => void (draft.value += 1));
+    });
+    expect(runs).toBe(2);
+    await Promise.all(stores.map((store) => store.sync()));
+    for (const store of stores) expect(store.get(Counter, 'x')?.data.value).toBe(3);
   });
 });

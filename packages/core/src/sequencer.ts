@@ -97,8 +97,6 @@ export class Sequencer {
     private readonly options: { readonly clock: () => number; readonly queuedCommitsMax: number; readonly relay?: CommitRelay | undefined },
   ) {
     this.relay = options.relay;
-    // Any process on the log may come to lead: it validates relayed reads by position.
-    if (this.relay !== undefined) state.trackTouches();
     // Another writer may have appended: catch up before the next batch.
     this.unsubscribe = log.subscribe((head) => {
       if (head <= this.state.position) return;
@@ -118,6 +116,7 @@ export class Sequencer {
    */
   admitRelayed(commits: readonly RelayedCommit[]): Promise<RelayedOutcome[]> {
     if (this.closed || this.failure !== undefined || this.relay?.route !== 'lead') return Promise.reject(notLeading(this.log.name));
+    this.state.trackTouches();
     const { term } = this.relay;
     const outcomes = commits.map(
       (commit) =>
@@ -325,6 +324,7 @@ export class Sequencer {
    * with its images for the commit's caller.
    */
   private foldRead(records: readonly LogRecord[]): boolean {
+    this.keepTouchesWhileLeading();
     const skip = records.findIndex((record) => record.position > this.state.position);
     if (skip < 0) return true;
     if (records[skip]!.position !== this.state.position + 1) return false;
@@ -351,6 +351,7 @@ export class Sequencer {
 
   private async commitBatch(queued: Pending[]): Promise<void> {
     const route = this.relay?.route ?? 'direct';
+    this.keepTouchesWhileLeading();
     const batch = this.withoutRelayed(queued, route === 'lead' ? this.relay?.term : undefined);
     if (route === 'follow' && !this.forwardRefused) return this.forwardBatch(batch);
     this.forwardRefused = false;
@@ -400,6 +401,18 @@ export class Sequencer {
       pending.resolve({ type: 'committed', record: records[index] as LogRecord, changes: changes[index] as EntityChange[] });
     });
     this.foldOffered();
+  }
+
+  /**
+   * A leader validates relayed reads by position, with the state's touch clock; the other
+   * processes do not pay for one. A clock starts when this store comes to lead and knows
+   * nothing before that position: a relayed commit whose base is older conflicts, and its
+   * writer runs it again on a newer state (once per change of leader).
+   */
+  private keepTouchesWhileLeading(): void {
+    if (this.relay === undefined) return;
+    if (this.relay.route === 'lead') this.state.trackTouches();
+    else if (this.state.touches !== undefined) this.state.dropTouches();
   }
 
   /**

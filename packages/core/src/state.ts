@@ -36,7 +36,7 @@ export class State {
   position = 0;
   readonly kinds = new Map<string, KindState>();
   readonly requests = new Map<string, RequestOutcome>();
-  /** When entities and values last changed; kept only by a store that may lead a commit relay. */
+  /** When entities and values last changed; kept only while the store leads a commit relay. */
   touches: TouchClock | undefined = undefined;
 
   constructor(readonly types: ReadonlyMap<string, EntityType>) {
@@ -46,6 +46,11 @@ export class State {
   /** Starts keeping `touches`, from the current position on. */
   trackTouches(): TouchClock {
     return (this.touches ??= new TouchClock(this.position));
+  }
+
+  /** Stops keeping `touches`: a later `trackTouches` starts a clock that knows nothing before it. */
+  dropTouches(): void {
+    this.touches = undefined;
   }
 
   kindState(kind: string): KindState {
