@@ -104,6 +104,8 @@ describe('state: replay of logged records', () => {
       ['an update that skips a version', [create(1, 'a'), update(2, 'a', 3)]],
       ['an update of a missing id', [update(1, 'a', 2)]],
       ['two changes, the second a duplicate create', [{ ...create(1, 'a'), changes: [...create(1, 'a').changes, ...create(1, 'a').changes] }]],
+      ['two updates of one entity', [create(1, 'a'), { ...update(2, 'a', 2), changes: [...create(2, 'b').changes, ...update(2, 'a', 2).changes, ...update(2, 'a', 2).changes] }]],
+      ['a duplicate as the last of twenty changes', [{ ...create(1, 'a'), changes: [...Array.from({ length: 19 }, (_, index) => create(1, `c${index}`).changes[0]!), create(1, 'c3').changes[0]!] }]],
     ];
     for (const [label, records] of cases) {
       for (const apply of ['fold', 'replay'] as const) {
