@@ -116,6 +116,7 @@ const commits = await runFor(writer, durationMs, latencies);
 const seconds = (performance.now() - started) / 1000;
 const cpuUsed = process.cpuUsage(cpuBefore);
 const cpu = Math.round((cpuUsed.user + cpuUsed.system) / 1000);
+const systemCpu = Math.round(cpuUsed.system / 1000);
 if (profiler !== undefined) writeFileSync(join(profileDir!, `${system}-${process.pid}-${route() ?? 'direct'}.cpuprofile`), JSON.stringify((await profiler.post('Profiler.stop')).profile));
 await writer.close();
-process.stdout.write(`${JSON.stringify({ commits, seconds, appends: appends.tried, headMoved: appends.headMoved, route: route(), cpu, latencies: latencies.map((ms) => Math.round(ms * 1000) / 1000) })}\n`);
+process.stdout.write(`${JSON.stringify({ commits, seconds, appends: appends.tried, headMoved: appends.headMoved, route: route(), cpu, systemCpu, latencies: latencies.map((ms) => Math.round(ms * 1000) / 1000) })}\n`);

@@ -19,6 +19,10 @@ import { measureLifecycles } from '../vm-lifecycle.js';
 const pgUrl = process.env.ORDO_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const processScript = fileURLToPath(new URL('../operations-process.ts', import.meta.url));
 const callersMany = 64;
+// ORDO_BENCH_OPERATIONS=single,processes,lifecycle picks row groups: the rows in this process,
+// the runtime processes on one PostgreSQL log (with `cpuµs/pair`, their CPU time per pair, and
+// ORDO_BENCH_CPU_PROFILE=<dir> for a CPU profile of each), the vm-lifecycle rows. All by default.
+const rows = process.env.ORDO_BENCH_OPERATIONS?.split(',').map((row) => row.trim()) ?? ['single', 'processes', 'lifecycle'];
 
 /** `ordo-operations` pairs in this process on `log`; the http suite runs it too, for its baseline rows. */
 export async function measureOperations(context: BenchContext, label: string, log: LogStore, concurrency: number): Promise<BenchResult> {
@@ -89,7 +93,9 @@ async function processes(context: BenchContext, count: number, path: 'race' | 'r
     const pairsPerSec = results.reduce((sum, result) => sum + Number(result.pairsPerSec), 0);
     const p50 = Math.max(...results.map((result) => Number(result.p50Ms)));
     const p99 = Math.max(...results.map((result) => Number(result.p99Ms)));
-    const extra: Record<string, number | string> = { 'operations/s': pairsPerSec * 2 };
+    const pairs = results.reduce((sum, result) => sum + Number(result.pairs), 0);
+    const cpuMs = results.reduce((sum, result) => sum + Number(result.cpuMs), 0);
+    const extra: Record<string, number | string> = { 'operations/s': pairsPerSec * 2, 'cpuµs/pair': pairs === 0 ? 0 : Math.round((1000 * cpuMs) / pairs) };
     if (path === 'relay') extra.routes = results.map((result) => routeLetter(result.route)).join('');
     const workload = `create+on/pg×${count}proc${path === 'relay' ? ' relay' : ''}`;
     return { system: 'ordo-operations', workload, concurrency: callersMany * count, opsPerSec: pairsPerSec, p50Ms: p50, p99Ms: p99, extra };
@@ -106,14 +112,16 @@ const suite: BenchSuite = {
   name: 'operations',
   async run(context) {
     const results: BenchResult[] = [];
-    for (const concurrency of [1, callersMany]) {
+    for (const concurrency of rows.includes('single') ? [1, callersMany] : []) {
       results.push(await measureOperations(context, 'mem', memoryLog(), concurrency));
       results.push(await measureOperations(context, 'file', fileLog({ dir: context.tempDir('operations') }), concurrency));
       results.push(await withSchema((schema) => measureOperations(context, 'pg', postgresLog({ connectionString: pgUrl, schema }), concurrency)));
     }
-    results.push(await processes(context, 1));
-    results.push(await processes(context, 3));
-    results.push(await processes(context, 3, 'relay'));
+    if (rows.includes('processes')) {
+      results.push(await processes(context, 1));
+      results.push(await processes(context, 3));
+      results.push(await processes(context, 3, 'relay'));
+    }
     for (const result of results) {
       const extra: Record<string, number | string> = { ...result.extra };
       const label = result.workload.split('/')[1] ?? '';
@@ -121,7 +129,7 @@ const suite: BenchSuite = {
       if (label.startsWith('pg×3proc')) extra.x1proc = ratio(results, result.workload, result.concurrency, { workload: 'create+on/pg×1proc', concurrency: callersMany });
       context.report({ ...result, extra });
     }
-    await measureLifecycles(context);
+    if (rows.includes('lifecycle')) await measureLifecycles(context);
   },
 };
 

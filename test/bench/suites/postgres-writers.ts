@@ -15,7 +15,7 @@ import { routeLetter } from '../relay-settled.js';
 // shared machine's load hits both alike; `ofOneProcess` compares with the 1 x 64 row of the
 // same system, `ofRaw` with raw-pg-insert of the same layout, and `split` is each process's
 // share of the commits, in percent (an even split is 100 / processes each); `cpuµs/tx` is the CPU
-// time of all the writer processes per commit (not PostgreSQL's).
+// time of all the writer processes per commit (not PostgreSQL's), and `sys%` the kernel's share of it.
 const pgUrl = process.env.ORDO_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const callersTotal = 64;
 // ORDO_BENCH_WRITERS=<system,...> and ORDO_BENCH_PROCESSES=<n,...> narrow the run (for a look at one path).
@@ -56,6 +56,8 @@ interface ChildReport {
   readonly route?: 'lead' | 'follow' | 'direct';
   /** CPU time the process used while measuring, in ms. */
   readonly cpu: number;
+  /** Of that, the time spent in the kernel (socket reads and writes, mostly), in ms. */
+  readonly systemCpu: number;
 }
 
 class WriterChild {
@@ -107,6 +109,8 @@ interface Row {
   readonly routes: string;
   /** CPU time of the writer processes per commit, in µs (all processes together). */
   readonly cpuPerCommit: number;
+  /** The kernel's share of that CPU time, in percent. */
+  readonly systemShare: number;
 }
 
 async function runRow(context: BenchContext, system: System, processes: number, schema: string): Promise<Row> {
@@ -142,6 +146,7 @@ async function runRow(context: BenchContext, system: System, processes: number, 
       appends: reports.reduce((sum, report) => sum + report.appends, 0),
       headMoved: reports.reduce((sum, report) => sum + report.headMoved, 0),
       cpuPerCommit: commits === 0 ? 0 : Math.round((1000 * reports.reduce((sum, report) => sum + report.cpu, 0)) / commits),
+      systemShare: Math.round((100 * reports.reduce((sum, report) => sum + report.systemCpu, 0)) / Math.max(1, reports.reduce((sum, report) => sum + report.cpu, 0))),
       routes: reports.map((report) => routeLetter(report.route)).join(''),
     };
   } finally {
@@ -168,7 +173,7 @@ async function run(context: BenchContext): Promise<void> {
         schemas.push(schema);
         await admin.query(`CREATE SCHEMA "${schema}"`);
         if (system === 'raw') await admin.query(`CREATE TABLE "${schema}".rows (id bigserial PRIMARY KEY, body json NOT NULL)`);
-        const { result, split, appends, headMoved, routes, cpuPerCommit } = await runRow(context, system, processes, schema);
+        const { result, split, appends, headMoved, routes, cpuPerCommit, systemShare } = await runRow(context, system, processes, schema);
         if (processes === 1) oneProcess.set(system, result.opsPerSec);
         if (system === 'raw') raw = result.opsPerSec;
         const extra: Record<string, string> = { processes: `${processes}x${callersTotal / processes}` };
@@ -176,6 +181,7 @@ async function run(context: BenchContext): Promise<void> {
         if (system !== 'raw') extra.ofRaw = ratio(result.opsPerSec, raw);
         extra.split = split.join('/');
         extra['cpuµs/tx'] = String(cpuPerCommit);
+        extra['sys%'] = String(systemShare);
         // Commits per append (the group-commit batch) and the share of appends that lost the race.
         if (system !== 'raw' && appends > 0) {
           extra.perAppend = ((result.opsPerSec * context.scale * durationMs) / 1000 / appends).toFixed(1);
