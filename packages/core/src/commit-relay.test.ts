@@ -285,4 +285,28 @@ describe('a commit relay: followers commit through the leader of a shared log', 
     await Promise.all(stores.map((store) => store.sync()));
     for (const store of stores) expect(store.get(Counter, 'x')?.data.value).toBe(3);
   });
+
+  it('reads the log before rerunning a commit whose reads predate the new leader: a lagging follower commits on its second run', async () => {
+    const { shared, stores, hub, relays } = await openThree();
+    await stores[2]!.transact((tx) => tx.create(Counter, { value: 0 }, { id: 'x' }));
+    await Promise.all(stores.map((store) => store.sync()));
+    // A writer without the relay appends; the coming leader reads it, the follower, which gets
+    // no stream for now, only when it reads the log.
+    hub.followers.delete(relays[2]!);
+    const direct = await open(shared);
+    for (let index = 0; index < 3; index += 1) await direct.transact((tx) => tx.create(Counter, { value: index }));
+    await stores[1]!.sync();
+    moveLead(hub, relays, relays[1]!);
+    hub.followers.delete(relays[2]!);
+    // The new leader's clock starts here, after what the follower has folded.
+    await stores[1]!.transact((tx) => tx.create(Counter, { value: 9 }));
+    expect(stores[2]!.position).toBeLessThan(stores[1]!.position - 1);
+    let runs = 0;
+    await stores[2]!.transact((tx) => {
+      runs += 1;
+      tx.update(Counter, 'x', (draft) => void (draft.value += 1));
+    });
+    expect(runs).toBe(2);
+    await direct.close();
+  });
 });

@@ -9,6 +9,9 @@ import type { State } from './state.js';
  * it in the batch (I5). A base the clock does not reach back to counts as a conflict: the
  * writer runs its transaction again on a newer state.
  */
+/** The `kind` of the conflict a leader reports for reads older than its touch clock reaches. */
+export const uncheckedReadsKind = '*';
+
 export class RelayedReads implements ReadCheck {
   constructor(private readonly commit: RelayedCommit) {}
 
@@ -20,7 +23,7 @@ export class RelayedReads implements ReadCheck {
   conflicts(state: State, touched?: Touched): EntityRef[] {
     const { base, entities, values, kinds } = this.commit;
     const clock = state.touches;
-    if (clock === undefined || base < clock.floor) return [{ kind: '*', id: `reads at ${base}, before what the leader can check` }];
+    if (clock === undefined || base < clock.floor) return [{ kind: uncheckedReadsKind, id: `reads at ${base}, before what the leader can check` }];
     const found: EntityRef[] = [];
     for (const [kind, id] of entities) {
       if (clock.entityChangedAfter(kind, id, base) || touched?.hasEntity(kind, id) === true) found.push({ kind, id });

@@ -15,7 +15,7 @@ import type { FoldFollowers } from './fold-followers.js';
 import type { LogStore } from './log-store.js';
 import type { ReadSet } from './read-set.js';
 import type { LogRecord } from './record.js';
-import { RelayedReads } from './relayed-reads.js';
+import { RelayedReads, uncheckedReadsKind } from './relayed-reads.js';
 import { requestOutcome, type EntityChange, type State } from './state.js';
 
 export type { CommitRequest } from './admission.js';
@@ -462,6 +462,9 @@ export class Sequencer {
         return;
       }
       const newest = Math.max(0, ...outcomes.map((outcome) => (outcome.type === 'committed' || outcome.type === 'replayed' ? outcome.position : 0)));
+      // Reads older than the leader's clock (it came to lead after them): the rerun must start
+      // from a newer state than this one, or it is refused again for the same reason.
+      if (outcomes.some(isUnchecked)) await this.tryCatchUp();
       if (this.state.position < newest && !(await this.tryCatchUp())) {
         // Committed, but not readable here now: the caller cannot be told more than that.
         for (const pending of batch) pending.reject(new LogStoreError({ store: this.log.name, message: 'forwarded commits were decided, but their records could not be read back', outcome: 'unknown' }));
@@ -544,4 +547,8 @@ function relayedOutcome(outcome: CommitOutcome): RelayedOutcome {
 
 function notLeading(store: string): LogStoreError {
   return new LogStoreError({ store, message: 'this process does not lead the commit relay (any more): nothing was written', outcome: 'not-written' });
+}
+
+function isUnchecked(outcome: RelayedOutcome): boolean {
+  return outcome.type === 'conflict' && outcome.conflicts.some((conflict) => conflict.kind === uncheckedReadsKind);
 }
