@@ -1,8 +1,6 @@
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { postgresLog } from '@ordo/adapters/postgres';
+import { startCpuProfile } from './cpu-profile.js';
 import { closedLoop } from './harness.js';
 import { checkApplied, openOperationsPlane } from './operations-model.js';
 import { relaySettled, routeHalfway } from './relay-settled.js';
@@ -11,8 +9,8 @@ import { relaySettled, routeHalfway } from './relay-settled.js';
 // relay when the last argument is `relay` (it then waits until its relay leads or follows, and
 // reports its route halfway through the run). Prints {"event":"ready"}, waits for "go" on
 // stdin, runs `callers` callers for `durationMs`, and prints {"event":"result", pairs, p50Ms,
-// p99Ms, route, cpuMs}
-// (the CPU time this process used while measuring).
+// p99Ms, route, cpuMs} (cpuMs: the CPU time it used while measuring). ORDO_BENCH_CPU_PROFILE=<dir>
+// writes a CPU profile of the measured run there.
 const [url, schema, worker, callersText, durationText, path] = process.argv.slice(2);
 if (url === undefined || schema === undefined || worker === undefined) throw new Error('usage: operations-process <url> <schema> <worker> <callers> <durationMs> [relay]');
 const log = postgresLog({ connectionString: url, schema, ...(path === 'relay' ? { relay: {} } : {}) });
@@ -23,16 +21,11 @@ const lines = createInterface({ input: process.stdin });
 await new Promise<void>((resolve) => lines.once('line', () => resolve()));
 const before = plane.pairs;
 const route = routeHalfway(log, Number(durationText));
-// ORDO_BENCH_CPU_PROFILE=<dir>: a CPU profile of the measured run, one file per process.
-const profileDir = process.env.ORDO_BENCH_CPU_PROFILE;
-const profiler = profileDir === undefined ? undefined : new Session();
-profiler?.connect();
-await profiler?.post('Profiler.enable');
-await profiler?.post('Profiler.start');
+const stopProfile = await startCpuProfile();
 const cpuBefore = process.cpuUsage();
 const result = await closedLoop({ system: 'ordo-operations', workload: 'pg-process', concurrency: Number(callersText), durationMs: Number(durationText), operation: () => plane.pair() });
 const cpuUsed = process.cpuUsage(cpuBefore);
-if (profiler !== undefined) writeFileSync(join(profileDir!, `operations-${path ?? 'race'}-${process.pid}-${route() ?? 'direct'}.cpuprofile`), JSON.stringify((await profiler.post('Profiler.stop')).profile));
+await stopProfile(`operations-${path ?? 'race'}-${process.pid}-${route() ?? 'direct'}`);
 checkApplied(plane);
 process.stdout.write(`${JSON.stringify({ event: 'result', pairsPerSec: result.opsPerSec, pairs: plane.pairs - before, p50Ms: result.p50Ms, p99Ms: result.p99Ms, route: route(), cpuMs: Math.round((cpuUsed.user + cpuUsed.system) / 1000) })}\n`);
 await plane.close();

@@ -1,10 +1,8 @@
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { isOrdoError, LogHeadMovedError, openStore, type LogStore } from '@ordo/core';
 import { postgresLog } from '@ordo/adapters/postgres';
+import { startCpuProfile } from './cpu-profile.js';
 import { relaySettled, routeHalfway } from './relay-settled.js';
 import { createItem, Item } from './workloads.js';
 
@@ -102,11 +100,7 @@ lines.close();
 await runFor(writer, warmupMs, undefined);
 const latencies: number[] = [];
 // ORDO_BENCH_CPU_PROFILE=<dir>: a CPU profile of the measured run, one file per process.
-const profileDir = process.env.ORDO_BENCH_CPU_PROFILE;
-const profiler = profileDir === undefined ? undefined : new Session();
-profiler?.connect();
-await profiler?.post('Profiler.enable');
-await profiler?.post('Profiler.start');
+const stopProfile = await startCpuProfile();
 const cpuBefore = process.cpuUsage();
 const started = performance.now();
 const route = writer.log === undefined ? () => undefined : routeHalfway(writer.log, durationMs);
@@ -117,6 +111,6 @@ const seconds = (performance.now() - started) / 1000;
 const cpuUsed = process.cpuUsage(cpuBefore);
 const cpu = Math.round((cpuUsed.user + cpuUsed.system) / 1000);
 const systemCpu = Math.round(cpuUsed.system / 1000);
-if (profiler !== undefined) writeFileSync(join(profileDir!, `${system}-${process.pid}-${route() ?? 'direct'}.cpuprofile`), JSON.stringify((await profiler.post('Profiler.stop')).profile));
+await stopProfile(`${system}-${process.pid}-${route() ?? 'direct'}`);
 await writer.close();
 process.stdout.write(`${JSON.stringify({ commits, seconds, appends: appends.tried, headMoved: appends.headMoved, route: route(), cpu, systemCpu, latencies: latencies.map((ms) => Math.round(ms * 1000) / 1000) })}\n`);

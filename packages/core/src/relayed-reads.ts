@@ -3,15 +3,15 @@ import type { EntityRef } from './errors.js';
 import type { ReadCheck, Touched } from './read-set.js';
 import type { State } from './state.js';
 
+/** The `kind` of the conflict a leader reports for reads older than its touch clock reaches. */
+export const uncheckedReadsKind = '*';
+
 /**
  * The reads of a commit another process relayed, checked by position: each must be unchanged
  * after the commit's base, by the leader's touch clock, and untouched by the requests before
  * it in the batch (I5). A base the clock does not reach back to counts as a conflict: the
  * writer runs its transaction again on a newer state.
  */
-/** The `kind` of the conflict a leader reports for reads older than its touch clock reaches. */
-export const uncheckedReadsKind = '*';
-
 export class RelayedReads implements ReadCheck {
   constructor(private readonly commit: RelayedCommit) {}
 
