@@ -29,6 +29,10 @@ export interface FramedConnectionEvents {
 export class FramedConnection {
   private readonly decoder: FrameDecoder;
   private closedReason: { error: Error | undefined } | undefined;
+  /** Frames waiting for `flushTimer` or the next frame sent at once, and their bytes. */
+  private deferred: Buffer[] = [];
+  private deferredBytes = 0;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
   /** When a frame last arrived, from `Date.now()`. */
   lastHeardAt = Date.now();
 
@@ -55,22 +59,66 @@ export class FramedConnection {
     this.sendFrame(encodeFrame(message, this.limits));
   }
 
-  /** Sends a frame encoded once for many connections. Dropped when the connection is closed. */
+  /**
+   * Sends a frame encoded once for many connections, after the deferred ones. Dropped when the
+   * connection is closed.
+   */
   sendFrame(frame: Buffer): void {
     if (this.closed) return;
-    if (this.socket.writableLength + frame.length > this.limits.writeBufferBytesMax) {
-      this.close(new LogStoreError({ store: this.limits.store, message: `relay peer does not read: more than writeBufferBytesMax (${this.limits.writeBufferBytesMax}) bytes wait to be sent` }));
+    if (this.deferred.length === 0) {
+      if (this.fits(frame.length)) this.socket.write(frame);
       return;
     }
-    this.socket.write(frame);
+    this.deferred.push(frame);
+    this.deferredBytes += frame.length;
+    this.flush();
+  }
+
+  /**
+   * Sends a frame within `delayMs`, together with the frames deferred meanwhile and before the
+   * next frame sent at once: one write and one wake-up of the peer for several frames, in order.
+   */
+  defer(frame: Buffer, delayMs: number): void {
+    if (this.closed) return;
+    this.deferred.push(frame);
+    this.deferredBytes += frame.length;
+    if (!this.fits(0)) return;
+    if (this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => this.flush(), delayMs);
+      this.flushTimer.unref?.();
+    }
   }
 
   /** Closes the connection (idempotent); `reason` says why, when it is a failure. */
   close(reason?: Error): void {
     if (this.closedReason !== undefined) return;
     this.closedReason = { error: reason };
+    this.dropDeferred();
     this.socket.destroy();
     this.events.onClose(reason);
+  }
+
+  private flush(): void {
+    const frames = this.deferred;
+    this.dropDeferred();
+    if (this.closed || frames.length === 0) return;
+    this.socket.cork();
+    for (const frame of frames) this.socket.write(frame);
+    this.socket.uncork();
+  }
+
+  private dropDeferred(): void {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.deferred = [];
+    this.deferredBytes = 0;
+  }
+
+  /** False, and the connection closes, when `bytes` more would pass writeBufferBytesMax. */
+  private fits(bytes: number): boolean {
+    if (this.socket.writableLength + this.deferredBytes + bytes <= this.limits.writeBufferBytesMax) return true;
+    this.close(new LogStoreError({ store: this.limits.store, message: `relay peer does not read: more than writeBufferBytesMax (${this.limits.writeBufferBytesMax}) bytes wait to be sent` }));
+    return false;
   }
 
   private received(chunk: Buffer): void {
