@@ -76,4 +76,16 @@ describe('framed connection: deferred frames', () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(received).toEqual([]);
   });
+
+  it('counts deferred bytes for a frame sent at once too', async () => {
+    const { sender, received, closed } = await pair();
+    const big = encodeFrame({ type: 'refused', reason: 'x'.repeat(20 * 1024) }, limits);
+    for (let index = 0; index < 3; index += 1) sender.defer(big, 10_000);
+    expect(sender.closed).toBe(false);
+    sender.sendFrame(big);
+    expect(sender.closed).toBe(true);
+    expect((await closed)?.message).toMatch(/more than writeBufferBytesMax/);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(received).toEqual([]);
+  });
 });

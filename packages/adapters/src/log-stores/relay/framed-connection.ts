@@ -64,9 +64,9 @@ export class FramedConnection {
    * connection is closed.
    */
   sendFrame(frame: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || !this.fits(frame.length)) return;
     if (this.deferred.length === 0) {
-      if (this.fits(frame.length)) this.socket.write(frame);
+      this.socket.write(frame);
       return;
     }
     this.deferred.push(frame);
